@@ -1,0 +1,1 @@
+"""Retrieval-quality evaluation: question sets, the evaluator, thresholds and reports."""

@@ -1,0 +1,118 @@
+"""The embedding model: load once, count tokens, embed queries and passages.
+
+The default model is multilingual-e5-small prepared offline from packages
+(see ``index.model_prep``); any sentence-transformers model id or local path
+works through the ``model`` setting for users who have a model hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.errors import ModelError
+from index.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+DEFAULT_MODEL_DIRNAME = "multilingual-e5-small-q4"
+
+
+def configure_threads(threads: int) -> None:
+    """Pin intra-op threads; must run before torch spins up its pool.
+
+    On these 2-core machines torch's default pool stalls small matmuls; one
+    thread measured fastest for single queries (see README, Performance).
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("MKL_NUM_THREADS", str(threads))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _file_checksum(folder: Path) -> str:
+    digest = hashlib.sha256()
+    weights = sorted(p for p in folder.rglob("*") if p.suffix in {".safetensors", ".bin", ".onnx"})
+    if not weights:
+        raise ModelError(f"no weights found in {folder}")
+    for path in weights:
+        digest.update(path.name.encode())
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+class Encoder:
+    """A sentence-transformers model with the e5 query/passage prefixes applied explicitly."""
+
+    def __init__(self, settings: Settings, progress: bool = True) -> None:
+        configure_threads(settings.torch_threads)
+        from sentence_transformers import SentenceTransformer
+
+        self.settings = settings
+        self.query_prefix = settings.query_prefix
+        self.passage_prefix = settings.passage_prefix
+        location, name, checksum = self._resolve(settings, progress)
+        try:
+            import torch
+
+            self.model: SentenceTransformer = SentenceTransformer(
+                location, device="cpu", model_kwargs={"dtype": torch.float32}
+            )
+        except Exception as exc:
+            raise ModelError(f"cannot load embedding model {location!r}: {exc}") from exc
+        self.model.eval()
+        self.dim = int(self.model.get_embedding_dimension())
+        self.max_seq_length = int(self.model.max_seq_length or 512)
+        self.identity = {"name": name, "checksum": checksum, "dim": self.dim}
+
+    @staticmethod
+    def _resolve(settings: Settings, progress: bool) -> tuple[str, str, str]:
+        """(what to load, display name, checksum) for the configured model."""
+        if settings.model == DEFAULT_MODEL:
+            from index.model_prep import prepare_default_model
+
+            folder = prepare_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, progress=progress)
+            info = json.loads((folder / "briefsearch_model.json").read_text(encoding="utf-8"))
+            return str(folder), info["name"], info["source_sha256"]
+        path = Path(settings.model).expanduser()
+        if path.exists():
+            return str(path.resolve()), path.name, _file_checksum(path)
+        return settings.model, settings.model, f"hub:{settings.model}"
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Model tokens per text, without special tokens."""
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def encode_queries(self, queries: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + q for q in queries], progress=False)
+
+    def encode_passages(self, passages: list[str], progress: bool = True) -> np.ndarray:
+        # sorting by length cuts padding; results are put back in input order
+        order = np.argsort([-len(p) for p in passages], kind="stable")
+        vectors = self._encode([self.passage_prefix + passages[i] for i in order], progress=progress)
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.settings.embed_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

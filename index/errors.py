@@ -1,0 +1,29 @@
+"""Domain errors raised by the core; the service maps them to HTTP statuses in one place."""
+
+
+class BriefsearchError(Exception):
+    """Base class for every error the core raises on purpose."""
+
+
+class CorpusError(BriefsearchError):
+    """A document or the manifest cannot be read or is invalid."""
+
+
+class IndexMissingError(BriefsearchError):
+    """No built index exists in the data directory."""
+
+
+class IndexIncompatibleError(BriefsearchError):
+    """The index on disk was built by another model or chunker version."""
+
+
+class ModelError(BriefsearchError):
+    """The embedding model cannot be prepared or loaded."""
+
+
+class UnknownDocumentError(BriefsearchError):
+    """A document id that is not in the index."""
+
+
+class QueryError(BriefsearchError):
+    """A query the service cannot run (empty, too long, bad k)."""

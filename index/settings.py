@@ -1,0 +1,58 @@
+"""One settings object for the whole system.
+
+Every knob lives here; environment variables (``BRIEFSEARCH_*``) and CLI flags
+map onto these fields, and values are validated once at start-up.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "default"  # the offline multilingual-e5-small prepared from packages
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; env vars use the ``BRIEFSEARCH_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIEFSEARCH_", extra="ignore")
+
+    data_dir: Path = Field(REPO_ROOT / "var", description="Built artifacts: model folder, index.")
+    corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Documents plus manifest.json.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="'default' (offline e5-small from packages), a sentence-transformers id, or a local path.",
+    )
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    torch_threads: int = Field(1, ge=1, le=64, description="Intra-op threads for torch (measured best: 1).")
+    embed_batch_size: int = Field(16, ge=1, le=512)
+    max_chunk_tokens: int = Field(256, ge=32, le=512, description="Model-token budget per passage.")
+    overlap_sentences: int = Field(1, ge=0, le=5)
+    max_query_chars: int = Field(2000, ge=1)
+    max_k: int = Field(50, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("data_dir", "corpus_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

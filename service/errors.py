@@ -1,0 +1,44 @@
+"""Domain errors -> HTTP statuses, in one place."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from index.errors import BriefsearchError, CorpusError, IndexMissingError, QueryError, UnknownDocumentError
+
+_STATUS: list[tuple[type[BriefsearchError], int]] = [
+    (UnknownDocumentError, 404),
+    (QueryError, 422),
+    (CorpusError, 400),
+    (IndexMissingError, 503),
+]
+
+
+def _describe(errors: list[dict]) -> str:
+    parts = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            msg = "request body is not valid JSON"
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BriefsearchError)
+    async def _domain(_: Request, exc: BriefsearchError) -> JSONResponse:
+        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        return JSONResponse(
+            status_code=422,
+            content={"detail": _describe(errors), "errors": [
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+            ]},
+        )

@@ -1,0 +1,35 @@
+"""Passage search: POST with JSON, or GET with query parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from service.deps import SearcherDep
+from service.schemas import MAX_K, MAX_QUERY_CHARS, ErrorResponse, SearchRequest, SearchResponse
+
+router = APIRouter(tags=["search"])
+_ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}}
+
+
+async def _run(searcher: SearcherDep, query: str, k: int) -> SearchResponse:
+    # the encoder is CPU-bound: keep it off the event loop
+    result = await run_in_threadpool(searcher.search, query, k)
+    return SearchResponse.from_result(result, searcher.index.documents)
+
+
+@router.post("/search", response_model=SearchResponse, responses=_ERRORS, summary="Search passages")
+async def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
+    return await _run(searcher, body.query, body.k)
+
+
+@router.get("/search", response_model=SearchResponse, responses=_ERRORS, summary="Search passages (GET)")
+async def search_get(
+    searcher: SearcherDep,
+    q: Annotated[str, Query(description="Question or keywords", max_length=MAX_QUERY_CHARS * 4)],
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+) -> SearchResponse:
+    # Searcher.validate raises QueryError (-> 422) for empty or over-long queries
+    return await _run(searcher, q, k)
