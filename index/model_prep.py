@@ -169,8 +169,9 @@ def _write_configs(header: _Header, out: Path) -> None:
     _write_json(out / "config.json", {
         "architectures": ["BertModel"], "model_type": "bert", "hidden_size": header.hidden,
         "num_hidden_layers": header.layers, "num_attention_heads": header.heads,
-        "intermediate_size": header.ffn, "hidden_act": "gelu", "max_position_embeddings": header.max_positions,
-        "type_vocab_size": header.type_vocab, "vocab_size": header.vocab, "layer_norm_eps": header.eps,
+        "intermediate_size": header.ffn, "hidden_act": "gelu",  # exact erf GELU, as in e5.c
+        "max_position_embeddings": header.max_positions, "type_vocab_size": header.type_vocab,
+        "vocab_size": header.vocab, "layer_norm_eps": header.eps,  # eps read from the file (1e-12)
         "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
         "position_embedding_type": "absolute", "pad_token_id": header.pad, "dtype": "float32",
         "tokenizer_class": "XLMRobertaTokenizer",
@@ -248,7 +249,8 @@ def prepare_default_model(dest_dir: Path, progress: bool = True) -> Path:
             shutil.copyfile(tokenizer_path(), tmp / "tokenizer.json")
             _write_json(tmp / MARKER_FILE, {
                 "name": MODEL_NAME, "source": str(source_path()), "source_sha256": checksum,
-                "dim": header.hidden, "max_seq_length": MAX_SEQ_LENGTH, "converter_version": CONVERTER_VERSION,
+                "dim": header.hidden, "max_seq_length": MAX_SEQ_LENGTH,
+                "converter_version": CONVERTER_VERSION,
             })
             _fsync(*tmp.rglob("*"), tmp)
             if dest_dir.exists():  # stale or incomplete: move it aside, swap the new one in, delete

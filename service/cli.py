@@ -174,7 +174,8 @@ def eval_cmd(
     ctx: typer.Context,
     questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where to write latest.json / latest.md.")] = None,
-    check: Annotated[bool, typer.Option(help="Exit 1 when a metric is below eval/thresholds.json.")] = True,
+    thresholds: Annotated[Path | None, typer.Option(help="Minimum metrics JSON (default eval/thresholds.json)")] = None,
+    check: Annotated[bool, typer.Option(help="Exit 1 when a metric is below the thresholds.")] = True,
 ) -> None:
     """Measure retrieval quality on the eval set; writes JSON and Markdown reports."""
     from eval.evaluate import (
@@ -182,6 +183,7 @@ def eval_cmd(
         METRICS,
         QUESTIONS,
         REPORTS,
+        THRESHOLDS,
         check_thresholds,
         load_questions,
         run_eval,
@@ -194,7 +196,7 @@ def eval_cmd(
     except BriefsearchError as exc:
         raise _fail(exc) from exc
     report = run_eval(searcher, load_questions(questions or QUESTIONS))
-    failures = check_thresholds(report) if check else []
+    failures = check_thresholds(report, thresholds or THRESHOLDS) if check else []
     json_path, md_path = write_reports(report, report_dir or REPORTS)
 
     def line(name: str, scores: dict[str, float]) -> str:

