@@ -36,8 +36,10 @@ def _looks_like_url(text: str) -> bool:
 
 
 def _latex_body(body: str) -> str:
+    # symbols first (\mu -> μ), then wrappers (\text{g} -> g): "\mu\text{g}" must become "μg", not "\mug"
+    body = _LATEX_CMD.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group()), body)
     body = _LATEX_TEXT.sub(r"\1", body)
-    body = _LATEX_CMD.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), ""), body)
+    body = _LATEX_CMD.sub("", body)
     return body.replace("{", "").replace("}", "").replace("^", "").replace("\\", "")
 
 

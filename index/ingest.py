@@ -60,9 +60,12 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
         if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
             encoding = "utf-8"
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if not text.strip():
+            raise CorpusError(f"{name}: file is empty")
+        return text, encoding
     raise CorpusError(f"{name}: not decodable as UTF-8 or CP949/EUC-KR")
 
 
@@ -97,10 +100,14 @@ def load_manifest(corpus_dir: Path) -> list[DocumentMeta]:
         raise CorpusError(f"no manifest at {manifest_path}") from exc
     except json.JSONDecodeError as exc:
         raise CorpusError(f"{manifest_path}: invalid JSON ({exc})") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("documents", []), list):
+        raise CorpusError(f"{manifest_path}: expected an object with a 'documents' list")
     docs: list[DocumentMeta] = []
     seen: set[str] = set()
     for entry in payload.get("documents", []):
         try:
+            if not isinstance(entry, dict):
+                raise TypeError("not an object")
             meta = DocumentMeta(**entry)
         except TypeError as exc:
             raise CorpusError(f"{manifest_path}: bad entry {entry!r}: {exc}") from exc

@@ -233,6 +233,9 @@ def prepare_default_model(dest_dir: Path, progress: bool = True) -> Path:
     dest_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(dest_dir.parent / f".{dest_dir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if dest_dir.exists() and not (dest_dir / MARKER_FILE).is_file() and (
+                not dest_dir.is_dir() or any(dest_dir.iterdir())):  # never delete what we did not build
+            raise FileExistsError(f"{dest_dir} exists and is not a prepared model folder; not replacing it")
         data = source_path().read_bytes()
         checksum = hashlib.sha256(data).hexdigest()  # record exactly what gets converted
         if _is_complete(dest_dir, checksum):  # another process finished it while we waited
@@ -253,7 +256,7 @@ def prepare_default_model(dest_dir: Path, progress: bool = True) -> Path:
                 "converter_version": CONVERTER_VERSION,
             })
             _fsync(*tmp.rglob("*"), tmp)
-            if dest_dir.exists():  # stale or incomplete: move it aside, swap the new one in, delete
+            if dest_dir.exists():  # an older build or an empty dir: move it aside, swap in, delete
                 os.replace(dest_dir, tmp.with_name(tmp.name + "-old"))
             os.replace(tmp, dest_dir)
             _fsync(dest_dir.parent)

@@ -46,7 +46,7 @@ _SOURCE_LINE = re.compile(r"^[*※]?\s*(자료|출처|주)\s*[:：]")
 _BULLET = re.compile(
     r"^(?:[-–•·∙ㅇ❍○●◦▶▷►※□◎☑✓■◆◇◈▣]|m(?=\s)|\*(?=\s)|[①-⑳]|\(\d{1,2}\)|[가-하]\.(?=\s)|\d{1,2}\)(?=\s))"
 )
-_FOOTNOTE_DEF = re.compile(r"^(\d{1,3})\)\s+\S")
+_FOOTNOTE_DEF = re.compile(r"^(?:주\s*[:：]\s*)?(\d{1,3})\)\s+\S")  # "1) ..." or a table note "주: 1) ..."
 _FOOTNOTE_REF = re.compile(r"(?<=[^\s\d(])(\d{1,3})\)")
 _TERMINAL = re.compile(r"(다|요|음|함|임|됨|짐|며|\.|\?|!|。|”|\")\s*$")
 _HANGUL = re.compile(r"[가-힣]")
@@ -240,7 +240,7 @@ def _table_cells(line: MappedText) -> MappedText:
     for i, ch in enumerate(line.text + sep):
         if ch == sep:
             cell = clean_inline(line[pos:i]).collapse_spaces()
-            if cell.text and not re.fullmatch(r"[-:\s]+", cell.text):
+            if cell.text and not (sep == "|" and re.fullmatch(r":?-{3,}:?", cell.text)):
                 cells.append(cell)
             pos = i + 1
     parts: list[MappedText] = []
@@ -359,7 +359,7 @@ def _drop_cover_tail(blocks: list[Block]) -> list[Block]:
     seen_heading = False
     for block in blocks:
         seen_heading = seen_heading or block.kind == "heading"
-        short = len(block.text.text) < 60 and not _TERMINAL.search(block.text.text)
+        short = len(block.text.text) < 100 and not _TERMINAL.search(block.text.text)
         if not seen_heading and block.kind == "text" and short:
             continue
         out.append(block)
@@ -392,7 +392,8 @@ def _classify_heading(text: str, is_md: bool, lines: list[str], i: int) -> tuple
             return "chapter", m.group("num"), title
     if m := _ARTICLE.match(text):
         return "article", m.group("num"), m.group("title") or ""
-    if (m := _NUMBERED.match(text)) and len(m.group("title")) <= 40 and " - " not in text:
+    indented = len(lines[i]) - len(lines[i].lstrip(" \u3000")) > 2  # a cell of a flattened table, not a heading
+    if (m := _NUMBERED.match(text)) and len(m.group("title")) <= 40 and " - " not in text and not indented:
         if not _TERMINAL.search(text) and not _numbered_neighbour(lines, i):
             return "article", m.group("num"), m.group("title")
     if (m := _SUBSECTION.match(text)) and len(m.group("title")) <= 40 and not _TERMINAL.search(text):

@@ -53,12 +53,6 @@ def test_decode_empty_is_refused(data: bytes) -> None:
         decode_bytes(data, "empty.txt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # "DID NOT RAISE"
-    reason="BUG: decode_bytes checks emptiness on the raw bytes before removing the UTF-8 BOM, so a file that "
-    "holds only a BOM (what Notepad saves for an empty document) decodes to '' and is accepted as a document",
-)
 def test_decode_bom_only_is_refused_as_empty() -> None:
     with pytest.raises(CorpusError, match="empty"):
         decode_bytes(b"\xef\xbb\xbf\n", "bom-only.txt")
@@ -256,12 +250,6 @@ def test_load_manifest_without_documents(tiny_dir: Path) -> None:
         load_manifest(tiny_dir)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="BUG: load_manifest calls payload.get(...) without checking that the JSON top level is an object, "
-    "so a manifest that is a JSON list raises AttributeError instead of CorpusError",
-)
 def test_load_manifest_top_level_list_is_a_corpus_error(tiny_dir: Path) -> None:
     _write_manifest(tiny_dir, [_entry("a", "a.txt")])
     with pytest.raises(CorpusError):

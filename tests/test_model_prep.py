@@ -162,3 +162,12 @@ def test_failed_build_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ValueError, match="does not match the vocabulary"):
         prepare_default_model(tmp_path / "e5", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".e5.lock", "tokenizer.json"]
+
+
+def test_refuses_to_replace_foreign_folder(tmp_path: Path) -> None:
+    """A wrong path (say, the data dir) must not be swapped out and deleted."""
+    (tmp_path / "e5").mkdir()
+    (tmp_path / "e5" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(FileExistsError):
+        prepare_default_model(tmp_path / "e5", progress=False)
+    assert [p.name for p in (tmp_path / "e5").iterdir()] == ["notes.txt"]
