@@ -42,6 +42,7 @@ _HEADLINE = re.compile(r"^[■□]\s*")
 _CAPTION = re.compile(
     r"^(〈[^〉]+〉|<[^<>]+>|〔\s*(표|그림)[^〕]*〕.*|\[\s*(표|그림)\s*[\d-]+\s*\].*|(표|그림)\s*\d+(-\d+)?\.?\s.*)$"
 )
+_MAJOR_BULLET = re.compile(r"^(?:[■□▶❍]|m(?=\s))")
 _SOURCE_LINE = re.compile(r"^[*※]?\s*(자료|출처|주)\s*[:：]")
 _BULLET = re.compile(
     r"^(?:[-–•·∙ㅇ❍○●◦▶▷►※□◎☑✓■◆◇◈▣]|m(?=\s)|\*(?=\s)|[①-⑳]|\(\d{1,2}\)|[가-하]\.(?=\s)|\d{1,2}\)(?=\s))"
@@ -495,6 +496,10 @@ def _assign_sections(blocks: list[Block]) -> None:
             group += 1
             sub, caption = text, None
             pending = None
+        elif block.kind == "text" and caption and _MAJOR_BULLET.match(text):
+            # prose resumes after a table/figure: the caption no longer describes what follows
+            group += 1
+            caption = None
         elif block.kind == "text" and pending is not None and len(text) <= MAX_HEADING_CHARS:
             # "01" on its own line, then the title as plain text
             if pending == "chapter":
