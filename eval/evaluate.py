@@ -71,18 +71,23 @@ class QuestionOutcome:
 @dataclass(slots=True)
 class EvalReport:
     created_at: str
+    mode: str
     n_questions: int
     overall: dict[str, float]
     per_document: dict[str, dict[str, float]]
     per_type: dict[str, dict[str, float]]
     median_latency_ms: float
     index: dict
+    median_timings_ms: dict[str, float] = field(default_factory=dict)
     outcomes: list[QuestionOutcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    qrels: dict = field(default_factory=dict, repr=False)
+    run: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         return {
-            "created_at": self.created_at, "n_questions": self.n_questions,
+            "created_at": self.created_at, "mode": self.mode, "n_questions": self.n_questions,
+            "median_timings_ms": self.median_timings_ms,
             "overall": self.overall, "per_document": self.per_document, "per_type": self.per_type,
             "median_latency_ms": self.median_latency_ms, "index": self.index, "failures": self.failures,
             "outcomes": [_slots(o) for o in self.outcomes],
@@ -98,10 +103,11 @@ class EvalReport:
         lines = [
             "# Retrieval evaluation", "",
             f"- created: {self.created_at}",
-            f"- questions: {self.n_questions}",
+            f"- questions: {self.n_questions}; retrieval mode: {self.mode}",
             f"- model: {self.index.get('model', {}).get('name')}; chunker: {self.index.get('chunker')}",
             f"- median search latency (in-process, one query at a time): {self.median_latency_ms:.1f} ms",
-            "- command: `briefsearch eval`", "",
+            f"- median per stage: {self.median_timings_ms}",
+            f"- command: `briefsearch eval --mode {self.mode}`", "",
             "## Overall and per document", "", head, sep, row("all", self.overall),
         ]
         lines += [row(doc, s) for doc, s in sorted(self.per_document.items())]
@@ -145,15 +151,19 @@ def relevant_chunks(searcher: Searcher, question: Question) -> set[int]:
     return found
 
 
-def run_eval(searcher: Searcher, questions: list[Question], depth: int = 10) -> EvalReport:
+def run_eval(searcher: Searcher, questions: list[Question], mode: str = "hybrid", depth: int = 10) -> EvalReport:
     qrels: dict[str, dict[str, int]] = {}
     run: dict[str, dict[str, float]] = {}
     outcomes: list[QuestionOutcome] = []
+    stages: dict[str, list[float]] = {}
+    searcher.search(questions[0].question, k=depth, mode=mode)  # warm-up, not timed
     for q in questions:
         relevant = relevant_chunks(searcher, q)
         started = time.perf_counter()
-        result = searcher.search(q.question, k=depth)
+        result = searcher.search(q.question, k=depth, mode=mode)
         latency = (time.perf_counter() - started) * 1000
+        for stage, ms in result.timings.items():
+            stages.setdefault(stage, []).append(ms)
         # a question whose evidence is in no passage can never be answered: count it as a miss
         qrels[q.id] = {str(c): 1 for c in relevant} or {"-1": 1}
         run[q.id] = {str(h.chunk.chunk_id): float(depth - i) for i, h in enumerate(result.hits)}
@@ -169,6 +179,7 @@ def run_eval(searcher: Searcher, questions: list[Question], depth: int = 10) -> 
     manifest = searcher.index.manifest
     return EvalReport(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        mode=mode,
         n_questions=len(questions),
         overall=_scores(qrels, run, ids),
         per_document={d: _scores(qrels, run, v) for d, v in by_doc.items()},
@@ -176,7 +187,10 @@ def run_eval(searcher: Searcher, questions: list[Question], depth: int = 10) -> 
         median_latency_ms=round(statistics.median(o.latency_ms for o in outcomes), 2) if outcomes else 0.0,
         index={"model": manifest.model, "chunker": manifest.chunker, "built_at": manifest.built_at,
                "n_chunks": manifest.n_chunks},
+        median_timings_ms={k: round(statistics.median(v), 3) for k, v in stages.items()},
         outcomes=outcomes,
+        qrels=qrels,
+        run=run,
     )
 
 
@@ -200,3 +214,45 @@ def write_reports(report: EvalReport, directory: Path = REPORTS, name: str = "la
     json_path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     md_path.write_text(report.to_markdown(), encoding="utf-8")
     return json_path, md_path
+
+
+def ablation_markdown(reports: dict[str, EvalReport]) -> str:
+    """Modes side by side, overall and per document, with paired significance from ranx.compare."""
+    from ranx import Qrels, Run, compare
+
+    modes = list(reports)
+    head = "| mode | " + " | ".join(LABELS[m] for m in METRICS) + " | median latency ms |"
+    sep = "|---|" + "---:|" * (len(METRICS) + 1)
+    first = next(iter(reports.values()))
+    lines = ["# Ablation: dense vs lexical vs hybrid", "",
+             f"- questions: {first.n_questions}; model: {first.index['model']['name']}; passages: "
+             f"{first.index['n_chunks']}",
+             f"- command: `briefsearch eval --ablation` ({first.created_at})", "",
+             "## Overall", "", head, sep]
+    for mode, rep in reports.items():
+        lines.append(f"| {mode} | " + " | ".join(f"{rep.overall[m]:.3f}" for m in METRICS)
+                     + f" | {rep.median_latency_ms:.1f} |")
+    lines += ["", "## Per document", ""]
+    for doc in sorted(first.per_document):
+        lines += [f"### {doc} (n={int(first.per_document[doc]['n'])})", "", head.replace(" median latency ms |", ""),
+                  sep[: -len("---:|")]]
+        for mode, rep in reports.items():
+            lines.append(f"| {mode} | " + " | ".join(f"{rep.per_document[doc][m]:.3f}" for m in METRICS) + " |")
+        lines.append("")
+    lines += ["## Latency per stage (median ms, in-process, one query at a time)", "",
+              "| mode | " + " | ".join(sorted({s for r in reports.values() for s in r.median_timings_ms})) + " |"]
+    stages = sorted({s for r in reports.values() for s in r.median_timings_ms})
+    lines.append("|---|" + "---:|" * len(stages))
+    for mode, rep in reports.items():
+        lines.append(f"| {mode} | " + " | ".join(f"{rep.median_timings_ms.get(s, 0):.2f}" for s in stages) + " |")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qrels = Qrels(first.qrels)
+        runs = []
+        for mode in modes:
+            run = Run(reports[mode].run, name=mode)
+            runs.append(run)
+        table = compare(qrels, runs=runs, metrics=["mrr@10", "hit_rate@5", "ndcg@10"], max_p=0.05,
+                        stat_test="student", make_comparable=True)
+    lines += ["", "## Significance (ranx.compare, paired Student's t-test, p < 0.05)", "", "```", str(table), "```", ""]
+    return "\n".join(lines) + "\n"

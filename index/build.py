@@ -17,6 +17,7 @@ from index.chunk import CHUNKER_VERSION, Chunk, Chunker
 from index.embed import Encoder
 from index.ingest import load_manifest, read_source
 from index.korean import KoreanText
+from index.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
 from index.settings import REPO_ROOT, Settings
 from index.store import (
     DocumentRecord,
@@ -37,6 +38,8 @@ def chunker_identity(settings: Settings) -> dict:
         "max_chunk_tokens": settings.max_chunk_tokens,
         "overlap_sentences": settings.overlap_sentences,
         "passage_prefix": settings.passage_prefix,
+        "lexical_analyzer": ANALYZER_VERSION,
+        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
     }
 
 
@@ -129,6 +132,11 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
             chunk.chunk_id = next_id
             next_id += 1
         used.add(chunk.chunk_id)
+    analyzer = LexicalAnalyzer(korean)
+    for chunk in chunks:
+        chunk.terms = analyzer.terms(lexical_text(chunk.section, chunk.table_header, chunk.text, chunk.footnotes))
+    lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks],
+                                 settings.bm25_k1, settings.bm25_b)
     log.info("embedding %d passages from %d documents", len(chunks), len(documents))
     vectors = encoder.encode_passages([c.embed_text for c in chunks], progress=progress)
     manifest = IndexManifest(
@@ -141,5 +149,5 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         next_chunk_id=next_id,
         build_seconds=round(time.perf_counter() - started, 2),
     )
-    write_index(settings.index_dir, manifest, vectors, chunks, documents)
+    write_index(settings.index_dir, manifest, vectors, chunks, documents, lexical)
     return manifest

@@ -44,6 +44,7 @@ class Chunk:
     table_header: str | None = None
     embed_text: str = ""
     n_tokens: int = 0
+    terms: list[str] = field(default_factory=list)  # BM25 terms (index.lexical)
     chunk_id: int = -1
 
     @property

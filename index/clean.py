@@ -18,7 +18,7 @@ _HTML_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});")
 _LATEX = re.compile(r"\$([^$\n]{1,120})\$")
 _LATEX_TEXT = re.compile(r"\\(?:text|mathrm|mathbf|mathit)\{([^{}]*)\}")
 _LATEX_CMD = re.compile(r"\\([a-zA-Z]+)")
-_LATEX_SYMBOLS = {"mu": "μ", "times": "×", "sim": "~", "cdot": "·", "circ": "°", "pm": "±", "le": "≤", "ge": "≥",
+LATEX_SYMBOLS = {"mu": "μ", "times": "×", "sim": "~", "cdot": "·", "circ": "°", "pm": "±", "le": "≤", "ge": "≥",
                   "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "%": "%"}
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:https?://|www\.)[^)\s]*\)")
 _ANGLE_URL = re.compile(r"<(?:https?://|www\.)[^>\s]*>")
@@ -37,7 +37,7 @@ def _looks_like_url(text: str) -> bool:
 
 def _latex_body(body: str) -> str:
     # symbols first (\mu -> μ), then wrappers (\text{g} -> g): "\mu\text{g}" must become "μg", not "\mug"
-    body = _LATEX_CMD.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group()), body)
+    body = _LATEX_CMD.sub(lambda m: LATEX_SYMBOLS.get(m.group(1), m.group()), body)
     body = _LATEX_TEXT.sub(r"\1", body)
     body = _LATEX_CMD.sub("", body)
     return body.replace("{", "").replace("}", "").replace("^", "").replace("\\", "")

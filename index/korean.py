@@ -24,6 +24,10 @@ class KoreanText:
         spans = [(s.start, s.end) for s in self._kiwi.split_into_sents(text)]
         return spans or [(0, len(text))]
 
+    def tokenize(self, text: str) -> list:
+        """Kiwi morphemes (form, tag, start, len) of ``text``."""
+        return self._kiwi.tokenize(text)
+
     def _needs_space(self, left: str, right: str) -> bool:
         """Should a PDF line break between ``left`` and ``right`` be a space?
 

@@ -1,4 +1,10 @@
-"""Dense retrieval over the loaded index, and opening the engine (model + index) once."""
+"""Retrieval over the loaded index: dense, lexical and their fusion; opening the engine once.
+
+``hybrid`` (the default) fuses the dense ranking (e5 + exact FAISS) and the
+lexical ranking (BM25 over Kiwi morphemes). Filters (document ids, date range,
+publisher) are applied inside both searches: a FAISS ID selector and a BM25
+weight mask, so a filtered query still gets its full top k.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,24 @@ import logging
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
+import faiss
 import numpy as np
 
 from index.build import build_index, chunker_identity, index_status
 from index.chunk import Chunk
 from index.embed import Encoder
 from index.errors import QueryError
+from index.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from index.korean import KoreanText
+from index.lexical import LexicalAnalyzer, Term
 from index.settings import Settings
-from index.store import LoadedIndex, check_compatible, load_index
+from index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
 
 log = logging.getLogger(__name__)
+MODES = ("hybrid", "dense", "lexical")
 
 
 def normalize_query(query: str) -> str:
@@ -26,28 +38,90 @@ def normalize_query(query: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Restrict a search to some documents; every given condition must hold."""
+
+    doc_ids: tuple[str, ...] = ()
+    date_from: str | None = None  # ISO date, inclusive; partial dates allowed ("2024", "2024-03")
+    date_to: str | None = None
+    publisher: str | None = None  # case-insensitive substring
+
+    def active(self) -> bool:
+        return bool(self.doc_ids or self.date_from or self.date_to or self.publisher)
+
+
+def _date_bounds(text: str, end: bool) -> date:
+    """First (or last) day of a possibly partial ISO date."""
+    parts = [int(p) for p in text.split("-")]
+    year = parts[0]
+    month = parts[1] if len(parts) > 1 else (12 if end else 1)
+    if len(parts) > 2:
+        return date(year, month, parts[2])
+    if not end:
+        return date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1)
+
+
+def parse_date(text: str, end: bool = False) -> date:
+    if not re.fullmatch(r"\d{4}(-\d{1,2}(-\d{1,2})?)?", text.strip()):
+        raise QueryError(f"bad date {text!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    try:
+        return _date_bounds(text.strip(), end)
+    except ValueError as exc:
+        raise QueryError(f"bad date {text!r}: {exc}") from exc
+
+
+def _matches(doc: DocumentRecord, filters: SearchFilters) -> bool:
+    if filters.doc_ids and doc.doc_id not in filters.doc_ids:
+        return False
+    if filters.publisher and filters.publisher.casefold() not in doc.publisher.casefold():
+        return False
+    if filters.date_from or filters.date_to:
+        if not doc.date:
+            return False
+        first, last = parse_date(doc.date), parse_date(doc.date, end=True)
+        if filters.date_from and last < parse_date(filters.date_from):
+            return False
+        if filters.date_to and first > parse_date(filters.date_to, end=True):
+            return False
+    return True
+
+
+@dataclass(slots=True)
 class SearchHit:
     rank: int
     score: float
     chunk: Chunk
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    lexical_score: float | None = None
+    lexical_rank: int | None = None
+    matched_terms: list[str] = field(default_factory=list)
+    duplicates: list[Chunk] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     query: str
+    mode: str
     took_ms: float
     hits: list[SearchHit]
+    timings: dict[str, float]
 
 
 class Searcher:
-    """Embeds the query and scans the exact inner-product index."""
+    """Holds the encoder, the analyzer and the loaded index; thread-safe for concurrent searches."""
 
-    def __init__(self, loaded: LoadedIndex, encoder: Encoder, settings: Settings) -> None:
+    def __init__(self, loaded: LoadedIndex, encoder: Encoder, settings: Settings,
+                 korean: KoreanText | None = None) -> None:
         self.index = loaded
         self.encoder = encoder
         self.settings = settings
+        self.analyzer = LexicalAnalyzer(korean or KoreanText())
+        self._terms = {cid: set(c.terms) for cid, c in loaded.chunks.items()}
 
-    def validate(self, query: str, k: int) -> str:
+    def validate(self, query: str, k: int, mode: str) -> str:
         text = normalize_query(query)
         if not text:
             raise QueryError("query is empty")
@@ -55,30 +129,116 @@ class Searcher:
             raise QueryError(f"query is {len(text)} characters; the limit is {self.settings.max_query_chars}")
         if not 1 <= k <= self.settings.max_k:
             raise QueryError(f"k must be between 1 and {self.settings.max_k}")
+        if mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}")
         return text
 
-    def search(self, query: str, k: int = 5) -> SearchResult:
+    def allowed_ids(self, filters: SearchFilters | None) -> set[int] | None:
+        if filters is None or not filters.active():
+            return None
+        unknown = [d for d in filters.doc_ids if d not in self.index.documents]
+        if unknown:
+            raise QueryError(f"unknown document id(s): {', '.join(unknown)}")
+        docs = {d for d, rec in self.index.documents.items() if _matches(rec, filters)}
+        return {cid for cid, c in self.index.chunks.items() if c.doc_id in docs}
+
+    def search(self, query: str, k: int = 5, mode: str | None = None,
+               filters: SearchFilters | None = None) -> SearchResult:
         started = time.perf_counter()
-        text = self.validate(query, k)
-        vector = self.encoder.encode_queries([text])
-        k_eff = min(k, self.index.faiss_index.ntotal)
+        mode = mode or self.settings.search_mode
+        text = self.validate(query, k, mode)
+        allowed = self.allowed_ids(filters)
+        timings: dict[str, float] = {}
+        depth = max(self.settings.fusion_depth, k * 3)
+        dense: list[tuple[int, float]] = []
+        lexical: list[tuple[int, float]] = []
+        query_terms: list[Term] = []
+        if allowed is not None and not allowed:
+            return SearchResult(text, mode, (time.perf_counter() - started) * 1000, [], timings)
+        if mode in ("hybrid", "dense"):
+            t0 = time.perf_counter()
+            vector = self.encoder.encode_queries([text])
+            t1 = time.perf_counter()
+            dense = self._dense(vector, depth, allowed)
+            t2 = time.perf_counter()
+            timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(t2 - t1) * 1000)
+        t0 = time.perf_counter()
+        query_terms = self.analyzer.analyze(text)
+        if mode in ("hybrid", "lexical"):
+            lexical = self.index.lexical.search([t.term for t in query_terms], depth, allowed)
+        timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        if mode == "dense":
+            fused = dense
+        elif mode == "lexical":
+            fused = lexical
+        elif self.settings.fusion == "rrf":
+            fused = reciprocal_rank_fusion([dense, lexical], [self.settings.dense_weight,
+                                                              1 - self.settings.dense_weight], self.settings.rrf_k)
+        else:
+            fused = weighted_score_fusion([dense, lexical], [self.settings.dense_weight,
+                                                             1 - self.settings.dense_weight])
+        hits = self._collapse(fused, k, dense, lexical, query_terms)
+        timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
+        return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings)
+
+    def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None) -> list[tuple[int, float]]:
+        index = self.index.faiss_index
+        k_eff = min(depth, index.ntotal)
+        if not k_eff:
+            return []
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
+        scores, ids = index.search(np.ascontiguousarray(vector, dtype=np.float32), k_eff, params=params)
+        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+
+    def _collapse(self, fused: list[tuple[int, float]], k: int, dense: list[tuple[int, float]],
+                  lexical: list[tuple[int, float]], query_terms: list[Term]) -> list[SearchHit]:
+        """Top k with near-duplicates folded into the best of them (summary vs body, overlapping chunks)."""
+        dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
+        lex_at = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
         hits: list[SearchHit] = []
-        if k_eff:
-            scores, ids = self.index.faiss_index.search(np.ascontiguousarray(vector, dtype=np.float32), k_eff)
-            for rank, (score, chunk_id) in enumerate(zip(scores[0], ids[0], strict=True), start=1):
-                if chunk_id < 0:
-                    continue
-                hits.append(SearchHit(rank=rank, score=float(score), chunk=self.index.chunks[int(chunk_id)]))
-        return SearchResult(query=text, took_ms=(time.perf_counter() - started) * 1000, hits=hits)
+        for chunk_id, score in fused:
+            chunk = self.index.chunks[chunk_id]
+            twin = next((h for h in hits if self._near_duplicate(h.chunk, chunk)), None)
+            if twin is not None:
+                twin.duplicates.append(chunk)
+                continue
+            if len(hits) == k:
+                continue  # still fold later duplicates into the shown hits
+            d_rank, d_score = dense_at.get(chunk_id, (None, None))
+            l_rank, l_score = lex_at.get(chunk_id, (None, None))
+            terms = self._terms.get(chunk_id, set())
+            matched = list(dict.fromkeys(t.surface for t in query_terms if t.term in terms))
+            hits.append(SearchHit(rank=len(hits) + 1, score=score, chunk=chunk, dense_score=d_score, dense_rank=d_rank,
+                                  lexical_score=l_score, lexical_rank=l_rank, matched_terms=matched))
+        return hits
+
+    def _near_duplicate(self, a: Chunk, b: Chunk) -> bool:
+        """Same document, and either a summary restating the body or two passages over the same text."""
+        if a.doc_id != b.doc_id:
+            return False
+        shared = min(a.char_end, b.char_end) - max(a.char_start, b.char_start)
+        if shared > 0.5 * min(a.char_end - a.char_start, b.char_end - b.char_start):
+            return True
+        if (a.kind == "summary") == (b.kind == "summary"):
+            return False
+        ta, tb = self._terms.get(a.chunk_id, set()), self._terms.get(b.chunk_id, set())
+        if not ta or not tb:
+            return False
+        return len(ta & tb) / min(len(ta), len(tb)) >= self.settings.dedup_overlap
 
 
 def open_searcher(settings: Settings, build: bool = True, progress: bool = True) -> Searcher:
     """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
     encoder = Encoder(settings, progress=progress)
+    korean = KoreanText()
     status = index_status(settings, encoder.identity)
     if status.state != "fresh" and build:
         log.warning("index %s (%s): building", status.state, status.reason)
-        build_index(settings, encoder, progress=progress)
+        build_index(settings, encoder, korean=korean, progress=progress)
     loaded = load_index(settings.index_dir)
     check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
-    return Searcher(loaded, encoder, settings)
+    return Searcher(loaded, encoder, settings, korean=korean)

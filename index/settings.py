@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,17 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(16, ge=1, le=512)
     max_chunk_tokens: int = Field(256, ge=32, le=512, description="Model-token budget per passage.")
     overlap_sentences: int = Field(1, ge=0, le=5)
+    search_mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Default retrieval mode.")
+    fusion: Literal["rrf", "weighted"] = Field("weighted", description="How dense and lexical rankings combine.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(
+        0.6, ge=0.0, le=1.0, description="Weight of the dense side in fusion (tuned: eval/reports/fusion-tuning.txt)."
+    )
+    fusion_depth: int = Field(100, ge=10, le=1000, description="Candidates taken from each side before fusion.")
+    bm25_k1: float = Field(1.2, gt=0)
+    bm25_b: float = Field(0.75, ge=0, le=1)
+    dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
+                                 "document are near-duplicates (summary vs body, overlapping chunks).")
     max_query_chars: int = Field(2000, ge=1)
     max_k: int = Field(50, ge=1)
     host: str = "127.0.0.1"

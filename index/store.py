@@ -8,6 +8,7 @@ Layout under ``<data_dir>/index/``::
         vectors.faiss    IndexIDMap2(IndexFlatIP) over L2-normalised vectors (cosine)
         chunks.jsonl     one chunk per line, keyed by the FAISS id
         documents.json   document metadata and normalised text
+        lexical/         bm25s index over Korean morphemes (rows = chunk ids)
 
 A version directory is complete before ``CURRENT`` names it, so a build that
 dies leaves the previous index serving; stale versions are removed afterwards.
@@ -28,6 +29,7 @@ import numpy as np
 
 from index.chunk import Chunk
 from index.errors import IndexIncompatibleError, IndexMissingError
+from index.lexical import LexicalIndex
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
@@ -77,6 +79,7 @@ class LoadedIndex:
     faiss_index: faiss.Index
     chunks: dict[int, Chunk]
     documents: dict[str, DocumentRecord]
+    lexical: LexicalIndex
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -108,7 +111,7 @@ def read_manifest(index_dir: Path) -> IndexManifest | None:
 
 
 def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
-                documents: list[DocumentRecord]) -> Path:
+                documents: list[DocumentRecord], lexical: LexicalIndex) -> Path:
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
     if len(chunks) != len(vectors):
         raise ValueError("one vector per chunk is required")
@@ -127,6 +130,7 @@ def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, c
         _fsync_write(tmp / "chunks.jsonl", lines.encode("utf-8"))
         docs = [_doc_dict(d) for d in documents]
         _fsync_write(tmp / "documents.json", json.dumps(docs, ensure_ascii=False).encode("utf-8"))
+        lexical.save(tmp / "lexical")
         # the manifest goes last: a version directory with a manifest is complete
         _fsync_write(tmp / "manifest.json", json.dumps(_manifest_dict(manifest), ensure_ascii=False, indent=1).encode())
         final = index_dir / name
@@ -206,6 +210,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
         d["doc_id"]: DocumentRecord(**d)
         for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))
     }
-    if faiss_index.ntotal != len(chunks) or manifest.n_chunks != len(chunks):
-        raise IndexIncompatibleError(f"index at {version} is inconsistent (vectors vs chunks); rebuild it")
-    return LoadedIndex(path=version, manifest=manifest, faiss_index=faiss_index, chunks=chunks, documents=documents)
+    lexical = LexicalIndex.load(version / "lexical")
+    if faiss_index.ntotal != len(chunks) or manifest.n_chunks != len(chunks) or len(lexical.chunk_ids) != len(chunks):
+        raise IndexIncompatibleError(f"index at {version} is inconsistent (vectors, passages, BM25); rebuild it")
+    return LoadedIndex(path=version, manifest=manifest, faiss_index=faiss_index, chunks=chunks, documents=documents,
+                       lexical=lexical)

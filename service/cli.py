@@ -6,8 +6,10 @@ Exit codes: 0 success; 1 evaluation below thresholds; 2 usage error;
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +33,12 @@ app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
 EXIT_EVAL_FAILED, EXIT_INDEX, EXIT_INPUT, EXIT_MODEL = 1, 3, 4, 5
+
+
+class Mode(StrEnum):
+    hybrid = "hybrid"
+    dense = "dense"
+    lexical = "lexical"
 
 
 def _fail(exc: BriefsearchError) -> typer.Exit:
@@ -118,15 +126,21 @@ def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Question, e.g. \"광둥성의 범용 AI 산업 목표는?\"")],
     k: Annotated[int, typer.Option("-k", "--k", help="Number of passages (1-50).")] = 5,
+    mode: Annotated[Mode | None, typer.Option(help="hybrid (default), dense or lexical.")] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")] = None,
+    date_from: Annotated[str | None, typer.Option(help="Published on or after (YYYY[-MM[-DD]]).")] = None,
+    date_to: Annotated[str | None, typer.Option(help="Published on or before (YYYY[-MM[-DD]]).")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Publisher contains.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly the /search JSON.")] = False,
 ) -> None:
     """Search the built index and print ranked passages with citations."""
-    from index.search import open_searcher
+    from index.search import SearchFilters, open_searcher
     from service.schemas import SearchResponse
 
     try:
         searcher = open_searcher(ctx.obj, build=False, progress=False)
-        result = searcher.search(query, k)
+        filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
+        result = searcher.search(query, k, mode.value if mode else None, filters)
     except BriefsearchError as exc:
         raise _fail(exc) from exc
     response = SearchResponse.from_result(result, searcher.index.documents)
@@ -138,12 +152,19 @@ def search(
     for item in response.results:
         c = item.citation
         page = f", p.{c.page}" if c.page else ""
-        typer.echo(f"[{item.rank}] {item.score:.3f}  {item.title}")
+        scores = f"dense {item.dense_score:.3f}" if item.dense_score is not None else "dense -"
+        scores += f", bm25 {item.lexical_score:.2f}" if item.lexical_score is not None else ", bm25 -"
+        typer.echo(f"[{item.rank}] {item.score:.4f} ({scores})  {item.title}")
         if item.section:
             typer.echo(f"    § {item.section}")
         typer.echo(f"    {c.source}:{c.line_start}-{c.line_end} (chars {c.char_start}-{c.char_end}{page})")
         for line in item.text.splitlines():
             typer.echo(f"    {line}")
+        if item.matched_terms:
+            typer.echo(f"    matched: {', '.join(item.matched_terms)}")
+        for dup in item.duplicates:
+            where = f"{dup.citation.source}:{dup.citation.line_start}-{dup.citation.line_end}"
+            typer.echo(f"    (also in {dup.kind} at {where})")
         typer.echo("")
     typer.echo(f"({response.took_ms:.0f} ms)", err=True)
 
@@ -176,6 +197,8 @@ def eval_cmd(
     report_dir: Annotated[Path | None, typer.Option(help="Where to write latest.json / latest.md.")] = None,
     thresholds: Annotated[Path | None, typer.Option(help="Minimum metrics JSON (default eval/thresholds.json)")] = None,
     check: Annotated[bool, typer.Option(help="Exit 1 when a metric is below the thresholds.")] = True,
+    mode: Annotated[Mode, typer.Option(help="Retrieval mode to evaluate.")] = Mode.hybrid,
+    ablation: Annotated[bool, typer.Option(help="Evaluate every mode; write eval/reports/ablation.md.")] = False,
 ) -> None:
     """Measure retrieval quality on the eval set; writes JSON and Markdown reports."""
     from eval.evaluate import (
@@ -184,6 +207,7 @@ def eval_cmd(
         QUESTIONS,
         REPORTS,
         THRESHOLDS,
+        ablation_markdown,
         check_thresholds,
         load_questions,
         run_eval,
@@ -195,9 +219,20 @@ def eval_cmd(
         searcher = open_searcher(ctx.obj, build=False, progress=False)
     except BriefsearchError as exc:
         raise _fail(exc) from exc
-    report = run_eval(searcher, load_questions(questions or QUESTIONS))
+    question_set = load_questions(questions or QUESTIONS)
+    if ablation:
+        reports = {m.value: run_eval(searcher, question_set, mode=m.value) for m in Mode}
+        out_dir = report_dir or REPORTS
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "ablation.md").write_text(ablation_markdown(reports), encoding="utf-8")
+        (out_dir / "ablation.json").write_text(json.dumps({m: r.to_dict() for m, r in reports.items()},
+                                                          ensure_ascii=False, indent=1), encoding="utf-8")
+        report = reports[Mode.hybrid.value]
+    else:
+        report = run_eval(searcher, question_set, mode=mode.value)
     failures = check_thresholds(report, thresholds or THRESHOLDS) if check else []
-    json_path, md_path = write_reports(report, report_dir or REPORTS)
+    json_path, md_path = write_reports(report, report_dir or REPORTS, name="latest" if report.mode == "hybrid"
+                                       else f"latest-{report.mode}")
 
     def line(name: str, scores: dict[str, float]) -> str:
         return f"{name:<24} n={int(scores['n']):<4}" + "  ".join(f"{LABELS[m]}={scores[m]:.3f}" for m in METRICS)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from index.search import SearchResult, normalize_query
+from index.chunk import Chunk
+from index.search import SearchFilters, SearchResult, normalize_query
 from index.store import DocumentRecord
 
 MAX_QUERY_CHARS = 2000
@@ -18,6 +21,17 @@ class SearchRequest(BaseModel):
 
     query: str = Field(..., description="Question or keywords, Korean or English.", max_length=MAX_QUERY_CHARS * 4)
     k: int = Field(5, ge=1, le=MAX_K, description="Number of passages to return.")
+    mode: Literal["hybrid", "dense", "lexical"] | None = Field(
+        None, description="hybrid (default): dense + BM25 fused; dense: e5 only; lexical: BM25 only."
+    )
+    doc_ids: list[str] | None = Field(None, description="Only these documents.", max_length=1000)
+    date_from: str | None = Field(None, description="Publication date from (YYYY, YYYY-MM or YYYY-MM-DD).",
+                                  max_length=10)
+    date_to: str | None = Field(None, description="Publication date to, inclusive.", max_length=10)
+    publisher: str | None = Field(None, description="Publisher contains (case-insensitive).", max_length=200)
+
+    def filters(self) -> SearchFilters:
+        return SearchFilters(tuple(self.doc_ids or ()), self.date_from, self.date_to, self.publisher)
 
     @field_validator("query")
     @classmethod
@@ -41,9 +55,22 @@ class Citation(BaseModel):
     page: int | None = Field(None, description="Page number where the text proves it, else null.")
 
 
+class Duplicate(BaseModel):
+    chunk_id: int
+    kind: str
+    section: str
+    citation: Citation
+
+
 class SearchResultItem(BaseModel):
     rank: int
-    score: float = Field(description="Cosine similarity between query and passage.")
+    score: float = Field(description="Fused score in hybrid mode (RRF), cosine in dense mode, BM25 in lexical mode.")
+    dense_score: float | None = Field(None, description="Cosine similarity (null if outside the dense candidates).")
+    dense_rank: int | None = None
+    lexical_score: float | None = Field(None, description="BM25 score (null if no query term matched).")
+    lexical_rank: int | None = None
+    matched_terms: list[str] = Field(default_factory=list, description="Query terms found in the passage, "
+                                     "as written in the query (for highlighting).")
     chunk_id: int
     doc_id: str
     title: str
@@ -52,10 +79,22 @@ class SearchResultItem(BaseModel):
     kind: str = Field(description="text, table or summary")
     footnotes: list[str] = Field(default_factory=list, description="Footnotes the passage cites.")
     citation: Citation
+    duplicates: list[Duplicate] = Field(default_factory=list, description="Near-duplicate passages folded into "
+                                        "this one (a summary restating the body, overlapping passages).")
+
+
+def _citation(c: Chunk, documents: dict[str, DocumentRecord]) -> Citation:
+    return Citation(doc_id=c.doc_id, title=c.title, source=documents[c.doc_id].source, char_start=c.char_start,
+                    char_end=c.char_end, line_start=c.line_start, line_end=c.line_end, page=c.page)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 class SearchResponse(BaseModel):
     query: str
+    mode: str
     took_ms: float
     results: list[SearchResultItem]
 
@@ -65,14 +104,15 @@ class SearchResponse(BaseModel):
         for hit in result.hits:
             c = hit.chunk
             items.append(SearchResultItem(
-                rank=hit.rank, score=round(hit.score, 6), chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title,
+                rank=hit.rank, score=round(hit.score, 6), dense_score=_round(hit.dense_score),
+                dense_rank=hit.dense_rank, lexical_score=_round(hit.lexical_score), lexical_rank=hit.lexical_rank,
+                matched_terms=hit.matched_terms, chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title,
                 section=c.section, text=c.text, kind=c.kind, footnotes=c.footnotes,
-                citation=Citation(
-                    doc_id=c.doc_id, title=c.title, source=documents[c.doc_id].source, char_start=c.char_start,
-                    char_end=c.char_end, line_start=c.line_start, line_end=c.line_end, page=c.page,
-                ),
+                citation=_citation(c, documents),
+                duplicates=[Duplicate(chunk_id=d.chunk_id, kind=d.kind, section=d.section,
+                                      citation=_citation(d, documents)) for d in hit.duplicates],
             ))
-        return cls(query=result.query, took_ms=round(result.took_ms, 2), results=items)
+        return cls(query=result.query, mode=result.mode, took_ms=round(result.took_ms, 2), results=items)
 
 
 class DocumentSummary(BaseModel):

@@ -20,6 +20,7 @@ import unicodedata
 
 import pytest
 
+from index.clean import LATEX_SYMBOLS
 from index.ingest import read_original, read_source
 from index.search import Searcher
 from index.settings import REPO_ROOT
@@ -75,6 +76,8 @@ def _unexplained_gaps(passage: str, original: str) -> list[str]:
     definitions and page markers are moved out of the body. A footnote's wrapped
     tail lines follow its definition, so a gap made only of such lines is explained too.
     """
+    # LaTeX symbols are rewritten, not dropped (\\mu -> μ): compare against the rewritten form
+    original = re.sub(r"\\([a-zA-Z]+)", lambda m: LATEX_SYMBOLS.get(m.group(1), m.group()), original)
     masked = _mask(_MARKUP, original)
     gaps = _gaps(passage, masked)
     if not gaps:

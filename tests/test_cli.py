@@ -46,3 +46,14 @@ def test_eval_cli_writes_reports_and_fails_below_thresholds(searcher, data_dir: 
     report = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     assert report["n_questions"] >= 80
     assert (tmp_path / "latest.md").read_text(encoding="utf-8").startswith("# Retrieval evaluation")
+
+
+def test_search_mode_and_filters_on_the_command_line(searcher, data_dir: Path) -> None:
+    proc = _run(["search", "위성 연산", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "-k", "4", "--json"],
+                data_dir)
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert body["mode"] == "lexical"
+    assert body["results"] and {r["doc_id"] for r in body["results"]} == {"004_0772bc47312adfbb"}
+    bad = _run(["search", "위성", "--mode", "fuzzy"], data_dir)
+    assert bad.returncode == 2

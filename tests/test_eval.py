@@ -45,7 +45,7 @@ def test_every_evidence_phrase_occurs_in_its_document() -> None:
 
 @pytest.fixture(scope="module")
 def report(searcher):
-    return run_eval(searcher, load_questions(QUESTIONS))
+    return run_eval(searcher, load_questions(QUESTIONS), mode="hybrid")
 
 
 def test_every_question_has_an_answering_passage(report) -> None:
@@ -55,7 +55,17 @@ def test_every_question_has_an_answering_passage(report) -> None:
 
 
 def test_retrieval_quality_meets_thresholds(report) -> None:
+    assert report.mode == "hybrid"
     failures = check_thresholds(report, THRESHOLDS)
     assert not failures, failures
     thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
-    assert thresholds["hit_rate@5"] >= 0.9 and thresholds["mrr@10"] >= 0.75
+    assert thresholds["hit_rate@5"] >= 0.95 and thresholds["mrr@10"] >= 0.85
+
+
+def test_hybrid_beats_each_side_alone(searcher, report) -> None:
+    """The ablation claim, kept true: fusion beats dense and lexical on MRR@10 and Recall@5."""
+    questions = load_questions(QUESTIONS)
+    for mode in ("dense", "lexical"):
+        alone = run_eval(searcher, questions, mode=mode)
+        assert report.overall["mrr@10"] > alone.overall["mrr@10"], mode
+        assert report.overall["hit_rate@5"] > alone.overall["hit_rate@5"], mode

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from index.search import SearchFilters
 from service.deps import SearcherDep
 from service.schemas import MAX_K, MAX_QUERY_CHARS, ErrorResponse, SearchRequest, SearchResponse
 
@@ -14,15 +15,15 @@ router = APIRouter(tags=["search"])
 _ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}}
 
 
-async def _run(searcher: SearcherDep, query: str, k: int) -> SearchResponse:
+async def _run(searcher: SearcherDep, query: str, k: int, mode: str | None, filters: SearchFilters) -> SearchResponse:
     # the encoder is CPU-bound: keep it off the event loop
-    result = await run_in_threadpool(searcher.search, query, k)
+    result = await run_in_threadpool(searcher.search, query, k, mode, filters)
     return SearchResponse.from_result(result, searcher.index.documents)
 
 
 @router.post("/search", response_model=SearchResponse, responses=_ERRORS, summary="Search passages")
 async def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
-    return await _run(searcher, body.query, body.k)
+    return await _run(searcher, body.query, body.k, body.mode, body.filters())
 
 
 @router.get("/search", response_model=SearchResponse, responses=_ERRORS, summary="Search passages (GET)")
@@ -30,6 +31,12 @@ async def search_get(
     searcher: SearcherDep,
     q: Annotated[str, Query(description="Question or keywords", max_length=MAX_QUERY_CHARS * 4)],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+    mode: Annotated[Literal["hybrid", "dense", "lexical"] | None, Query()] = None,
+    doc_id: Annotated[list[str] | None, Query(description="Repeat to allow several documents.")] = None,
+    date_from: Annotated[str | None, Query(max_length=10)] = None,
+    date_to: Annotated[str | None, Query(max_length=10)] = None,
+    publisher: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SearchResponse:
     # Searcher.validate raises QueryError (-> 422) for empty or over-long queries
-    return await _run(searcher, q, k)
+    filters = SearchFilters(tuple(doc_id or ()), date_from, date_to, publisher)
+    return await _run(searcher, q, k, mode, filters)

@@ -1,0 +1,109 @@
+"""Hybrid retrieval on the real index: analyzer, modes, scores, filters, near-duplicates."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.lexical import LexicalAnalyzer
+from index.search import SearchFilters
+
+D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
+
+
+@pytest.fixture(scope="module")
+def analyzer(korean) -> LexicalAnalyzer:
+    return LexicalAnalyzer(korean)
+
+
+def test_numbers_and_units_match_as_written(analyzer) -> None:
+    terms = analyzer.terms("핵심산업 규모 3,000억 위안, 단일 위성 최대 744TOPS, '25년까지")
+    assert {"3000", "3000억", "위안", "744", "tops", "744tops", "25년"} <= set(terms)
+    # the same figure written without the thousands separator gives the same terms
+    assert "3000억" in analyzer.terms("3000억 위안")
+
+
+def test_english_terms_and_chinese_names(analyzer) -> None:
+    terms = analyzer.terms("취젠(曲建) 부원장은 CASTED 보고서에서 양자 컴퓨팅을 언급")
+    assert {"曲建", "casted", "양자", "컴퓨팅", "양자컴퓨팅", "부원장"} <= set(terms)
+    assert not {"은", "에서", "을"} & set(terms)  # particles are not terms
+
+
+def test_surface_forms_for_highlighting(analyzer) -> None:
+    query = "744TOPS 위성을 발사한 곳은?"
+    surfaces = {t.term: t.surface for t in analyzer.analyze(query)}
+    assert surfaces["744tops"] == "744TOPS"
+    assert all(s in query for s in surfaces.values())
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_every_mode_answers_through_the_api(client, mode: str) -> None:
+    body = client.post("/search", json={"query": "단일 위성 최대 744TOPS", "k": 5, "mode": mode}).json()
+    assert body["mode"] == mode
+    top = body["results"][0]
+    assert any("744TOPS" in r["text"] for r in body["results"])
+    if mode != "dense":  # the exact figure is what the lexical side is for; dense alone may rank it lower
+        assert top["doc_id"] == D004 and "744TOPS" in top["text"]
+    if mode == "dense":
+        assert top["score"] == top["dense_score"]
+    if mode == "lexical":
+        assert top["score"] == top["lexical_score"]
+
+
+def test_hybrid_results_report_both_sides_and_matched_terms(client) -> None:
+    body = client.post("/search", json={"query": "광둥성 범용 인공지능 '25년 목표", "k": 5}).json()
+    assert body["mode"] == "hybrid"
+    top = body["results"][0]
+    assert top["dense_score"] is not None and top["dense_rank"] >= 1
+    assert top["lexical_score"] is not None and top["lexical_rank"] >= 1
+    assert "광둥성" in top["matched_terms"]
+    for term in top["matched_terms"]:
+        assert term.lower() in (top["text"] + top["section"] + " ".join(top["footnotes"])).lower()
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_unknown_mode_is_rejected(client) -> None:
+    response = client.post("/search", json={"query": "위성", "mode": "fuzzy"})
+    assert response.status_code == 422 and "mode" in response.json()["detail"]
+    assert client.get("/search", params={"q": "위성", "mode": "fuzzy"}).status_code == 422
+
+
+def test_document_filter_is_applied_inside_the_search(client) -> None:
+    """A filtered query still returns a full top k from the allowed documents."""
+    body = client.post("/search", json={"query": "위성 연산 능력", "k": 10, "doc_ids": [D003]}).json()
+    assert len(body["results"]) == 10
+    assert {r["doc_id"] for r in body["results"]} == {D003}
+    got = client.get("/search", params=[("q", "위성 연산 능력"), ("k", "3"), ("doc_id", D001), ("doc_id", D003)]).json()
+    assert {r["doc_id"] for r in got["results"]} <= {D001, D003}
+    unknown = client.post("/search", json={"query": "위성", "doc_ids": ["nope"]})
+    assert unknown.status_code == 422 and "nope" in unknown.json()["detail"]
+
+
+def test_date_and_publisher_filters(client, searcher) -> None:
+    recent = client.post("/search", json={"query": "인공지능 산업", "k": 10, "date_from": "2026-01-01"}).json()
+    assert recent["results"] and {r["doc_id"] for r in recent["results"]} == {D004}
+    window = {"query": "인공지능", "k": 20, "date_from": "2023-11", "date_to": "2024-03"}
+    span = client.post("/search", json=window).json()
+    assert {r["doc_id"] for r in span["results"]} <= {D001, D003, "000_b57bb989019f2633"}
+    kostec = client.post("/search", json={"query": "인공지능", "k": 20, "publisher": "kostec"}).json()
+    assert {r["doc_id"] for r in kostec["results"]} <= {D001, D003, D004}
+    none = client.post("/search", json={"query": "인공지능", "date_to": "2000"}).json()
+    assert none["results"] == []
+    bad = client.post("/search", json={"query": "인공지능", "date_from": "last week"})
+    assert bad.status_code == 422 and "date" in bad.json()["detail"]
+    direct = searcher.search("인공지능", 5, "lexical", SearchFilters(doc_ids=(D001,)))
+    assert {h.chunk.doc_id for h in direct.hits} == {D001}
+
+
+def test_summary_and_body_do_not_crowd_the_top(searcher) -> None:
+    """The 요약 bullet and the body passage restating it: one is shown, the other is cited as its duplicate."""
+    result = searcher.search("광둥성 범용 인공지능 산업 혁신거점 스마트 연산력 규모 전국 1위", 5)
+    shown = [h.chunk.chunk_id for h in result.hits]
+    folded = [d.chunk_id for h in result.hits for d in h.duplicates]
+    assert not set(shown) & set(folded)
+    pairs = [(h.chunk.kind, d.kind) for h in result.hits for d in h.duplicates]
+    assert any("summary" in pair and pair[0] != pair[1] for pair in pairs) or any(
+        h.chunk.kind == "summary" for h in result.hits
+    )
+    kinds = [h.chunk.kind for h in result.hits if h.chunk.doc_id == D001]
+    assert kinds.count("summary") <= 1
