@@ -115,6 +115,8 @@ def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, c
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
     if len(chunks) != len(vectors):
         raise ValueError("one vector per chunk is required")
+    if sorted(int(i) for i in lexical.chunk_ids) != sorted(c.chunk_id for c in chunks):
+        raise ValueError("the lexical index must cover exactly the chunks written")
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = index_dir / f".tmp-{name}"

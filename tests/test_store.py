@@ -181,11 +181,11 @@ def test_failed_writes_leave_previous_version_serving(index_copy: Settings) -> N
 
     # 1. wrong number of vectors: refused before anything is written
     with pytest.raises(ValueError, match="one vector per chunk"):
-        write_index(index_dir, before.manifest, vectors[:-1], chunks, documents)
+        write_index(index_dir, before.manifest, vectors[:-1], chunks, documents, before.lexical)
     # 2. a chunk that cannot be serialised: fails midway (vectors already written to the temp dir)
     broken = [*chunks[:-1], dataclasses.replace(chunks[-1], page=object())]
     with pytest.raises(TypeError):
-        write_index(index_dir, before.manifest, vectors, broken, documents)
+        write_index(index_dir, before.manifest, vectors, broken, documents, before.lexical)
 
     assert (index_dir / POINTER).read_text(encoding="utf-8") == pointer
     assert sorted(p.name for p in index_dir.iterdir()) == entries
@@ -205,7 +205,7 @@ def test_successful_write_switches_pointer_and_cleans_up(index_copy: Settings) -
     (index_dir / f".{POINTER}.dead00").write_text("v-x", encoding="utf-8")
     ids = sorted(before.chunks)
     new_path = write_index(index_dir, before.manifest, vectors_of(before, ids),
-                           [before.chunks[i] for i in ids], list(before.documents.values()))
+                           [before.chunks[i] for i in ids], list(before.documents.values()), before.lexical)
     assert new_path != before.path and new_path.parent == index_dir
     assert (index_dir / POINTER).read_text(encoding="utf-8") == new_path.name
     assert live_version(index_dir) == new_path
