@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from index.chunk import CHUNKER_VERSION, Chunk, Chunker
 from index.embed import Encoder
 from index.ingest import load_manifest, read_source
@@ -102,6 +104,19 @@ def _previous_ids(settings: Settings) -> tuple[dict[str, int], int]:
     return keys, manifest.next_chunk_id
 
 
+def _embed_sentences(encoder: Encoder, chunks: list[Chunk], progress: bool) -> np.ndarray:
+    """One vector per distinct sentence, for picking answer sentences at query time without embedding them then."""
+    rows: dict[str, int] = {}
+    for chunk in chunks:
+        chunk.sentence_rows = []
+        for a, b, _, _ in chunk.sentences:
+            chunk.sentence_rows.append(rows.setdefault(chunk.text[a:b], len(rows)))
+    if not rows:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    log.info("embedding %d answer sentences", len(rows))
+    return encoder.encode_passages(list(rows), progress=progress)
+
+
 def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None,
                 progress: bool = True) -> IndexManifest:
     """Build and atomically publish a new index version; returns its manifest."""
@@ -139,6 +154,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
                                  settings.bm25_k1, settings.bm25_b)
     log.info("embedding %d passages from %d documents", len(chunks), len(documents))
     vectors = encoder.encode_passages([c.embed_text for c in chunks], progress=progress)
+    sentence_vectors = _embed_sentences(encoder, chunks, progress)
     manifest = IndexManifest(
         model=encoder.identity,
         chunker=chunker_identity(settings),
@@ -149,5 +165,5 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         next_chunk_id=next_id,
         build_seconds=round(time.perf_counter() - started, 2),
     )
-    write_index(settings.index_dir, manifest, vectors, chunks, documents, lexical)
+    write_index(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors)
     return manifest

@@ -19,7 +19,7 @@ from index.korean import KoreanText
 from index.mapped import MappedText
 from index.structure import Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v3"
+CHUNKER_VERSION = "structure-v4"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -45,6 +45,9 @@ class Chunk:
     embed_text: str = ""
     n_tokens: int = 0
     terms: list[str] = field(default_factory=list)  # BM25 terms (index.lexical)
+    # per sentence (or table row): [start, end) in ``text``, [start, end) in the original file
+    sentences: list[list[int]] = field(default_factory=list)
+    sentence_rows: list[int] = field(default_factory=list)  # rows of the sentence-vector matrix
     chunk_id: int = -1
 
     @property
@@ -187,12 +190,18 @@ class Chunker:
     def _make_chunk(self, meta: DocumentMeta, source: SourceText, parsed: ParsedDocument,
                     units: list[_Unit], section: str) -> Chunk:
         parts: list[MappedText] = []
+        sentences: list[list[int]] = []
+        pos = 0
         for i, unit in enumerate(units):
             if i:
                 sep = " " if unit.block is units[i - 1].block else "\n"
                 anchor = unit.text.starts[0]
                 parts.append(MappedText.literal(sep, anchor, anchor))
+                pos += len(sep)
             parts.append(unit.text)
+            src_start, src_end = unit.text.span()
+            sentences.append([pos, pos + len(unit.text), src_start, src_end])
+            pos += len(unit.text)
         body = MappedText.concat(parts)
         start, end = body.span()
         blocks: list[Block] = []
@@ -229,6 +238,7 @@ class Chunker:
             kind=kind,
             footnotes=notes,
             table_header=header,
+            sentences=sentences,
         )
 
     def _attach_orphan_footnotes(self, parsed: ParsedDocument, chunks: list[Chunk]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,9 @@ class Encoder:
         self.dim = int(self.model.get_embedding_dimension())
         self.max_seq_length = int(self.model.max_seq_length or 512)
         self.identity = {"name": name, "checksum": checksum, "dim": self.dim}
+        # chat frontends repeat questions, and /ask embeds the question it just searched for
+        self._cached_query = lru_cache(maxsize=settings.query_cache_size)(self._encode_one) if (
+            settings.query_cache_size) else None
 
     @staticmethod
     def _resolve(settings: Settings, progress: bool) -> tuple[str, str, str]:
@@ -97,7 +101,14 @@ class Encoder:
         return [len(ids) for ids in encoded]
 
     def encode_queries(self, queries: list[str]) -> np.ndarray:
+        if len(queries) == 1 and self._cached_query is not None:
+            return self._cached_query(queries[0])[None, :]
         return self._encode([self.query_prefix + q for q in queries], progress=False)
+
+    def _encode_one(self, query: str) -> np.ndarray:
+        vector = self._encode([self.query_prefix + query], progress=False)[0]
+        vector.setflags(write=False)  # shared by every caller of the cache
+        return vector
 
     def encode_passages(self, passages: list[str], progress: bool = True) -> np.ndarray:
         # sorting by length cuts padding; results are put back in input order

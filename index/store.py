@@ -9,6 +9,7 @@ Layout under ``<data_dir>/index/``::
         chunks.jsonl     one chunk per line, keyed by the FAISS id
         documents.json   document metadata and normalised text
         lexical/         bm25s index over Korean morphemes (rows = chunk ids)
+        sentences.npy    one vector per distinct sentence, for extractive answers
 
 A version directory is complete before ``CURRENT`` names it, so a build that
 dies leaves the previous index serving; stale versions are removed afterwards.
@@ -80,6 +81,7 @@ class LoadedIndex:
     chunks: dict[int, Chunk]
     documents: dict[str, DocumentRecord]
     lexical: LexicalIndex
+    sentence_vectors: np.ndarray
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -111,7 +113,8 @@ def read_manifest(index_dir: Path) -> IndexManifest | None:
 
 
 def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
-                documents: list[DocumentRecord], lexical: LexicalIndex) -> Path:
+                documents: list[DocumentRecord], lexical: LexicalIndex,
+                sentence_vectors: np.ndarray | None = None) -> Path:
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
     if len(chunks) != len(vectors):
         raise ValueError("one vector per chunk is required")
@@ -133,6 +136,12 @@ def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, c
         docs = [_doc_dict(d) for d in documents]
         _fsync_write(tmp / "documents.json", json.dumps(docs, ensure_ascii=False).encode("utf-8"))
         lexical.save(tmp / "lexical")
+        if sentence_vectors is None:
+            sentence_vectors = np.zeros((0, int(manifest.model["dim"])), dtype=np.float32)
+        with (tmp / "sentences.npy").open("wb") as fh:
+            np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+            fh.flush()
+            os.fsync(fh.fileno())
         # the manifest goes last: a version directory with a manifest is complete
         _fsync_write(tmp / "manifest.json", json.dumps(_manifest_dict(manifest), ensure_ascii=False, indent=1).encode())
         final = index_dir / name
@@ -213,7 +222,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
         for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))
     }
     lexical = LexicalIndex.load(version / "lexical")
+    sentence_vectors = np.load(version / "sentences.npy")
     if faiss_index.ntotal != len(chunks) or manifest.n_chunks != len(chunks) or len(lexical.chunk_ids) != len(chunks):
         raise IndexIncompatibleError(f"index at {version} is inconsistent (vectors, passages, BM25); rebuild it")
     return LoadedIndex(path=version, manifest=manifest, faiss_index=faiss_index, chunks=chunks, documents=documents,
-                       lexical=lexical)
+                       lexical=lexical, sentence_vectors=sentence_vectors)

@@ -170,6 +170,41 @@ def search(
 
 
 @app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="Question, e.g. \"광둥성의 범용 AI 산업 목표는?\"")],
+    k: Annotated[int, typer.Option("-k", "--k", help="Passages to retrieve (1-50).")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly the /ask JSON.")] = False,
+) -> None:
+    """Answer with sentences from the corpus, each with its citation."""
+    from index.answer import Answerer
+    from index.search import open_searcher
+    from service.schemas import AskResponse
+
+    try:
+        searcher = open_searcher(ctx.obj, build=False, progress=False)
+        answer = Answerer(searcher).ask(question, k)
+    except BriefsearchError as exc:
+        raise _fail(exc) from exc
+    response = AskResponse.from_answer(answer, searcher.index.documents)
+    if as_json:
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    typer.echo(response.answer)
+    typer.echo("")
+    if response.citations:
+        for c in response.citations:
+            page = f", p.{c.page}" if c.page else ""
+            typer.echo(f"[{c.n}] {c.title} — {c.section}")
+            typer.echo(f"    {c.source}:{c.line_start}-{c.line_end} (chars {c.char_start}-{c.char_end}{page})")
+    else:
+        typer.echo("가장 가까운 문단:")
+        for p in response.passages[:3]:
+            typer.echo(f"  - {p.title} — {p.section} ({p.citation.source}:{p.citation.line_start})")
+    typer.echo(f"(confidence {response.confidence:.3f}, {response.took_ms:.0f} ms)", err=True)
+
+
+@app.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
@@ -199,6 +234,7 @@ def eval_cmd(
     check: Annotated[bool, typer.Option(help="Exit 1 when a metric is below the thresholds.")] = True,
     mode: Annotated[Mode, typer.Option(help="Retrieval mode to evaluate.")] = Mode.hybrid,
     ablation: Annotated[bool, typer.Option(help="Evaluate every mode; write eval/reports/ablation.md.")] = False,
+    answers: Annotated[bool, typer.Option(help="Also measure /ask: evidence rate, missed and false answers.")] = False,
 ) -> None:
     """Measure retrieval quality on the eval set; writes JSON and Markdown reports."""
     from eval.evaluate import (
@@ -230,6 +266,14 @@ def eval_cmd(
         report = reports[Mode.hybrid.value]
     else:
         report = run_eval(searcher, question_set, mode=mode.value)
+    if answers:
+        from eval.answers import run as run_answers
+        from index.answer import Answerer
+
+        stats, calibrated, answers_path = run_answers(Answerer(searcher), report_dir or REPORTS)
+        typer.echo(f"answers: evidence rate {stats.evidence_rate:.3f}, missed {stats.missed_rate:.3f}, "
+                   f"false answers {stats.false_answer_rate:.3f} at threshold {stats.threshold} "
+                   f"(calibrated best: {calibrated[0]}) -> {answers_path}")
     failures = check_thresholds(report, thresholds or THRESHOLDS) if check else []
     json_path, md_path = write_reports(report, report_dir or REPORTS, name="latest" if report.mode == "hybrid"
                                        else f"latest-{report.mode}")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from index.answer import Answerer
 from index.search import Searcher
 
 
@@ -13,4 +14,9 @@ def get_searcher(request: Request) -> Searcher:
     return request.app.state.searcher
 
 
+def get_answerer(request: Request) -> Answerer:
+    return request.app.state.answerer
+
+
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+AnswererDep = Annotated[Answerer, Depends(get_answerer)]

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from index.answer import Answer
 from index.chunk import Chunk
 from index.search import SearchFilters, SearchResult, normalize_query
 from index.store import DocumentRecord
@@ -148,3 +149,116 @@ class HealthResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str | list
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"question": "광둥성의 범용 AI 산업 목표는?"}]}
+    )
+
+    question: str = Field(..., max_length=MAX_QUERY_CHARS * 4)
+    k: int = Field(5, ge=1, le=MAX_K, description="Passages retrieved (answers come from the top 3).")
+    mode: Literal["hybrid", "dense", "lexical"] | None = None
+    doc_ids: list[str] | None = Field(None, max_length=1000)
+    date_from: str | None = Field(None, max_length=10)
+    date_to: str | None = Field(None, max_length=10)
+    publisher: str | None = Field(None, max_length=200)
+
+    def filters(self) -> SearchFilters:
+        return SearchFilters(tuple(self.doc_ids or ()), self.date_from, self.date_to, self.publisher)
+
+    @field_validator("question")
+    @classmethod
+    def _question_not_blank(cls, value: str) -> str:
+        return SearchRequest._query_not_blank(value)
+
+
+class AnswerCitationOut(BaseModel):
+    n: int = Field(description="The [n] marker in the answer.")
+    chunk_id: int
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    source: str
+    char_start: int = Field(description="Offsets of this exact sentence in the original file.")
+    char_end: int
+    line_start: int
+    line_end: int
+    text: str
+    url: str | None = Field(None, description="Link to the document endpoint (chat replies).")
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str = Field(description="Sentences from the corpus, each followed by its [n] marker; or a Korean "
+                        "message that the corpus has no answer.")
+    answerable: bool
+    confidence: float
+    citations: list[AnswerCitationOut]
+    passages: list[SearchResultItem]
+    took_ms: float
+
+    @classmethod
+    def from_answer(cls, answer: Answer, documents: dict[str, DocumentRecord]) -> AskResponse:
+        from index.search import SearchResult
+
+        passages = SearchResponse.from_result(
+            SearchResult(answer.query, "hybrid", answer.took_ms, answer.hits, {}), documents
+        ).results
+        return cls(question=answer.question, answer=answer.answer, answerable=answer.answerable,
+                   confidence=answer.confidence, citations=answer_citations(answer), passages=passages,
+                   took_ms=round(answer.took_ms, 2))
+
+
+def answer_citations(answer: Answer, base_url: str | None = None) -> list[AnswerCitationOut]:
+    return [AnswerCitationOut(**{k: getattr(c, k) for k in c.__slots__},
+                              url=f"{base_url}/documents/{c.doc_id}" if base_url else None)
+            for c in answer.citations]
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "user", "assistant", "tool", "developer", "function"]
+    content: str | list[dict] | None = None
+
+    def text(self) -> str:
+        """Plain text of the message (string content, or the text parts of a list)."""
+        if isinstance(self.content, str):
+            return self.content
+        if isinstance(self.content, list):
+            return " ".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+        return ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, top_p, ... are accepted and ignored
+
+    model: str | None = None
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
+    stream: bool = False
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: str = "chat.completion"
+    created: int
+    model: str
+    choices: list[dict]
+    usage: dict = Field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
+    citations: list[AnswerCitationOut] = Field(default_factory=list, description="Structured citations "
+                                               "(ignored by OpenAI clients).")
+    briefsearch: dict = Field(default_factory=dict, description="answerable, confidence, resolved query.")
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: str = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[ModelCard]

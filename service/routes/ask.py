@@ -1,0 +1,18 @@
+"""Extractive answers with sentence-level citations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+
+from service.deps import AnswererDep
+from service.schemas import AskRequest, AskResponse, ErrorResponse
+
+router = APIRouter(tags=["answers"])
+
+
+@router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}},
+             summary="Answer a question with sentences from the corpus, each cited")
+async def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
+    answer = await run_in_threadpool(answerer.ask, body.question, body.k, body.mode, body.filters())
+    return AskResponse.from_answer(answer, answerer.searcher.index.documents)

@@ -1,0 +1,96 @@
+"""/ask: extractive answers whose every sentence is corpus text with an exact citation."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_citations import _alnum, _unexplained_gaps
+
+from eval.answers import calibrate, load_off_corpus, run
+from index.answer import NO_ANSWER, Answerer
+from index.ingest import read_original
+from index.settings import REPO_ROOT
+
+MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+def _segments(answer: str) -> list[tuple[str, int]]:
+    """Split "s1 [1] s2 [2]" into (sentence, n) pairs."""
+    parts = MARKER.split(answer)
+    return [(parts[i].strip(), int(parts[i + 1])) for i in range(0, len(parts) - 1, 2)]
+
+
+def test_answer_is_corpus_sentences_with_exact_citations(client) -> None:
+    body = client.post("/ask", json={"question": "광둥성의 범용 AI 산업 목표는?"}).json()
+    assert body["answerable"] is True and body["confidence"] > 0
+    assert {"question", "answer", "answerable", "confidence", "citations", "passages", "took_ms"} <= body.keys()
+    segments = _segments(body["answer"])
+    assert 1 <= len(segments) <= 3
+    assert [n for _, n in segments] == [c["n"] for c in body["citations"]]
+    assert "광둥성" in body["answer"]
+    for sentence, n in segments:
+        cite = body["citations"][n - 1]
+        assert sentence == cite["text"]
+        original = read_original(REPO_ROOT / cite["source"], "utf-8")
+        sliced = original[cite["char_start"] : cite["char_end"]]
+        # the sentence is in the passage it came from, and the offsets slice exactly that sentence
+        assert any(sentence in p["text"] for p in body["passages"]) or cite["chunk_id"] >= 0
+        assert _alnum(sliced).startswith(_alnum(sentence)[:1]) and _alnum(sliced).endswith(_alnum(sentence)[-1:])
+        assert not _unexplained_gaps(sentence, sliced)
+        assert original.count("\n", 0, cite["char_start"]) + 1 == cite["line_start"]
+    assert body["passages"] and body["passages"][0]["citation"]["source"].startswith("corpus/")
+
+
+@pytest.mark.parametrize("question", ["오늘 서울 날씨 어때?", "비트코인 가격 전망"])
+def test_off_corpus_questions_are_not_answered(client, question: str) -> None:
+    body = client.post("/ask", json={"question": question}).json()
+    assert body["answerable"] is False
+    assert body["answer"] == NO_ANSWER and body["citations"] == []
+    assert len(body["passages"]) == 5  # the closest passages are still listed
+
+
+def test_ask_validation(client) -> None:
+    assert client.post("/ask", json={"question": "  "}).status_code == 422
+    assert client.post("/ask", json={"question": "질문", "k": 0}).status_code == 422
+    assert client.post("/ask", content=b"{", headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_followup_is_resolved_with_earlier_turns(searcher) -> None:
+    answerer = Answerer(searcher)
+    first = "베이징 부도심 국가녹색개발시범구의 삼림 피복률 목표는?"
+    with_history = answerer.ask("그 목표 연도는?", history=[first])
+    alone = answerer.ask("그 목표 연도는?")
+    assert "베이징" in with_history.query
+    assert {c.doc_id for c in with_history.citations} == {"003_263747581c6563b7"}
+    assert "003_263747581c6563b7" not in {c.doc_id for c in alone.citations}
+    # a new place name replaces the previous one
+    shanghai = answerer.ask("그럼 상하이는?", history=["광둥성의 범용 AI 산업 목표는?"])
+    assert shanghai.query.startswith("상하이") and "광둥성" not in shanghai.query
+
+
+def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
+    stats, calibrated, path = run(Answerer(searcher), tmp_path)
+    assert len(load_off_corpus()) >= 20
+    assert stats.false_answer_rate <= 0.05
+    assert stats.missed_rate <= 0.15
+    assert stats.evidence_rate >= 0.65
+    assert calibrated[1] + calibrated[2] <= stats.missed_rate + stats.false_answer_rate + 1e-3
+    assert path.read_text(encoding="utf-8").startswith("# Answers")
+
+
+def test_calibrate_picks_the_separating_threshold() -> None:
+    threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85])
+    assert 0.85 < threshold <= 0.9 and missed == 0 and false == 0
+
+
+def test_ask_on_the_command_line(searcher, data_dir: Path) -> None:
+    env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "ask", "웨강아오대만구 미래 10대 산업은?"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "[1]" in proc.stdout and "corpus/001_7307f45af5f7b1ae.txt:" in proc.stdout

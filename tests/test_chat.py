@@ -1,0 +1,120 @@
+"""The OpenAI-compatible chat API, driven by the official ``openai`` client against a real server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from openai import OpenAI
+
+from service.app import create_app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(settings, searcher) -> Iterator[str]:
+    """The real app served by uvicorn on loopback in a background thread."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, searcher=searcher), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def openai_client(server_url: str) -> OpenAI:
+    return OpenAI(base_url=f"{server_url}/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+def test_models_list(openai_client: OpenAI) -> None:
+    models = openai_client.models.list()
+    assert [m.id for m in models.data] == ["briefsearch"]
+
+
+def test_chat_completion_non_streaming(openai_client: OpenAI, server_url: str) -> None:
+    reply = openai_client.chat.completions.create(
+        model="briefsearch", messages=[{"role": "system", "content": "한국어로 답하라"},
+                                       {"role": "user", "content": "광둥성의 범용 AI 산업 목표는?"}],
+    )
+    content = reply.choices[0].message.content
+    assert reply.choices[0].finish_reason == "stop" and reply.object == "chat.completion"
+    assert "[1]" in content and "**출처**" in content and "광둥성" in content
+    assert f"{server_url}/documents/001_7307f45af5f7b1ae" in content
+    extra = reply.model_extra or {}
+    assert extra["citations"][0]["doc_id"] == "001_7307f45af5f7b1ae"
+    assert extra["citations"][0]["char_end"] > extra["citations"][0]["char_start"]
+
+
+def test_chat_completion_streaming(openai_client: OpenAI) -> None:
+    stream = openai_client.chat.completions.create(
+        model="briefsearch", stream=True, messages=[{"role": "user", "content": "웨강아오대만구의 미래 10대 산업은?"}],
+    )
+    chunks = list(stream)
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert "[1]" in text and "**출처**" in text
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert (chunks[-1].model_extra or {})["citations"]
+
+
+def test_streaming_ends_with_done(client) -> None:
+    payload = {"messages": [{"role": "user", "content": "중국 국가혁신지수 순위는?"}], "stream": True}
+    with client.stream("POST", "/v1/chat/completions", json=payload) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in r.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    assert all(line.startswith("data: ") for line in lines)
+
+
+def test_followup_uses_earlier_turns(openai_client: OpenAI) -> None:
+    reply = openai_client.chat.completions.create(model="briefsearch", messages=[
+        {"role": "user", "content": "베이징 부도심 국가녹색개발시범구의 삼림 피복률 목표는?"},
+        {"role": "assistant", "content": "..."},
+        {"role": "user", "content": "그 목표 연도는?"},
+    ])
+    extra = reply.model_extra or {}
+    assert "베이징" in extra["briefsearch"]["query"]
+    assert {c["doc_id"] for c in extra["citations"]} == {"003_263747581c6563b7"}
+
+
+def test_chat_rejects_requests_without_a_user_message(client) -> None:
+    assert client.post("/v1/chat/completions", json={"messages": []}).status_code == 422
+    only_system = client.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "x"}]})
+    assert only_system.status_code == 422 and "user" in only_system.json()["detail"]
+
+
+def test_api_keys_and_cors(settings, searcher) -> None:
+    secured = settings.model_copy(update={"api_keys": "key-one, key-two", "cors_origins": "http://chat.example"})
+    with TestClient(create_app(secured, searcher=searcher)) as c:
+        assert c.get("/health").status_code == 200
+        assert c.get("/search", params={"q": "위성"}).status_code == 401
+        assert c.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert c.get("/v1/models", headers={"Authorization": "Bearer key-two"}).status_code == 200
+        ok = c.post("/search", json={"query": "위성"}, headers={"Authorization": "Bearer key-one"})
+        assert ok.status_code == 200
+        preflight = c.options("/v1/chat/completions", headers={
+            "Origin": "http://chat.example", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "http://chat.example"
+        other = c.options("/v1/chat/completions", headers={
+            "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in other.headers
