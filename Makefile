@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test eval index clean
+.PHONY: setup system-deps run test eval index clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,16 @@ setup: $(STAMP)
 run: setup
 	OMP_NUM_THREADS=1 $(BIN)/briefsearch serve --host $(HOST) --port $(PORT)
 
-test: setup
+# browser tests drive Debian's Chromium (test tools cannot download browsers here); CJK fonts for screenshots
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
+	    chromium chromium-driver fonts-noto-cjk; \
+	fi
+
+test: setup system-deps
 	$(BIN)/ruff check .
 	OMP_NUM_THREADS=1 $(BIN)/pytest
 

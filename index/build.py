@@ -104,6 +104,17 @@ def _previous_ids(settings: Settings) -> tuple[dict[str, int], int]:
     return keys, manifest.next_chunk_id
 
 
+def _view_blocks(parsed) -> list[dict]:
+    """Blocks as the document view shows them, with source spans to highlight cited passages."""
+    out = []
+    for block in parsed.blocks:
+        start, end = block.text.span()
+        out.append({"kind": block.kind, "heading": block.heading_type, "text": block.text.text,
+                    "start": start, "end": end, "summary": block.summary,
+                    "footnote": block.footnote_no})
+    return out
+
+
 def _embed_sentences(encoder: Encoder, chunks: list[Chunk], progress: bool) -> np.ndarray:
     """One vector per distinct sentence, for picking answer sentences at query time without embedding them then."""
     rows: dict[str, int] = {}
@@ -135,7 +146,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         documents.append(DocumentRecord(
             doc_id=meta.doc_id, title=meta.title, publisher=meta.publisher, date=meta.date, kind=meta.kind,
             source=corpus[meta.doc_id]["source"], encoding=source.encoding, sha256=source.sha256,
-            chunk_count=len(doc_chunks), text=parsed.normalized_text(),
+            chunk_count=len(doc_chunks), text=parsed.normalized_text(), blocks=_view_blocks(parsed),
         ))
     previous, next_id = _previous_ids(settings)
     used: set[int] = set()

@@ -19,7 +19,7 @@ from index.korean import KoreanText
 from index.mapped import MappedText
 from index.structure import Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v4"
+CHUNKER_VERSION = "structure-v5"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]

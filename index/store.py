@@ -69,6 +69,8 @@ class DocumentRecord:
     sha256: str
     chunk_count: int
     text: str = field(repr=False, default="")
+    # structure for the document view: kind, heading type, text and source span of every block
+    blocks: list[dict] = field(repr=False, default_factory=list)
 
 
 @dataclass(slots=True)

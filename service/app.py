@@ -9,14 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from index.answer import Answerer
 from index.search import Searcher, open_searcher
 from index.settings import Settings, get_settings
 from service.errors import install_error_handlers
-from service.routes import ask, chat, documents, health, search
+from service.routes import ask, chat, documents, health, pages, search
+from service.routes.pages import STATIC_DIR
 
-OPEN_PATHS = {"/health"}
+OPEN_PATHS = {"/health", "/"}  # pages carry no data; the API calls they make need the key
 
 
 def create_app(settings: Settings | None = None, searcher: Searcher | None = None, build: bool = False) -> FastAPI:
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.include_router(documents.router)
     app.include_router(chat.router)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_api_keys(app, settings.api_key_set)
     if settings.cors_origin_list:
         # added last so it runs first: browser preflights are answered before the key check
@@ -57,7 +61,9 @@ def _install_api_keys(app: FastAPI, keys: frozenset[str]) -> None:
 
     @app.middleware("http")
     async def require_key(request: Request, call_next):
-        if request.method == "OPTIONS" or request.url.path in OPEN_PATHS:
+        path = request.url.path
+        page = path.startswith("/static/") or (path.startswith("/documents/") and path.endswith("/view"))
+        if request.method == "OPTIONS" or path in OPEN_PATHS or page:
             return await call_next(request)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not any(secrets.compare_digest(token.strip(), k) for k in keys):

@@ -126,10 +126,21 @@ class DocumentSummary(BaseModel):
     source: str
 
 
+class DocumentBlock(BaseModel):
+    kind: str = Field(description="heading, text, table_row, caption or footnote")
+    heading: str = Field("", description="summary, chapter, article, sub, label or title for headings")
+    text: str
+    start: int = Field(description="Source offsets of the block in the original file.")
+    end: int
+    summary: bool = False
+    footnote: int | None = None
+
+
 class DocumentDetail(DocumentSummary):
     sha256: str
     encoding: str
     text: str = Field(description="Normalized text: what is indexed, structure kept.")
+    blocks: list[DocumentBlock] = Field(default_factory=list, description="The normalized text block by block.")
 
 
 class ModelInfo(BaseModel):

@@ -8,6 +8,9 @@ as a fresh machine does, and never touches the developer's ``var/``.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +70,26 @@ def client(settings: Settings, searcher) -> Iterator:
 
     with TestClient(create_app(settings, searcher=searcher)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, searcher) -> Iterator[str]:
+    """The real app served by uvicorn on a free loopback port, in a background thread."""
+    import uvicorn
+
+    from service.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, searcher=searcher), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)

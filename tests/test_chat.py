@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from openai import OpenAI
 
 from service.app import create_app
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server_url(settings, searcher) -> Iterator[str]:
-    """The real app served by uvicorn on loopback in a background thread."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, searcher=searcher), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def openai_client(server_url: str) -> OpenAI:
-    return OpenAI(base_url=f"{server_url}/v1", api_key="unused", max_retries=0, timeout=120)
+def openai_client(live_server: str) -> OpenAI:
+    return OpenAI(base_url=f"{live_server}/v1", api_key="unused", max_retries=0, timeout=120)
 
 
 def test_models_list(openai_client: OpenAI) -> None:
@@ -48,7 +19,7 @@ def test_models_list(openai_client: OpenAI) -> None:
     assert [m.id for m in models.data] == ["briefsearch"]
 
 
-def test_chat_completion_non_streaming(openai_client: OpenAI, server_url: str) -> None:
+def test_chat_completion_non_streaming(openai_client: OpenAI, live_server: str) -> None:
     reply = openai_client.chat.completions.create(
         model="briefsearch", messages=[{"role": "system", "content": "한국어로 답하라"},
                                        {"role": "user", "content": "광둥성의 범용 AI 산업 목표는?"}],
@@ -56,7 +27,7 @@ def test_chat_completion_non_streaming(openai_client: OpenAI, server_url: str) -
     content = reply.choices[0].message.content
     assert reply.choices[0].finish_reason == "stop" and reply.object == "chat.completion"
     assert "[1]" in content and "**출처**" in content and "광둥성" in content
-    assert f"{server_url}/documents/001_7307f45af5f7b1ae" in content
+    assert f"{live_server}/documents/001_7307f45af5f7b1ae" in content
     extra = reply.model_extra or {}
     assert extra["citations"][0]["doc_id"] == "001_7307f45af5f7b1ae"
     assert extra["citations"][0]["char_end"] > extra["citations"][0]["char_start"]

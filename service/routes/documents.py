@@ -28,4 +28,4 @@ async def get_document(doc_id: str, searcher: SearcherDep) -> DocumentDetail:
         raise UnknownDocumentError(f"unknown document id {doc_id!r}")
     return DocumentDetail(doc_id=doc.doc_id, title=doc.title, date=doc.date, publisher=doc.publisher,
                           kind=doc.kind, chunk_count=doc.chunk_count, source=doc.source, sha256=doc.sha256,
-                          encoding=doc.encoding, text=doc.text)
+                          encoding=doc.encoding, text=doc.text, blocks=doc.blocks)
