@@ -66,10 +66,15 @@ def measure(answerer: Answerer, questions: list[Question], off_corpus: list[str]
 
 
 def calibrate(on: list[float], off: list[float]) -> tuple[float, float, float]:
-    """(threshold, missed rate, false-answer rate) minimizing their sum."""
+    """(threshold, missed rate, false-answer rate) minimizing their sum.
+
+    Thresholds are tried midway between consecutive observed confidences, so the
+    chosen one never sits exactly on an observed question.
+    """
+    values = sorted(set(on) | set(off))
+    candidates = [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)] or values
     best = (0.0, 1.0, 1.0)
-    for t in sorted(set(on) | set(off)):
-        candidate = t + 1e-6
+    for candidate in candidates:
         missed = sum(c < candidate for c in on) / max(1, len(on))
         false = sum(c >= candidate for c in off) / max(1, len(off))
         if missed + false < best[1] + best[2] or (missed + false == best[1] + best[2] and candidate > best[0]):
