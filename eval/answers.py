@@ -13,6 +13,7 @@ one minimizing missed + false rates (ties: the higher threshold, safer).
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,7 @@ def calibrate(on: list[float], off: list[float]) -> tuple[float, float, float]:
     chosen one never sits exactly on an observed question.
     """
     values = sorted(set(on) | set(off))
-    candidates = [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)] or values
+    candidates = [(a + b) / 2 for a, b in itertools.pairwise(values)] or values
     best = (0.0, 1.0, 1.0)
     for candidate in candidates:
         missed = sum(c < candidate for c in on) / max(1, len(on))
