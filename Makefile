@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup system-deps run test eval index clean
+.PHONY: setup system-deps run test eval index bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ index: setup
 eval: setup
 	OMP_NUM_THREADS=1 $(BIN)/briefsearch index build --no-force
 	OMP_NUM_THREADS=1 $(BIN)/briefsearch eval
+
+# benchmark harness (not part of the tests): writes bench/results.json and bench/results.md
+bench: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.run
 
 clean:
 	rm -rf var .pytest_cache

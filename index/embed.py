@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.batching import QueryBatcher
 from index.errors import ModelError
 from index.settings import DEFAULT_MODEL, Settings
 
@@ -75,6 +77,12 @@ class Encoder:
         self.dim = int(self.model.get_embedding_dimension())
         self.max_seq_length = int(self.model.max_seq_length or 512)
         self.identity = {"name": name, "checksum": checksum, "dim": self.dim}
+        # concurrent requests share forward passes (see index.batching)
+        self._tokenizer_lock = threading.Lock()
+        self._batcher = QueryBatcher(
+            lambda texts: self._encode_queries_now([self.query_prefix + t for t in texts]),
+            workers=settings.encode_workers,
+        ) if settings.micro_batching else None
         # chat frontends repeat questions, and /ask embeds the question it just searched for
         self._cached_query = lru_cache(maxsize=settings.query_cache_size)(self._encode_one) if (
             settings.query_cache_size) else None
@@ -101,12 +109,16 @@ class Encoder:
         return [len(ids) for ids in encoded]
 
     def encode_queries(self, queries: list[str]) -> np.ndarray:
-        if len(queries) == 1 and self._cached_query is not None:
-            return self._cached_query(queries[0])[None, :]
+        if len(queries) == 1:
+            encode = self._cached_query or self._encode_one
+            return encode(queries[0])[None, :]
         return self._encode([self.query_prefix + q for q in queries], progress=False)
 
     def _encode_one(self, query: str) -> np.ndarray:
-        vector = self._encode([self.query_prefix + query], progress=False)[0]
+        if self._batcher is not None:
+            vector = self._batcher.encode(query)
+        else:
+            vector = self._encode_queries_now([self.query_prefix + query])[0]
         vector.setflags(write=False)  # shared by every caller of the cache
         return vector
 
@@ -117,6 +129,22 @@ class Encoder:
         out = np.empty_like(vectors)
         out[order] = vectors
         return out
+
+    def _encode_queries_now(self, texts: list[str]) -> np.ndarray:
+        """Thread-safe forward pass for a few short texts.
+
+        A fast tokenizer refuses concurrent use ("Already borrowed"), so only
+        tokenization is serialized; forward passes run in parallel.
+        """
+        import torch
+
+        preprocess = getattr(self.model, "preprocess", None) or self.model.tokenize
+        with self._tokenizer_lock:
+            features = preprocess(texts)
+        with torch.inference_mode():
+            output = self.model(features)
+        vectors = torch.nn.functional.normalize(output["sentence_embedding"].float(), p=2, dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         vectors = self.model.encode(

@@ -18,7 +18,7 @@ from service.errors import install_error_handlers
 from service.routes import ask, chat, documents, health, pages, search
 from service.routes.pages import STATIC_DIR
 
-OPEN_PATHS = {"/health", "/"}  # pages carry no data; the API calls they make need the key
+OPEN_PATHS = {"/health", "/ready", "/"}  # pages carry no data; the API calls they make need the key
 
 
 def create_app(settings: Settings | None = None, searcher: Searcher | None = None, build: bool = False) -> FastAPI:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from service.deps import SearcherDep
 from service.schemas import HealthResponse, ModelInfo
@@ -21,3 +22,9 @@ async def health(searcher: SearcherDep) -> HealthResponse:
         index_built_at=manifest.built_at,
         chunker=manifest.chunker,
     )
+
+
+@router.get("/ready", summary="Ready to serve: model and index loaded (503 until then)")
+async def ready(request: Request) -> JSONResponse:
+    loaded = getattr(request.app.state, "searcher", None) is not None
+    return JSONResponse(status_code=200 if loaded else 503, content={"ready": loaded})

@@ -1,0 +1,366 @@
+"""Benchmark harness: briefsearch against two baselines, on one machine, in one run.
+
+    make bench          # or: .venv/bin/python -m bench.run [--seconds 15]
+
+Writes bench/results.json and bench/results.md. Measures, with the eval
+questions as the workload:
+
+* query embedding alone (the floor), in-process, one query at a time;
+* ``/search`` over HTTP with one client (p50/p95 after warm-up), and its ratio
+  to the floor (the server's overhead);
+* throughput and p95 at 1, 4 and 16 concurrent clients (query cache off, so
+  every request embeds);
+* index build time and passages per second, cold start to ``/ready``, peak
+  resident memory of the server;
+* baselines built here from the same corpus and model: (a) BM25 only (bm25s
+  over kiwipiepy morphemes), (b) naive dense (fixed 500-character chunks, no
+  structure, flat FAISS) — each with Recall@5 and MRR@10 beside its speed.
+
+Not part of the test suite's pass/fail: speed is reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+OUT_JSON = REPO / "bench" / "results.json"
+OUT_MD = REPO / "bench" / "results.md"
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1", **extra}
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "service.cli", *args]
+
+
+# ----------------------------------------------------------------- build, start
+def measure_build(data_dir: Path, models_from: Path) -> dict:
+    (data_dir / "models").symlink_to(models_from, target_is_directory=True)
+    started = time.perf_counter()
+    subprocess.run(cli("index", "build"), env=env_for(data_dir), cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    version = (data_dir / "index" / "CURRENT").read_text().strip()
+    manifest = json.loads((data_dir / "index" / version / "manifest.json").read_text())
+    n = manifest["n_chunks"]
+    return {"seconds": round(seconds, 1), "passages": n, "passages_per_s": round(n / seconds, 2),
+            "seconds_per_1000_passages": round(seconds / n * 1000, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
+
+
+def start_server(data_dir: Path, port: int, **env: str) -> tuple[subprocess.Popen, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cli("serve", "--port", str(port), "--no-build"), env=env_for(data_dir, **env), cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/ready"
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited during start-up")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return proc, time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+# ----------------------------------------------------------------- HTTP load
+def one_client(base: str, questions: list[str]) -> list[float]:
+    times = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for q in questions:
+            t0 = time.perf_counter()
+            r = client.post("/search", json={"query": q, "k": 5})
+            r.raise_for_status()
+            times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def load(base: str, questions: list[str], clients: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker(offset: int) -> None:
+        nonlocal errors
+        i = offset
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while time.perf_counter() < stop:
+                q = questions[i % len(questions)]
+                i += clients
+                t0 = time.perf_counter()
+                try:
+                    ok = client.post("/search", json={"query": q, "k": 5}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                ms = (time.perf_counter() - t0) * 1000
+                with lock:
+                    if ok:
+                        latencies.append(ms)
+                    else:
+                        errors += 1
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return {"clients": clients, "requests": len(latencies), "errors": errors,
+            "throughput_rps": round(len(latencies) / elapsed, 2),
+            "p50_ms": round(pct(latencies, 50), 1), "p95_ms": round(pct(latencies, 95), 1)}
+
+
+# ----------------------------------------------------------------- baselines
+def fixed_chunks(corpus_dir: Path, size: int = 500) -> list[tuple[str, str]]:
+    from index.ingest import load_manifest, read_source
+
+    chunks = []
+    for meta in load_manifest(corpus_dir):
+        text = read_source(corpus_dir / meta.file).raw
+        chunks += [(meta.doc_id, text[i : i + size]) for i in range(0, len(text), size) if text[i : i + size].strip()]
+    return chunks
+
+
+def quality(ranked: list[list[int]], chunks: list[tuple[str, str]], questions) -> dict:
+    from eval.evaluate import normalize_evidence
+
+    norm = [normalize_evidence(t) for _, t in chunks]
+    r5 = mrr = 0.0
+    for q, ids in zip(questions, ranked, strict=True):
+        needles = [normalize_evidence(e) for e in q.evidence]
+        for rank, i in enumerate(ids[:10], start=1):
+            if chunks[i][0] == q.doc_id and any(n in norm[i] for n in needles):
+                mrr += 1 / rank
+                r5 += rank <= 5
+                break
+    return {"recall@5": round(r5 / len(questions), 3), "mrr@10": round(mrr / len(questions), 3)}
+
+
+def run_baselines(encoder, korean, questions) -> dict:
+    import bm25s
+    import faiss
+
+    from index.lexical import LexicalAnalyzer
+
+    chunks = fixed_chunks(REPO / "corpus")
+    analyzer = LexicalAnalyzer(korean)
+    out = {}
+
+    bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    bm25.index([analyzer.terms(t) or ["\x00"] for _, t in chunks], show_progress=False)
+    times, ranked = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        docs, _ = bm25.retrieve([analyzer.terms(q.question) or ["\x00"]], k=10, show_progress=False)
+        times.append((time.perf_counter() - t0) * 1000)
+        ranked.append([int(d) for d in docs[0]])
+    out["bm25_only"] = {**quality(ranked, chunks, questions), "p50_ms": round(pct(times, 50), 2),
+                        "qps_one_thread": round(1000 / statistics.mean(times), 1), "passages": len(chunks)}
+
+    t0 = time.perf_counter()
+    vectors = encoder.encode_passages([t for _, t in chunks], progress=False)
+    build_s = time.perf_counter() - t0
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    times, ranked = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        vec = encoder._encode_queries_now([encoder.query_prefix + q.question])
+        _, ids = index.search(vec, 10)
+        times.append((time.perf_counter() - t0) * 1000)
+        ranked.append([int(i) for i in ids[0]])
+    out["naive_dense"] = {**quality(ranked, chunks, questions), "p50_ms": round(pct(times, 50), 2),
+                          "qps_one_thread": round(1000 / statistics.mean(times), 1), "passages": len(chunks),
+                          "build_seconds": round(build_s, 1)}
+    return out
+
+
+# ----------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="duration of each concurrency level")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+    from eval.evaluate import load_questions, run_eval
+    from index.embed import Encoder
+    from index.korean import KoreanText
+    from index.search import Searcher
+    from index.settings import get_settings
+    from index.store import load_index
+
+    settings = get_settings()
+    questions = load_questions()
+    texts = [q.question for q in questions]
+    warmup = ["중국 반도체 산업 정책 동향", "인공지능 인재 양성 계획", "탄소중립 지방정부 책임제",
+              "수소 저장 기술", "위성 인터넷"]
+    results: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                                 "python": platform.python_version()},
+                     "workload": f"{len(texts)} eval questions", "date": time.strftime("%Y-%m-%d %H:%M")}
+
+    with tempfile.TemporaryDirectory(prefix="briefsearch-bench-") as tmp:
+        data_dir = Path(tmp)
+        print("building the index ...", flush=True)
+        Encoder(settings, progress=False)  # make sure the model folder exists to link to
+        results["build"] = measure_build(data_dir, settings.models_dir)
+
+        print("query embedding floor ...", flush=True)
+        bench_settings = settings.model_copy(update={"data_dir": data_dir, "query_cache_size": 0})
+        encoder = Encoder(bench_settings, progress=False)
+        for w in warmup:
+            encoder.encode_queries([w])
+        floor = []
+        for q in texts:
+            t0 = time.perf_counter()
+            encoder.encode_queries([q])
+            floor.append((time.perf_counter() - t0) * 1000)
+        results["query_embedding"] = {"p50_ms": round(pct(floor, 50), 1), "p95_ms": round(pct(floor, 95), 1)}
+
+        print("in-process search and quality ...", flush=True)
+        korean = KoreanText()
+        searcher = Searcher(load_index(data_dir / "index"), encoder, bench_settings, korean=korean)
+        inproc = []
+        for q in texts:
+            t0 = time.perf_counter()
+            searcher.search(q, 5)
+            inproc.append((time.perf_counter() - t0) * 1000)
+        report = run_eval(searcher, questions, mode="hybrid")
+        results["briefsearch"] = {"recall@5": report.overall["hit_rate@5"], "mrr@10": report.overall["mrr@10"],
+                                  "p50_ms": round(pct(inproc, 50), 2),
+                                  "qps_one_thread": round(1000 / statistics.mean(inproc), 1)}
+
+        print("baselines ...", flush=True)
+        results["baselines"] = run_baselines(encoder, korean, questions)
+
+        for label, extra in (("micro_batching", {}), ("no_micro_batching", {"BRIEFSEARCH_MICRO_BATCHING": "false"})):
+            print(f"server ({label}) ...", flush=True)
+            port = free_port()
+            proc, cold = start_server(data_dir, port, BRIEFSEARCH_QUERY_CACHE_SIZE="0", **extra)
+            base = f"http://127.0.0.1:{port}"
+            try:
+                one_client(base, warmup)
+                entry: dict = {"cold_start_to_ready_s": round(cold, 2)}
+                single = one_client(base, texts)
+                entry["search_one_client"] = {"p50_ms": round(pct(single, 50), 1), "p95_ms": round(pct(single, 95), 1)}
+                entry["load"] = [load(base, texts, c, args.seconds) for c in (1, 4, 16)]
+                entry["peak_rss_mb"] = peak_rss_mb(proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            results[label] = entry
+
+        print("query cache ...", flush=True)
+        port = free_port()
+        proc, _ = start_server(data_dir, port)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            one_client(base, texts)  # fills the cache
+            cached = one_client(base, texts)
+            results["cached_repeat_search_p50_ms"] = round(pct(cached, 50), 1)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    mb = results["micro_batching"]
+    floor_p50 = results["query_embedding"]["p50_ms"]
+    rps = {e["clients"]: e["throughput_rps"] for e in mb["load"]}
+    results["ratios"] = {
+        "search_p50_over_embedding_p50": round(mb["search_one_client"]["p50_ms"] / floor_p50, 2),
+        "throughput_16_over_1": round(rps[16] / rps[1], 2),
+        "micro_batching_gain_at_16": round(rps[16] / {e["clients"]: e["throughput_rps"]
+                                                      for e in results["no_micro_batching"]["load"]}[16], 2),
+        "ours_over_bm25_only_qps": round(results["briefsearch"]["qps_one_thread"]
+                                         / results["baselines"]["bm25_only"]["qps_one_thread"], 3),
+        "ours_over_naive_dense_qps": round(results["briefsearch"]["qps_one_thread"]
+                                           / results["baselines"]["naive_dense"]["qps_one_thread"], 3),
+    }
+    OUT_JSON.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    OUT_MD.write_text(markdown(results), encoding="utf-8")
+    print(OUT_MD.read_text(encoding="utf-8"))
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def markdown(r: dict) -> str:
+    mb, nomb = r["micro_batching"], r["no_micro_batching"]
+    lines = [
+        "# Benchmark", "",
+        f"- machine: {r['machine']['cpus']} cores, {r['machine']['platform']}, Python {r['machine']['python']}; "
+        f"{r['date']}; workload: {r['workload']}; command: `make bench`", "",
+        "| measure | value |", "|---|---:|",
+        f"| query embedding alone, p50 / p95 (the floor) | {r['query_embedding']['p50_ms']} / "
+        f"{r['query_embedding']['p95_ms']} ms |",
+        f"| `/search` over HTTP, one client, p50 / p95 | {mb['search_one_client']['p50_ms']} / "
+        f"{mb['search_one_client']['p95_ms']} ms |",
+        f"| ratio `/search` p50 ÷ embedding p50 | {r['ratios']['search_p50_over_embedding_p50']} |",
+        f"| repeated question (query cache hit), `/search` p50 | {r['cached_repeat_search_p50_ms']} ms |",
+        f"| cold start to `/ready` (built index) | {mb['cold_start_to_ready_s']} s |",
+        f"| server peak resident memory | {mb['peak_rss_mb']} MB |",
+        f"| index build | {r['build']['seconds']} s for {r['build']['passages']} passages "
+        f"({r['build']['passages_per_s']}/s, {r['build']['seconds_per_1000_passages']} s per 1,000) |", "",
+        "## Throughput (query cache off)", "",
+        "| clients | micro-batching rps | p50 ms | p95 ms | errors | without micro-batching rps | p95 ms | errors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for a, b in zip(mb["load"], nomb["load"], strict=True):
+        lines.append(f"| {a['clients']} | {a['throughput_rps']} | {a['p50_ms']} | {a['p95_ms']} | {a['errors']} | "
+                     f"{b['throughput_rps']} | {b['p95_ms']} | {b['errors']} |")
+    lines += ["", f"Throughput at 16 clients ÷ 1 client: {r['ratios']['throughput_16_over_1']}; "
+              f"micro-batching gain at 16 clients: {r['ratios']['micro_batching_gain_at_16']}×.", "",
+              "## Against baselines (same corpus, model and questions; in-process, one thread)", "",
+              "| system | passages | Recall@5 | MRR@10 | p50 ms | queries/s |", "|---|---:|---:|---:|---:|---:|"]
+    b = r["baselines"]
+    lines.append(f"| briefsearch (hybrid, structured passages) | {r['build']['passages']} | "
+                 f"{r['briefsearch']['recall@5']:.3f} | {r['briefsearch']['mrr@10']:.3f} | "
+                 f"{r['briefsearch']['p50_ms']} | {r['briefsearch']['qps_one_thread']} |")
+    lines.append(f"| BM25 only (bm25s + Kiwi, 500-char chunks) | {b['bm25_only']['passages']} | "
+                 f"{b['bm25_only']['recall@5']:.3f} | {b['bm25_only']['mrr@10']:.3f} | {b['bm25_only']['p50_ms']} | "
+                 f"{b['bm25_only']['qps_one_thread']} |")
+    lines.append(f"| naive dense (500-char chunks, flat FAISS) | {b['naive_dense']['passages']} | "
+                 f"{b['naive_dense']['recall@5']:.3f} | {b['naive_dense']['mrr@10']:.3f} | "
+                 f"{b['naive_dense']['p50_ms']} | {b['naive_dense']['qps_one_thread']} |")
+    lines += ["", f"Our queries/s ÷ BM25-only: {r['ratios']['ours_over_bm25_only_qps']}; "
+              f"÷ naive dense: {r['ratios']['ours_over_naive_dense_qps']}.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
