@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from functools import lru_cache
@@ -16,15 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from tqdm import tqdm
 
 from index.batching import QueryBatcher
 from index.errors import ModelError
+from index.onnx_backend import OnnxSession, export, supports_onnx
 from index.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL_DIRNAME = "multilingual-e5-small-q4"
+log = logging.getLogger(__name__)
 
 
 def configure_threads(threads: int) -> None:
@@ -76,6 +80,22 @@ class Encoder:
         self.model.eval()
         self.dim = int(self.model.get_embedding_dimension())
         self.max_seq_length = int(self.model.max_seq_length or 512)
+        self.backend = settings.encoder_backend
+        self._onnx: OnnxSession | None = None
+        if self.backend != "torch":
+            if supports_onnx(self.model):
+                int8 = self.backend == "onnx-int8"
+                folder = settings.models_dir / "onnx" / f"{Path(name).name.split(' ')[0]}-{checksum[-12:]}"
+                path = export(self.model, folder / ("model-int8.onnx" if int8 else "model.onnx"), int8)
+                self._onnx = OnnxSession(path, settings.torch_threads)
+                # the torch weights are no longer used: release them (about 470 MB for e5-small)
+                self.model[0].auto_model.to("meta")
+            else:
+                log.warning("model %s is not mean-pooled: using the torch backend", name)
+                self.backend = "torch"
+        if self.backend == "onnx-int8":
+            checksum = f"{checksum}:onnx-int8"  # int8 vectors differ: an index built with them is its own
+            name = f"{name} [onnx-int8]"
         self.identity = {"name": name, "checksum": checksum, "dim": self.dim}
         # concurrent requests share forward passes (see index.batching)
         self._tokenizer_lock = threading.Lock()
@@ -138,6 +158,8 @@ class Encoder:
         """
         import torch
 
+        if self._onnx is not None:
+            return self._onnx_encode(texts)
         preprocess = getattr(self.model, "preprocess", None) or self.model.tokenize
         with self._tokenizer_lock:
             features = preprocess(texts)
@@ -146,7 +168,19 @@ class Encoder:
         vectors = torch.nn.functional.normalize(output["sentence_embedding"].float(), p=2, dim=1)
         return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
+    def _onnx_encode(self, texts: list[str]) -> np.ndarray:
+        assert self._onnx is not None
+        with self._tokenizer_lock:
+            enc = self.model.tokenizer(texts, padding=True, truncation=True, max_length=self.max_seq_length,
+                                       return_tensors="np")
+        return self._onnx(enc["input_ids"], enc["attention_mask"])
+
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        if self._onnx is not None:
+            size = self.settings.embed_batch_size
+            batches = [texts[i : i + size] for i in range(0, len(texts), size)]
+            parts = [self._onnx_encode(batch) for batch in tqdm(batches, desc="embedding", disable=not progress)]
+            return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
         vectors = self.model.encode(
             texts,
             batch_size=self.settings.embed_batch_size,
