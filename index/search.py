@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -233,8 +234,11 @@ class Searcher:
 
 def open_searcher(settings: Settings, build: bool = True, progress: bool = True) -> Searcher:
     """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
-    encoder = Encoder(settings, progress=progress)
-    korean = KoreanText()
+    # Kiwi (~2 s) loads while the encoder loads: cold start is the longer of the two, not the sum
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        kiwi = pool.submit(KoreanText)
+        encoder = Encoder(settings, progress=progress)
+        korean = kiwi.result()
     status = index_status(settings, encoder.identity)
     if status.state != "fresh" and build:
         log.warning("index %s (%s): building", status.state, status.reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from index.search import SearchFilters
@@ -15,14 +15,16 @@ router = APIRouter(tags=["search"])
 _ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}}
 
 
-async def _run(searcher: SearcherDep, query: str, k: int, mode: str | None, filters: SearchFilters) -> SearchResponse:
+async def _run(searcher: SearcherDep, query: str, k: int, mode: str | None, filters: SearchFilters) -> Response:
     # the encoder is CPU-bound: keep it off the event loop
     result = await run_in_threadpool(searcher.search, query, k, mode, filters)
-    return SearchResponse.from_result(result, searcher.index.documents)
+    # built and validated once here; returning a Response skips FastAPI's second validation pass
+    body = SearchResponse.from_result(result, searcher.index.documents).model_dump_json()
+    return Response(content=body, media_type="application/json")
 
 
 @router.post("/search", response_model=SearchResponse, responses=_ERRORS, summary="Search passages")
-async def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
+async def search_post(body: SearchRequest, searcher: SearcherDep) -> Response:
     return await _run(searcher, body.query, body.k, body.mode, body.filters())
 
 
@@ -36,7 +38,7 @@ async def search_get(
     date_from: Annotated[str | None, Query(max_length=10)] = None,
     date_to: Annotated[str | None, Query(max_length=10)] = None,
     publisher: Annotated[str | None, Query(max_length=200)] = None,
-) -> SearchResponse:
+) -> Response:
     # Searcher.validate raises QueryError (-> 422) for empty or over-long queries
     filters = SearchFilters(tuple(doc_id or ()), date_from, date_to, publisher)
     return await _run(searcher, q, k, mode, filters)
