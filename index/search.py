@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import unicodedata
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -31,7 +31,6 @@ from index.store import DocumentRecord, LoadedIndex, check_compatible, load_inde
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
-Ranked = list[tuple[int, float]]
 
 
 def normalize_query(query: str) -> str:
@@ -122,7 +121,6 @@ class Searcher:
         self.settings = settings
         self.analyzer = LexicalAnalyzer(korean or KoreanText())
         self._terms = {cid: set(c.terms) for cid, c in loaded.chunks.items()}
-        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dense")
 
     def validate(self, query: str, k: int, mode: str) -> str:
         text = normalize_query(query)
@@ -158,18 +156,18 @@ class Searcher:
         query_terms: list[Term] = []
         if allowed is not None and not allowed:
             return SearchResult(text, mode, (time.perf_counter() - started) * 1000, [], timings)
-        dense_side: Future | None = None
         if mode in ("hybrid", "dense"):
-            # the dense side runs in the background while this thread does the lexical side
-            dense_side = self._pool.submit(self._dense_side, text, depth, allowed)
+            t0 = time.perf_counter()
+            vector = self.encoder.encode_queries([text])
+            t1 = time.perf_counter()
+            dense = self._dense(vector, depth, allowed)
+            t2 = time.perf_counter()
+            timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(t2 - t1) * 1000)
         t0 = time.perf_counter()
         query_terms = self.analyzer.analyze(text)
         if mode in ("hybrid", "lexical"):
             lexical = self.index.lexical.search([t.term for t in query_terms], depth, allowed)
         timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
-        if dense_side is not None:
-            dense, embed_ms, dense_ms = dense_side.result()
-            timings.update(embed_ms=embed_ms, dense_ms=dense_ms)
 
         t0 = time.perf_counter()
         if mode == "dense":
@@ -185,14 +183,6 @@ class Searcher:
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings)
-
-    def _dense_side(self, text: str, depth: int, allowed: set[int] | None) -> tuple[Ranked, float, float]:
-        """Embed and search; returns the ranking and the two stage times (ms)."""
-        t0 = time.perf_counter()
-        vector = self.encoder.encode_queries([text])
-        t1 = time.perf_counter()
-        dense = self._dense(vector, depth, allowed)
-        return dense, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000
 
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None) -> list[tuple[int, float]]:
         index = self.index.faiss_index
