@@ -14,13 +14,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from index.chunk import Chunk
-from index.ingest import read_original
 from index.lexical import Term
 from index.search import Searcher, SearchFilters, SearchHit
-from index.settings import REPO_ROOT
 
 NO_ANSWER = (
     "제공된 브리핑 자료에서 이 질문에 대한 답을 "
@@ -123,11 +119,6 @@ class Answerer:
                 df[term] = df.get(term, 0) + 1
         self.n_chunks = max(1, len(chunks))
         self.df = df
-        # line tables of the original files, for the line numbers of sentence citations
-        self._line_starts: dict[str, np.ndarray] = {}
-        for doc in searcher.index.documents.values():
-            raw = read_original(REPO_ROOT / doc.source, doc.encoding)
-            self._line_starts[doc.doc_id] = np.array([0] + [m.end() for m in re.finditer("\n", raw)])
 
     def idf(self, term: str) -> float:
         # unseen terms weigh most: a question about something the corpus never mentions is not covered
@@ -166,12 +157,12 @@ class Answerer:
         matrix = self.searcher.index.sentence_vectors
         for hit in hits:
             chunk = hit.chunk
-            for i, (a, b, _, _) in enumerate(chunk.sentences):
+            for i, (a, b, *_) in enumerate(chunk.sentences):
                 sentence = chunk.text[a:b].strip()
                 if len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows):
                     continue
                 cosine = float(matrix[chunk.sentence_rows[i]] @ vector)
-                terms = set(self.searcher.analyzer.terms(sentence))
+                terms = set(chunk.sentence_terms[i])
                 coverage = sum(w for t, w in weights.items() if t in terms) / total
                 score = cosine + self.lexical_weight * coverage
                 out.append(_Candidate(chunk, i, sentence, cosine, coverage, score))
@@ -203,15 +194,10 @@ class Answerer:
 
     def _cite(self, n: int, cand: _Candidate) -> AnswerCitation:
         chunk = cand.chunk
-        _, _, src_start, src_end = chunk.sentences[cand.index]
+        _, _, src_start, src_end, line_start, line_end = chunk.sentences[cand.index]
         doc = self.searcher.index.documents[chunk.doc_id]
-        starts = self._line_starts[doc.doc_id]
-
-        def line_of(offset: int) -> int:
-            return int(np.searchsorted(starts, offset, side="right"))
-
         return AnswerCitation(
             n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section,
             page=chunk.page, source=doc.source, char_start=src_start, char_end=src_end,
-            line_start=line_of(src_start), line_end=line_of(max(src_start, src_end - 1)), text=cand.text,
+            line_start=line_start, line_end=line_end, text=cand.text,
         )

@@ -120,7 +120,7 @@ def _embed_sentences(encoder: Encoder, chunks: list[Chunk], progress: bool) -> n
     rows: dict[str, int] = {}
     for chunk in chunks:
         chunk.sentence_rows = []
-        for a, b, _, _ in chunk.sentences:
+        for a, b, *_ in chunk.sentences:
             chunk.sentence_rows.append(rows.setdefault(chunk.text[a:b], len(rows)))
     if not rows:
         return np.zeros((0, encoder.dim), dtype=np.float32)
@@ -161,6 +161,8 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     analyzer = LexicalAnalyzer(korean)
     for chunk in chunks:
         chunk.terms = analyzer.terms(lexical_text(chunk.section, chunk.table_header, chunk.text, chunk.footnotes))
+        # analysed once here, not on every /ask
+        chunk.sentence_terms = [analyzer.terms(chunk.text[a:b]) for a, b, *_ in chunk.sentences]
     lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks],
                                  settings.bm25_k1, settings.bm25_b)
     log.info("embedding %d passages from %d documents", len(chunks), len(documents))

@@ -19,7 +19,7 @@ from index.korean import KoreanText
 from index.mapped import MappedText
 from index.structure import Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v5"
+CHUNKER_VERSION = "structure-v6"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -45,9 +45,10 @@ class Chunk:
     embed_text: str = ""
     n_tokens: int = 0
     terms: list[str] = field(default_factory=list)  # BM25 terms (index.lexical)
-    # per sentence (or table row): [start, end) in ``text``, [start, end) in the original file
+    # per sentence (or table row): [start, end) in ``text``, [start, end) in the original file, first and last line
     sentences: list[list[int]] = field(default_factory=list)
     sentence_rows: list[int] = field(default_factory=list)  # rows of the sentence-vector matrix
+    sentence_terms: list[list[str]] = field(default_factory=list)  # BM25 terms per sentence (answer scoring)
     chunk_id: int = -1
 
     @property
@@ -200,7 +201,8 @@ class Chunker:
                 pos += len(sep)
             parts.append(unit.text)
             src_start, src_end = unit.text.span()
-            sentences.append([pos, pos + len(unit.text), src_start, src_end])
+            sentences.append([pos, pos + len(unit.text), src_start, src_end,
+                              source.line_of(src_start), source.line_of(max(src_start, src_end - 1))])
             pos += len(unit.text)
         body = MappedText.concat(parts)
         start, end = body.span()
