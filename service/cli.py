@@ -9,21 +9,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from index.errors import (
     BriefsearchError,
-    CorpusError,
     IndexIncompatibleError,
     IndexMissingError,
     ModelError,
-    QueryError,
 )
 from index.settings import Settings
+
+if TYPE_CHECKING:
+    from index.search import Searcher
 
 app = typer.Typer(help="Semantic search over Korean policy briefings.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -41,16 +44,26 @@ class Mode(StrEnum):
     lexical = "lexical"
 
 
-def _fail(exc: BriefsearchError) -> typer.Exit:
-    code = EXIT_INPUT
-    if isinstance(exc, (IndexMissingError, IndexIncompatibleError)):
-        code = EXIT_INDEX
-    elif isinstance(exc, ModelError):
-        code = EXIT_MODEL
-    elif isinstance(exc, (QueryError, CorpusError)):
-        code = EXIT_INPUT
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code)
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """Turn the core's domain errors into a message on stderr and the documented exit code."""
+    try:
+        yield
+    except BriefsearchError as exc:
+        code = EXIT_INPUT  # QueryError, CorpusError and anything else the caller got wrong
+        if isinstance(exc, (IndexMissingError, IndexIncompatibleError)):
+            code = EXIT_INDEX
+        elif isinstance(exc, ModelError):
+            code = EXIT_MODEL
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code) from exc
+
+
+def _built_searcher(ctx: typer.Context) -> Searcher:
+    """The searcher over the built index (never builds: scripts get exit 3 instead)."""
+    from index.search import open_searcher
+
+    return open_searcher(ctx.obj, build=False, progress=False)
 
 
 @app.callback()
@@ -76,10 +89,8 @@ def model_prepare(ctx: typer.Context) -> None:
     """Prepare the default offline model (multilingual-e5-small from packages)."""
     from index.embed import Encoder
 
-    try:
+    with _exit_codes():
         encoder = Encoder(ctx.obj)
-    except BriefsearchError as exc:
-        raise _fail(exc) from exc
     typer.echo(f"model ready: {encoder.identity['name']} (dim {encoder.dim})")
 
 
@@ -93,15 +104,13 @@ def index_build(
     from index.embed import Encoder
 
     settings: Settings = ctx.obj
-    try:
+    with _exit_codes():
         encoder = Encoder(settings)
         status = index_status(settings, encoder.identity)
         if status.state == "fresh" and not force:
             typer.echo(f"index is current ({status.reason})")
             return
         manifest = build_index(settings, encoder)
-    except BriefsearchError as exc:
-        raise _fail(exc) from exc
     typer.echo(f"built {manifest.n_chunks} passages from {manifest.n_documents} documents "
                f"in {manifest.build_seconds:.1f} s -> {settings.index_dir}")
 
@@ -112,10 +121,8 @@ def index_status_cmd(ctx: typer.Context) -> None:
     from index.build import index_status
     from index.embed import Encoder
 
-    try:
+    with _exit_codes():
         status = index_status(ctx.obj, Encoder(ctx.obj, progress=False).identity)
-    except BriefsearchError as exc:
-        raise _fail(exc) from exc
     typer.echo(f"{status.state}: {status.reason}")
     if status.state != "fresh":
         raise typer.Exit(EXIT_INDEX)
@@ -134,15 +141,13 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly the /search JSON.")] = False,
 ) -> None:
     """Search the built index and print ranked passages with citations."""
-    from index.search import SearchFilters, open_searcher
+    from index.search import SearchFilters
     from service.schemas import SearchResponse
 
-    try:
-        searcher = open_searcher(ctx.obj, build=False, progress=False)
+    with _exit_codes():
+        searcher = _built_searcher(ctx)
         filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
         result = searcher.search(query, k, mode.value if mode else None, filters)
-    except BriefsearchError as exc:
-        raise _fail(exc) from exc
     response = SearchResponse.from_result(result, searcher.index.documents)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
@@ -178,14 +183,11 @@ def ask(
 ) -> None:
     """Answer with sentences from the corpus, each with its citation."""
     from index.answer import Answerer
-    from index.search import open_searcher
     from service.schemas import AskResponse
 
-    try:
-        searcher = open_searcher(ctx.obj, build=False, progress=False)
+    with _exit_codes():
+        searcher = _built_searcher(ctx)
         answer = Answerer(searcher).ask(question, k)
-    except BriefsearchError as exc:
-        raise _fail(exc) from exc
     response = AskResponse.from_answer(answer, searcher.index.documents)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
@@ -218,10 +220,8 @@ def serve(
     from service.app import create_app
 
     settings: Settings = ctx.obj
-    try:
+    with _exit_codes():
         searcher = open_searcher(settings, build=build, progress=True)
-    except BriefsearchError as exc:
-        raise _fail(exc) from exc
     uvicorn.run(create_app(settings, searcher=searcher), host=host or settings.host, port=port or settings.port)
 
 
@@ -249,12 +249,9 @@ def eval_cmd(
         run_eval,
         write_reports,
     )
-    from index.search import open_searcher
 
-    try:
-        searcher = open_searcher(ctx.obj, build=False, progress=False)
-    except BriefsearchError as exc:
-        raise _fail(exc) from exc
+    with _exit_codes():
+        searcher = _built_searcher(ctx)
     question_set = load_questions(questions or QUESTIONS)
     if ablation:
         reports = {m.value: run_eval(searcher, question_set, mode=m.value) for m in Mode}
