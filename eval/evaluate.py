@@ -132,9 +132,7 @@ def _scores(qrels: dict, run: dict, ids: list[str]) -> dict[str, float]:
     sub_r = Run({i: run[i] for i in ids})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = evaluate(sub_q, sub_r, METRICS, make_comparable=True)
-    if len(METRICS) == 1:
-        result = {METRICS[0]: result}
+        result = evaluate(sub_q, sub_r, METRICS, make_comparable=True)  # a dict: METRICS has several
     return {"n": float(len(ids)), **{m: round(float(result[m]), 4) for m in METRICS}}
 
 

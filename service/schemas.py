@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from index.answer import Answer
 from index.chunk import Chunk
-from index.search import SearchFilters, SearchResult, normalize_query
+from index.search import SearchFilters, SearchHit, SearchResult, normalize_query
 from index.store import DocumentRecord
 
 MAX_QUERY_CHARS = 2000
@@ -93,6 +93,23 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
+def result_items(hits: list[SearchHit], documents: dict[str, DocumentRecord]) -> list[SearchResultItem]:
+    """Search hits as the API shows them (used by /search and by /ask's passages)."""
+    items = []
+    for hit in hits:
+        c = hit.chunk
+        items.append(SearchResultItem(
+            rank=hit.rank, score=round(hit.score, 6), dense_score=_round(hit.dense_score),
+            dense_rank=hit.dense_rank, lexical_score=_round(hit.lexical_score), lexical_rank=hit.lexical_rank,
+            matched_terms=hit.matched_terms, chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title,
+            section=c.section, text=c.text, kind=c.kind, footnotes=c.footnotes,
+            citation=_citation(c, documents),
+            duplicates=[Duplicate(chunk_id=d.chunk_id, kind=d.kind, section=d.section,
+                                  citation=_citation(d, documents)) for d in hit.duplicates],
+        ))
+    return items
+
+
 class SearchResponse(BaseModel):
     query: str
     mode: str
@@ -101,18 +118,7 @@ class SearchResponse(BaseModel):
 
     @classmethod
     def from_result(cls, result: SearchResult, documents: dict[str, DocumentRecord]) -> SearchResponse:
-        items = []
-        for hit in result.hits:
-            c = hit.chunk
-            items.append(SearchResultItem(
-                rank=hit.rank, score=round(hit.score, 6), dense_score=_round(hit.dense_score),
-                dense_rank=hit.dense_rank, lexical_score=_round(hit.lexical_score), lexical_rank=hit.lexical_rank,
-                matched_terms=hit.matched_terms, chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title,
-                section=c.section, text=c.text, kind=c.kind, footnotes=c.footnotes,
-                citation=_citation(c, documents),
-                duplicates=[Duplicate(chunk_id=d.chunk_id, kind=d.kind, section=d.section,
-                                      citation=_citation(d, documents)) for d in hit.duplicates],
-            ))
+        items = result_items(result.hits, documents)
         return cls(query=result.query, mode=result.mode, took_ms=round(result.took_ms, 2), results=items)
 
 
@@ -212,11 +218,7 @@ class AskResponse(BaseModel):
 
     @classmethod
     def from_answer(cls, answer: Answer, documents: dict[str, DocumentRecord]) -> AskResponse:
-        from index.search import SearchResult
-
-        passages = SearchResponse.from_result(
-            SearchResult(answer.query, "hybrid", answer.took_ms, answer.hits, {}), documents
-        ).results
+        passages = result_items(answer.hits, documents)
         return cls(question=answer.question, answer=answer.answer, answerable=answer.answerable,
                    confidence=answer.confidence, citations=answer_citations(answer), passages=passages,
                    took_ms=round(answer.took_ms, 2))
