@@ -137,8 +137,22 @@ def test_phone_width_and_keyboard(browser, live_server: str) -> None:
 def test_results_area_does_not_jump_while_loading(page, live_server: str) -> None:
     page.goto(live_server + "/")
     before = page.locator("#results").bounding_box()
+    # hold the API responses so the measurement really happens while loading (a fast server
+    # would otherwise have rendered the answer card, which moves the results, before we look)
+    held = []
+    page.route("**/search", lambda route: held.append(route))
+    page.route("**/ask", lambda route: held.append(route))
     page.get_by_role("searchbox").fill("양자정보")
     page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#results').getAttribute('aria-busy') === 'true'")
     during = page.locator("#results").bounding_box()
     assert during["y"] == pytest.approx(before["y"], abs=2)
     assert during["height"] >= before["height"] - 1
+    for _ in range(100):  # both requests reach the route handlers while events are processed
+        if len(held) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 2
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("article.result")
