@@ -6,9 +6,9 @@ manifest, model and chunker) so ``serve`` rebuilds only when needed.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +17,23 @@ import numpy as np
 
 from index.chunk import CHUNKER_VERSION, Chunk, Chunker
 from index.embed import Encoder
-from index.ingest import load_manifest, read_source
+from index.embed_cache import EmbeddingCache, encode_with_cache
+from index.errors import CorpusError, IndexIncompatibleError, IndexMissingError
+from index.ingest import read_source, sha256_bytes
 from index.korean import KoreanText
 from index.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
+from index.library import Library, LibraryEntry, LibraryState
 from index.settings import REPO_ROOT, Settings
 from index.store import (
     DocumentRecord,
     IndexManifest,
+    LoadedIndex,
+    check_compatible,
     live_version,
+    load_index,
+    publish_version,
     read_manifest,
-    write_index,
+    write_version,
 )
 from index.structure import parse_document
 
@@ -52,14 +59,15 @@ def _relative(path: Path) -> str:
         return str(path.resolve())
 
 
-def corpus_state(settings: Settings) -> dict[str, dict]:
-    """Per document: its manifest entry plus the file's checksum."""
-    from index.ingest import sha256_bytes
-
+def corpus_state(settings: Settings, library_state: LibraryState | None = None) -> dict[str, dict]:
+    """Per document: its metadata, the cited file and that file's checksum."""
     state: dict[str, dict] = {}
-    for meta in load_manifest(settings.corpus_dir):
-        path = settings.corpus_dir / meta.file
-        state[meta.doc_id] = {**asdict(meta), "source": _relative(path), "sha256": sha256_bytes(path.read_bytes())}
+    for entry in Library(settings).entries(library_state):
+        try:
+            checksum = sha256_bytes(entry.path.read_bytes())
+        except OSError as exc:
+            raise CorpusError(f"{entry.path}: cannot read ({exc.strerror})") from exc
+        state[entry.meta.doc_id] = {**asdict(entry.meta), "source": _relative(entry.path), "sha256": checksum}
     return state
 
 
@@ -87,21 +95,16 @@ def index_status(settings: Settings, model_identity: dict) -> IndexStatus:
     return IndexStatus("fresh", f"built {manifest.built_at}")
 
 
-def _previous_ids(settings: Settings) -> tuple[dict[str, int], int]:
-    """Chunk keys -> ids of the live index, and the next unused id (ids are never reused)."""
-    version = live_version(settings.index_dir)
-    manifest = read_manifest(settings.index_dir)
-    if version is None or manifest is None:
-        return {}, 0
-    keys: dict[str, int] = {}
+def _previous_index(settings: Settings, encoder: Encoder, live: LoadedIndex | None) -> LoadedIndex | None:
+    """The live index, when its passages and vectors can be reused by this build."""
     try:
-        with (version / "chunks.jsonl").open(encoding="utf-8") as fh:
-            for line in fh:
-                chunk = Chunk.from_dict(json.loads(line))
-                keys[chunk.key] = chunk.chunk_id
-    except (OSError, ValueError, TypeError):
-        return {}, manifest.next_chunk_id
-    return keys, manifest.next_chunk_id
+        current = live_version(settings.index_dir)
+        loaded = live if live is not None and current == live.path else load_index(settings.index_dir)
+        check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
+    except (IndexMissingError, IndexIncompatibleError, OSError, ValueError, TypeError, RuntimeError) as exc:
+        log.info("not reusing the live index: %s", exc)
+        return None
+    return loaded
 
 
 def _view_blocks(parsed) -> list[dict]:
@@ -115,59 +118,146 @@ def _view_blocks(parsed) -> list[dict]:
     return out
 
 
-def _embed_sentences(encoder: Encoder, chunks: list[Chunk], progress: bool) -> np.ndarray:
-    """One vector per distinct sentence, for picking answer sentences at query time without embedding them then."""
-    rows: dict[str, int] = {}
-    for chunk in chunks:
-        chunk.sentence_rows = []
-        for a, b, *_ in chunk.sentences:
-            chunk.sentence_rows.append(rows.setdefault(chunk.text[a:b], len(rows)))
-    if not rows:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    log.info("embedding %d answer sentences", len(rows))
-    return encoder.encode_passages(list(rows), progress=progress)
+@dataclass(slots=True)
+class BuildReport:
+    """What a build did: the manifest it published and how much work it reused."""
+
+    manifest: IndexManifest
+    version: Path
+    documents_parsed: list[str]
+    documents_reused: list[str]
+    passages_embedded: int
+    sentences_embedded: int
+    doc_passages: dict[str, int]
 
 
-def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None,
-                progress: bool = True) -> IndexManifest:
-    """Build and atomically publish a new index version; returns its manifest."""
-    started = time.perf_counter()
-    korean = korean or KoreanText()
-    chunker = Chunker(encoder.count_tokens, korean, settings.max_chunk_tokens, settings.overlap_sentences,
-                      settings.passage_prefix)
-    corpus = corpus_state(settings)
-    chunks: list[Chunk] = []
-    documents: list[DocumentRecord] = []
-    for meta in load_manifest(settings.corpus_dir):
-        source = read_source(settings.corpus_dir / meta.file)
-        parsed = parse_document(source, joiner=korean.needs_space)
-        doc_chunks = chunker.chunk(meta, source, parsed)
-        chunks.extend(doc_chunks)
-        documents.append(DocumentRecord(
+class _DocumentChunks:
+    """Parses and chunks documents, or takes them from the previous index when unchanged."""
+
+    def __init__(self, settings: Settings, encoder: Encoder, korean: KoreanText,
+                 previous: LoadedIndex | None) -> None:
+        self.korean = korean
+        self.chunker = Chunker(encoder.count_tokens, korean, settings.max_chunk_tokens, settings.overlap_sentences,
+                               settings.passage_prefix)
+        self.analyzer = LexicalAnalyzer(korean)
+        self.previous = previous
+        self.by_doc: dict[str, list[Chunk]] = {}
+        if previous is not None:
+            for chunk in previous.chunks.values():
+                self.by_doc.setdefault(chunk.doc_id, []).append(chunk)
+
+    def reusable(self, doc_id: str, state: dict) -> bool:
+        prev = self.previous
+        return (prev is not None and prev.manifest.corpus.get(doc_id) == state and doc_id in prev.documents
+                and doc_id in self.by_doc)
+
+    def reuse(self, doc_id: str) -> tuple[list[Chunk], DocumentRecord]:
+        assert self.previous is not None
+        chunks = [Chunk.from_dict(c.to_dict()) for c in self.by_doc[doc_id]]  # copies: ids and rows change
+        return chunks, self.previous.documents[doc_id]
+
+    def parse(self, entry: LibraryEntry, state: dict) -> tuple[list[Chunk], DocumentRecord]:
+        meta = entry.meta
+        source = read_source(entry.path)
+        parsed = parse_document(source, joiner=self.korean.needs_space)
+        chunks = self.chunker.chunk(meta, source, parsed)
+        for chunk in chunks:
+            chunk.terms = self.analyzer.terms(lexical_text(chunk.section, chunk.table_header, chunk.text,
+                                                           chunk.footnotes))
+            # analysed once here, not on every /ask
+            chunk.sentence_terms = [self.analyzer.terms(chunk.text[a:b]) for a, b, *_ in chunk.sentences]
+        original = _relative(entry.original) if entry.original != entry.path else ""
+        record = DocumentRecord(
             doc_id=meta.doc_id, title=meta.title, publisher=meta.publisher, date=meta.date, kind=meta.kind,
-            source=corpus[meta.doc_id]["source"], encoding=source.encoding, sha256=source.sha256,
-            chunk_count=len(doc_chunks), text=parsed.normalized_text(), blocks=_view_blocks(parsed),
-        ))
-    previous, next_id = _previous_ids(settings)
+            source=state["source"], encoding=source.encoding, sha256=source.sha256, chunk_count=len(chunks),
+            text=parsed.normalized_text(), blocks=_view_blocks(parsed), original=original, origin=entry.origin,
+            added_at=entry.added_at,
+        )
+        return chunks, record
+
+
+def _assign_ids(chunks: list[Chunk], previous: LoadedIndex | None) -> int:
+    """Keep each passage's id across rebuilds (by content key); new passages get ids never used before."""
+    keys = {c.key: cid for cid, c in previous.chunks.items()} if previous is not None else {}
+    next_id = previous.manifest.next_chunk_id if previous is not None else 0
     used: set[int] = set()
     for chunk in chunks:
-        old = previous.get(chunk.key)
+        old = keys.get(chunk.key)
         if old is not None and old not in used:
             chunk.chunk_id = old
         else:
             chunk.chunk_id = next_id
             next_id += 1
         used.add(chunk.chunk_id)
-    analyzer = LexicalAnalyzer(korean)
+    return next_id
+
+
+def _known_vectors(previous: LoadedIndex | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Passage and sentence vectors of the live index by their text, so unchanged text is never re-embedded."""
+    if previous is None:
+        return {}, {}
+    passages: dict[str, np.ndarray] = {}
+    sentences: dict[str, np.ndarray] = {}
+    for cid, chunk in previous.chunks.items():
+        passages[chunk.embed_text] = previous.faiss_index.reconstruct(int(cid))
+        for (a, b, *_), row in zip(chunk.sentences, chunk.sentence_rows, strict=False):
+            if row < len(previous.sentence_vectors):
+                sentences[chunk.text[a:b]] = previous.sentence_vectors[row]
+    return passages, sentences
+
+
+def _sentence_texts(chunks: list[Chunk]) -> list[str]:
+    """Distinct answer sentences; sets each chunk's rows into the sentence-vector matrix."""
+    rows: dict[str, int] = {}
     for chunk in chunks:
-        chunk.terms = analyzer.terms(lexical_text(chunk.section, chunk.table_header, chunk.text, chunk.footnotes))
-        # analysed once here, not on every /ask
-        chunk.sentence_terms = [analyzer.terms(chunk.text[a:b]) for a, b, *_ in chunk.sentences]
+        chunk.sentence_rows = [rows.setdefault(chunk.text[a:b], len(rows)) for a, b, *_ in chunk.sentences]
+    return list(rows)
+
+
+def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
+                library_state: LibraryState | None = None,
+                before_publish: Callable[[], None] | None = None, live: LoadedIndex | None = None) -> BuildReport:
+    """Build and atomically publish a new index version.
+
+    Documents whose file and metadata are unchanged keep their passages from the
+    live index, and only text not embedded before is embedded (the embedding
+    cache plus the live index's own vectors). ``library_state`` builds from a
+    not-yet-committed library; ``before_publish`` runs after the new version is
+    complete and before it goes live (the caller commits the library there).
+    ``live`` is the index a running service already holds (saves reading it again).
+    """
+    started = time.perf_counter()
+    korean = korean or KoreanText()
+    corpus = corpus_state(settings, library_state)
+    previous = _previous_index(settings, encoder, live)
+    docs = _DocumentChunks(settings, encoder, korean, previous)
+    chunks: list[Chunk] = []
+    documents: list[DocumentRecord] = []
+    parsed_ids: list[str] = []
+    reused_ids: list[str] = []
+    for entry in Library(settings).entries(library_state):
+        doc_id = entry.meta.doc_id
+        if docs.reusable(doc_id, corpus[doc_id]):
+            doc_chunks, record = docs.reuse(doc_id)
+            reused_ids.append(doc_id)
+        else:
+            doc_chunks, record = docs.parse(entry, corpus[doc_id])
+            parsed_ids.append(doc_id)
+        chunks.extend(doc_chunks)
+        documents.append(record)
+    next_id = _assign_ids(chunks, previous)
     lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks],
                                  settings.bm25_k1, settings.bm25_b)
-    log.info("embedding %d passages from %d documents", len(chunks), len(documents))
-    vectors = encoder.encode_passages([c.embed_text for c in chunks], progress=progress)
-    sentence_vectors = _embed_sentences(encoder, chunks, progress)
+    cache = EmbeddingCache(settings.data_dir / "cache", encoder.identity)
+    known_passages, known_sentences = _known_vectors(previous)
+    log.info("passages: %d from %d documents (%d parsed, %d reused)", len(chunks), len(documents),
+             len(parsed_ids), len(reused_ids))
+    vectors, n_passages = encode_with_cache(
+        [c.embed_text for c in chunks], lambda texts: encoder.encode_passages(texts, progress=progress), cache,
+        encoder.dim, known_passages)
+    sentence_vectors, n_sentences = encode_with_cache(
+        _sentence_texts(chunks), lambda texts: encoder.encode_passages(texts, progress=progress), cache,
+        encoder.dim, known_sentences)
     manifest = IndexManifest(
         model=encoder.identity,
         chunker=chunker_identity(settings),
@@ -178,5 +268,11 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         next_chunk_id=next_id,
         build_seconds=round(time.perf_counter() - started, 2),
     )
-    write_index(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors)
-    return manifest
+    version = write_version(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors)
+    if before_publish is not None:
+        before_publish()
+    publish_version(settings.index_dir, version)
+    log.info("published %s: embedded %d passages and %d sentences in %.1f s", version.name, n_passages,
+             n_sentences, time.perf_counter() - started)
+    return BuildReport(manifest, version, parsed_ids, reused_ids, n_passages, n_sentences,
+                       {d.doc_id: d.chunk_count for d in documents})

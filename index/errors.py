@@ -27,3 +27,15 @@ class UnknownDocumentError(BriefsearchError):
 
 class QueryError(BriefsearchError):
     """A query the service cannot run (empty, too long, bad k)."""
+
+
+class DocumentConflictError(CorpusError):
+    """The document is being ingested by another request, or its content is already indexed under another id."""
+
+
+class UnsupportedFormatError(CorpusError):
+    """A file type the corpus cannot ingest."""
+
+
+class DocumentTooLargeError(CorpusError):
+    """An upload above the configured size limit."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from index.errors import CorpusError
 
 ENCODINGS = ("utf-8-sig", "cp949")
-SUPPORTED_SUFFIXES = {".txt", ".md"}
+TEXT_SUFFIXES = frozenset({".txt", ".md"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
 
 def read_source(path: Path) -> SourceText:
     """Decode a corpus file; the result's ``raw`` is what offsets index into."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    if path.suffix.lower() not in TEXT_SUFFIXES:
         raise CorpusError(f"{path.name}: unsupported file type {path.suffix!r} (expected .txt or .md)")
     try:
         data = path.read_bytes()

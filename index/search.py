@@ -119,8 +119,13 @@ class Searcher:
         self.index = loaded
         self.encoder = encoder
         self.settings = settings
-        self.analyzer = LexicalAnalyzer(korean or KoreanText())
+        self.korean = korean or KoreanText()
+        self.analyzer = LexicalAnalyzer(self.korean)
         self._terms = {cid: set(c.terms) for cid, c in loaded.chunks.items()}
+
+    def with_index(self, loaded: LoadedIndex) -> Searcher:
+        """A searcher over another index version, sharing this one's model and analyzer."""
+        return Searcher(loaded, self.encoder, self.settings, korean=self.korean)
 
     def validate(self, query: str, k: int, mode: str) -> str:
         text = normalize_query(query)

@@ -59,15 +59,31 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="Comma-separated origins allowed to call the API from a browser.")
     api_keys: str = Field("", description="Comma-separated API keys; when set, all endpoints but /health need "
                           "'Authorization: Bearer <key>'.")
+    max_upload_bytes: int = Field(20 * 2**20, ge=1, description="Largest document accepted by add / POST /documents.")
+    reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for an index version published "
+                                   "by another process (briefsearch add); 0 disables.")
     max_query_chars: int = Field(2000, ge=1)
     max_k: int = Field(50, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    log_format: Literal["text", "json"] = Field("text", description="Server log lines: text for people, json (one "
+                                                "object per line) for log shippers.")
+    log_level: str = Field("INFO", description="Server log level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    log_queries: bool = Field(False, description="Include the query in access-log lines; questions can be "
+                              "sensitive, so off by default.")
 
     @field_validator("data_dir", "corpus_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
 
     @property
     def api_key_set(self) -> frozenset[str]:

@@ -71,6 +71,9 @@ class DocumentRecord:
     text: str = field(repr=False, default="")
     # structure for the document view: kind, heading type, text and source span of every block
     blocks: list[dict] = field(repr=False, default_factory=list)
+    original: str = ""  # the uploaded PDF/DOCX/HWPX when ``source`` is its text rendition
+    origin: str = "corpus"  # "corpus" (seed manifest) or "added" (briefsearch add / POST /documents)
+    added_at: str = ""
 
 
 @dataclass(slots=True)
@@ -118,6 +121,15 @@ def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, c
                 documents: list[DocumentRecord], lexical: LexicalIndex,
                 sentence_vectors: np.ndarray | None = None) -> Path:
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
+    version = write_version(index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors)
+    publish_version(index_dir, version)
+    return version
+
+
+def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
+                  documents: list[DocumentRecord], lexical: LexicalIndex,
+                  sentence_vectors: np.ndarray | None = None) -> Path:
+    """Write a complete version directory (not yet live): temp dir, fsync every file, one rename."""
     if len(chunks) != len(vectors):
         raise ValueError("one vector per chunk is required")
     if sorted(int(i) for i in lexical.chunk_ids) != sorted(c.chunk_id for c in chunks):
@@ -148,15 +160,22 @@ def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, c
         _fsync_write(tmp / "manifest.json", json.dumps(_manifest_dict(manifest), ensure_ascii=False, indent=1).encode())
         final = index_dir / name
         os.rename(tmp, final)
+        _fsync_dir(index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return final
+
+
+def publish_version(index_dir: Path, version: Path) -> None:
+    """Point ``CURRENT`` at a complete version in one atomic rename; then drop older versions."""
+    before = live_version(index_dir)
     pointer_tmp = index_dir / f".{POINTER}.{secrets.token_hex(3)}"
-    _fsync_write(pointer_tmp, name.encode("utf-8"))
+    _fsync_write(pointer_tmp, version.name.encode("utf-8"))
     os.replace(pointer_tmp, index_dir / POINTER)
     _fsync_dir(index_dir)
-    _remove_stale_versions(index_dir, keep=name)
-    return final
+    # the version just replaced stays one round: a reader that read CURRENT a moment ago can still load it
+    _remove_stale_versions(index_dir, keep={version.name} | ({before.name} if before else set()))
 
 
 def _doc_dict(doc: DocumentRecord) -> dict:
@@ -175,10 +194,10 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _remove_stale_versions(index_dir: Path, keep: str) -> None:
+def _remove_stale_versions(index_dir: Path, keep: set[str]) -> None:
     """Drop old versions and leftovers of builds that died (never the live one)."""
     for path in index_dir.iterdir():
-        if path.name in (keep, POINTER) or not path.is_dir():
+        if path.name in keep or path.name == POINTER or not path.is_dir():
             if path.name.startswith(f".{POINTER}.") and path.is_file():
                 path.unlink(missing_ok=True)
             continue

@@ -128,7 +128,15 @@ def _unmatched_refs(line: str) -> list[re.Match[str]]:
 
 
 def _pages(lines: list[str]) -> list[int | None]:
-    """Page per line, only where two consecutive footer markers prove it."""
+    """Page per line: from form feeds (PDF renditions) when present, else where two consecutive
+    footer markers prove it."""
+    if any("\f" in t for t in lines):
+        pages_ff: list[int | None] = []
+        page = 1
+        for t in lines:
+            pages_ff.append(page)
+            page += t.count("\f")
+        return pages_ff
     markers = [(i, int(m.group(1))) for i, t in enumerate(lines) if (m := _PAGE_MARKER.match(t))]
     pages: list[int | None] = [None] * len(lines)
     prev_idx, prev_no = -1, None
@@ -276,6 +284,8 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
         stripped = raw.strip()
         if i < cover_end:
             continue
+        if raw.strip(" \t\r") == "\f":
+            continue  # a PDF page break (form feed line) does not end a wrapped paragraph either
         if not stripped:
             blank_run += 1
             if b.open is not None and b.open.kind == "table_row":

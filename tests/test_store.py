@@ -81,7 +81,7 @@ def rewrite_live_manifest(settings: Settings, change) -> None:
 def built(tmp_path_factory: pytest.TempPathFactory, encoder, korean) -> tuple[Settings, IndexManifest]:
     root = tmp_path_factory.mktemp("store")
     settings = Settings(data_dir=root / "data", corpus_dir=make_corpus(root / "corpus"))
-    manifest = build_index(settings, encoder, korean=korean, progress=False)
+    manifest = build_index(settings, encoder, korean=korean, progress=False).manifest
     return settings, manifest
 
 
@@ -209,9 +209,14 @@ def test_successful_write_switches_pointer_and_cleans_up(index_copy: Settings) -
     assert new_path != before.path and new_path.parent == index_dir
     assert (index_dir / POINTER).read_text(encoding="utf-8") == new_path.name
     assert live_version(index_dir) == new_path
+    # the replaced version stays one round (a reader may be loading it), debris is gone
+    assert sorted(p.name for p in index_dir.iterdir()) == sorted([POINTER, new_path.name, before.path.name])
+    newer = write_index(index_dir, before.manifest, vectors_of(before, ids),
+                        [before.chunks[i] for i in ids], list(before.documents.values()), before.lexical)
     assert not before.path.exists()
-    assert sorted(p.name for p in index_dir.iterdir()) == sorted([POINTER, new_path.name])
+    assert sorted(p.name for p in index_dir.iterdir()) == sorted([POINTER, new_path.name, newer.name])
     after = load_index(index_dir)
+    assert after.path == newer
     assert sorted(after.chunks) == ids
     assert {i: c.text for i, c in after.chunks.items()} == {i: c.text for i, c in before.chunks.items()}
 
@@ -229,7 +234,7 @@ def test_status_missing_for_empty_data_dir(tmp_path: Path, encoder) -> None:
 
 def test_status_fresh_then_stale_on_corpus_changes(tmp_path: Path, encoder, korean) -> None:
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=make_corpus(tmp_path / "corpus"))
-    manifest = build_index(settings, encoder, korean=korean, progress=False)
+    manifest = build_index(settings, encoder, korean=korean, progress=False).manifest
     fresh = index_status(settings, encoder.identity)
     assert fresh.state == "fresh" and manifest.built_at in fresh.reason
 
@@ -320,7 +325,7 @@ def test_chunk_ids_are_kept_or_new_never_reused(built, tmp_path: Path, encoder, 
 
     # change one paragraph
     edit_doc(settings, EDIT_FROM, EDIT_TO)
-    second = build_index(settings, encoder, korean=korean, progress=False)
+    second = build_index(settings, encoder, korean=korean, progress=False).manifest
     after = load_index(settings.index_dir)
     changed = [c for c in after.chunks.values() if c.key not in old_ids]
     kept = [c for c in after.chunks.values() if c.key in old_ids]
@@ -337,7 +342,7 @@ def test_chunk_ids_are_kept_or_new_never_reused(built, tmp_path: Path, encoder, 
 
     # ... and is not handed out again, even when the old text comes back
     edit_doc(settings, EDIT_TO, EDIT_FROM)
-    third = build_index(settings, encoder, korean=korean, progress=False)
+    third = build_index(settings, encoder, korean=korean, progress=False).manifest
     final = load_index(settings.index_dir)
     assert not retired & set(final.chunks)
     previous = {c.key: c.chunk_id for c in after.chunks.values()}

@@ -1,0 +1,112 @@
+"""The loaded model and index behind a long-running service, swapped to new index versions live.
+
+Requests take ``engine.current`` once and use that (searcher, answerer) pair to
+the end, so a swap never changes the index under a request in flight; the
+swap itself is one attribute assignment. New versions come from this process
+(``add``/``remove``) or from another one (``briefsearch add`` while serving),
+noticed by ``refresh``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from index.answer import Answerer
+from index.build import chunker_identity
+from index.errors import BriefsearchError
+from index.manage import ChangeResult, CorpusManager, DocumentInput
+from index.search import Searcher, open_searcher
+from index.settings import Settings
+from index.store import check_compatible, live_version, load_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """What requests use: a searcher over one index version and an answerer over the same searcher."""
+
+    searcher: Searcher
+    answerer: Answerer
+
+
+class Engine:
+    """Loads once (possibly in the background), then serves and swaps index versions."""
+
+    def __init__(self, settings: Settings, searcher: Searcher | None = None) -> None:
+        self.settings = settings
+        self.state = "loading"  # "loading" | "ready" | "failed"
+        self.error = ""
+        self.exception: BaseException | None = None
+        self.started_at = time.monotonic()
+        self.current: Serving | None = None
+        self.manager: CorpusManager | None = None
+        self._swap_lock = threading.Lock()
+        if searcher is not None:
+            self._install(searcher)
+
+    def load(self, build: bool = False, progress: bool = False) -> None:
+        """Open the model and the index (building it first if allowed and needed)."""
+        try:
+            self._install(open_searcher(self.settings, build=build, progress=progress))
+        except BaseException as exc:
+            self.state, self.error, self.exception = "failed", str(exc) or type(exc).__name__, exc
+            raise
+
+    def _install(self, searcher: Searcher) -> None:
+        self.current = Serving(searcher, Answerer(searcher))
+        self.manager = CorpusManager(self.settings, searcher.encoder, searcher.korean)
+        self.state = "ready"
+
+    @property
+    def searcher(self) -> Searcher | None:
+        current = self.current
+        return current.searcher if current is not None else None
+
+    def refresh(self) -> bool:
+        """Serve the version ``CURRENT`` names if it is not the one served; True when swapped."""
+        current = self.current
+        if current is None:
+            return False
+        with self._swap_lock:
+            current = self.current
+            assert current is not None
+            if live_version(self.settings.index_dir) == current.searcher.index.path:
+                return False
+            loaded = load_index(self.settings.index_dir)
+            old = current.searcher
+            check_compatible(loaded.manifest, old.encoder.identity, chunker_identity(self.settings))
+            searcher = old.with_index(loaded)
+            self.current = Serving(searcher, Answerer(searcher))
+        log.info("now serving index %s (%d documents, %d passages)", loaded.path.name, len(loaded.documents),
+                 len(loaded.chunks))
+        return True
+
+    def refresh_quietly(self) -> None:
+        """``refresh`` for a background poller: a version that fails to load leaves the current one serving."""
+        try:
+            self.refresh()
+        except (BriefsearchError, OSError, ValueError, RuntimeError) as exc:
+            log.warning("could not load the new index version, still serving the previous one: %s", exc)
+
+    def add(self, data: bytes, filename: str, given: DocumentInput | None = None) -> ChangeResult:
+        result = self._manager().add(data, filename, given, live=self._live())
+        self.refresh()
+        return result
+
+    def remove(self, doc_id: str) -> ChangeResult:
+        result = self._manager().remove(doc_id, live=self._live())
+        self.refresh()
+        return result
+
+    def _manager(self) -> CorpusManager:
+        if self.manager is None:
+            raise RuntimeError("the engine is not loaded")
+        return self.manager
+
+    def _live(self):
+        current = self.current
+        return current.searcher.index if current is not None else None
