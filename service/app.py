@@ -1,8 +1,18 @@
-"""Build the FastAPI app; the model and index load once, in the lifespan."""
+"""Build the FastAPI app; the model and index load once, in the background of the lifespan.
+
+The server accepts connections at once: ``/health`` answers while loading and
+``/ready`` says when the index is loaded. A poller picks up index versions
+published by another process (``briefsearch add`` while serving).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
 import secrets
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,26 +21,43 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from index.answer import Answerer
-from index.search import Searcher, open_searcher
+from index.engine import Engine
+from index.search import Searcher
 from index.settings import Settings, get_settings
 from service.errors import install_error_handlers
+from service.observability import install_observability
 from service.routes import ask, chat, documents, health, pages, search
 from service.routes.pages import STATIC_DIR
 
 OPEN_PATHS = {"/health", "/ready", "/"}  # pages carry no data; the API calls they make need the key
 
 
-def create_app(settings: Settings | None = None, searcher: Searcher | None = None, build: bool = False) -> FastAPI:
-    """An app over ``searcher`` if given, else one opened from ``settings`` at start-up."""
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, searcher: Searcher | None = None, build: bool = False,
+               exit_on_load_failure: bool = False) -> FastAPI:
+    """An app over ``searcher`` if given, else one that loads (and if ``build``, builds) at start-up.
+
+    ``exit_on_load_failure`` stops the server when loading fails (``briefsearch serve``
+    then exits with the error's code) instead of answering 503 with the error.
+    """
 
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.searcher = searcher or open_searcher(settings, build=build, progress=False)
-        app.state.answerer = Answerer(app.state.searcher)
+        engine = Engine(settings, searcher)
+        app.state.engine = engine
+        tasks = [asyncio.create_task(_poll_versions(engine, settings.reload_interval))]
+        if engine.current is None:
+            tasks.append(asyncio.create_task(_load(engine, build, exit_on_load_failure)))
         yield
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     app = FastAPI(
         title="briefsearch",
@@ -46,12 +73,47 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _install_api_keys(app, settings.api_key_set)
+    _install_upload_limit(app, settings.max_upload_bytes)
+    _install_api_keys(app, settings.api_key_set)  # added after, so it runs before: no key, no size check
     if settings.cors_origin_list:
         # added last so it runs first: browser preflights are answered before the key check
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+    install_observability(app, settings)  # last: its access log must wrap every other middleware
     return app
+
+
+async def _load(engine: Engine, build: bool, exit_on_failure: bool) -> None:
+    try:
+        await asyncio.to_thread(engine.load, build, build)
+    except Exception as exc:
+        log.error("loading the index failed: %s", exc)
+        if exit_on_failure:
+            os.kill(os.getpid(), signal.SIGTERM)  # uvicorn shuts down gracefully; the CLI reports the error
+
+
+async def _poll_versions(engine: Engine, interval: float) -> None:
+    """Swap to an index version another process published (cheap check: one small file read)."""
+    if interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        if engine.state == "ready":
+            await asyncio.to_thread(engine.refresh_quietly)
+
+
+def _install_upload_limit(app: FastAPI, limit: int) -> None:
+    """Refuse an oversized upload from its Content-Length, before any of it is read or spooled."""
+
+    @app.middleware("http")
+    async def upload_limit(request: Request, call_next):
+        if request.method == "POST" and request.url.path == "/documents":
+            length = request.headers.get("content-length", "")
+            # multipart framing and form fields add a little to the file itself
+            if length.isdigit() and int(length) > limit + 64 * 1024:
+                return JSONResponse(status_code=413, content={
+                    "detail": f"upload of {length} bytes is over the limit of {limit} bytes"})
+        return await call_next(request)
 
 
 def _install_api_keys(app: FastAPI, keys: frozenset[str]) -> None:

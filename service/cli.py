@@ -1,7 +1,7 @@
 """The ``briefsearch`` command line (Typer): build, search, serve, eval.
 
 Exit codes: 0 success; 1 evaluation below thresholds; 2 usage error;
-3 index missing or incompatible; 4 bad input (query, corpus); 5 model error.
+3 index missing or incompatible; 4 bad input (query, document, unknown id); 5 model error.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def index_build(
         if status.state == "fresh" and not force:
             typer.echo(f"index is current ({status.reason})")
             return
-        manifest = build_index(settings, encoder)
+        manifest = build_index(settings, encoder).manifest
     typer.echo(f"built {manifest.n_chunks} passages from {manifest.n_documents} documents "
                f"in {manifest.build_seconds:.1f} s -> {settings.index_dir}")
 
@@ -126,6 +126,86 @@ def index_status_cmd(ctx: typer.Context) -> None:
     typer.echo(f"{status.state}: {status.reason}")
     if status.state != "fresh":
         raise typer.Exit(EXIT_INDEX)
+
+
+def _manager(settings: Settings):
+    """A corpus manager over the configured model (no server needed: a running one picks the change up)."""
+    from index.embed import Encoder
+    from index.korean import KoreanText
+    from index.manage import CorpusManager
+
+    return CorpusManager(settings, Encoder(settings, progress=False), KoreanText())
+
+
+def _report(result) -> None:
+    if result.status == "unchanged":
+        typer.echo(f"unchanged {result.doc_id}: {result.message}")
+        return
+    typer.echo(f"{result.status} {result.doc_id} ({result.title}): {result.passages} passages, embedded "
+               f"{result.passages_embedded} passages + {result.sentences_embedded} sentences in "
+               f"{result.seconds:.1f} s; index {result.index_version} has {result.documents} documents")
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Files to add: .txt .md (UTF-8/CP949) .pdf .docx .hwpx")],
+    doc_id: Annotated[str | None, typer.Option(help="Document id (one file only; default: from the name).")] = None,
+    title: Annotated[str | None, typer.Option(help="Title (default: the first line or heading).")] = None,
+    date: Annotated[str | None, typer.Option(help="Publication date, YYYY[-MM[-DD]].")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Publisher.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Kind, e.g. weekly or report.")] = None,
+) -> None:
+    """Add documents (or replace the ones with the same id) and publish the updated index.
+
+    Only new passages are embedded; a running server swaps to the new index by itself.
+    """
+    from index.errors import CorpusError
+    from index.manage import DocumentInput
+
+    if doc_id and len(files) > 1:
+        typer.echo("error: --doc-id names one document; give one file", err=True)
+        raise typer.Exit(2)
+    with _exit_codes():
+        manager = _manager(ctx.obj)
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise CorpusError(f"{path}: cannot read ({exc.strerror})") from exc
+            given = DocumentInput(doc_id=doc_id, title=title, date=date, publisher=publisher, kind=kind)
+            _report(manager.add(data, path.name, given))
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    doc_ids: Annotated[list[str], typer.Argument(help="Ids of the documents to remove (see `briefsearch list`).")],
+) -> None:
+    """Remove documents: their passages, vectors and BM25 entries leave the index."""
+    with _exit_codes():
+        manager = _manager(ctx.obj)
+        for doc_id in doc_ids:
+            _report(manager.remove(doc_id))
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the documents of the corpus (seed manifest plus added ones)."""
+    from index.library import Library, entry_dict
+
+    with _exit_codes():
+        entries = Library(ctx.obj).entries()
+    if as_json:
+        typer.echo(json.dumps([entry_dict(e) for e in entries], ensure_ascii=False, indent=1))
+        return
+    for e in entries:
+        meta = e.meta
+        when = f" {meta.date}" if meta.date else ""
+        typer.echo(f"{meta.doc_id}\t{e.origin}{when}\t{meta.title}\t{e.original_name or meta.file}")
 
 
 @app.command()
@@ -216,13 +296,19 @@ def serve(
     """Serve the HTTP API, building the index first when it is missing or stale."""
     import uvicorn
 
-    from index.search import open_searcher
     from service.app import create_app
+    from service.logging_setup import configure_logging
 
     settings: Settings = ctx.obj
-    with _exit_codes():
-        searcher = open_searcher(settings, build=build, progress=True)
-    uvicorn.run(create_app(settings, searcher=searcher), host=host or settings.host, port=port or settings.port)
+    configure_logging(settings)  # BRIEFSEARCH_LOG_FORMAT / _LOG_LEVEL, for our lines and uvicorn's alike
+    # the model and index load in the background: /health answers at once, /ready once loaded
+    service = create_app(settings, build=build, exit_on_load_failure=True)
+    # our access log (service/access_log.py) replaces uvicorn's; log_config=None keeps configure_logging's setup
+    uvicorn.run(service, host=host or settings.host, port=port or settings.port, access_log=False, log_config=None)
+    engine = getattr(service.state, "engine", None)
+    if engine is not None and engine.exception is not None:
+        with _exit_codes():
+            raise engine.exception
 
 
 @app.command("eval")

@@ -6,10 +6,23 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from index.errors import BriefsearchError, CorpusError, IndexMissingError, QueryError, UnknownDocumentError
+from index.errors import (
+    BriefsearchError,
+    CorpusError,
+    DocumentConflictError,
+    DocumentTooLargeError,
+    IndexMissingError,
+    QueryError,
+    UnknownDocumentError,
+    UnsupportedFormatError,
+)
 
+# first match wins: subclasses before their base class
 _STATUS: list[tuple[type[BriefsearchError], int]] = [
     (UnknownDocumentError, 404),
+    (DocumentConflictError, 409),
+    (DocumentTooLargeError, 413),
+    (UnsupportedFormatError, 415),
     (QueryError, 422),
     (CorpusError, 400),
     (IndexMissingError, 503),

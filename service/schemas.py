@@ -129,7 +129,16 @@ class DocumentSummary(BaseModel):
     publisher: str
     kind: str
     chunk_count: int
-    source: str
+    source: str = Field(description="The file citation offsets slice (a PDF/DOCX/HWPX's text rendition)")
+    original: str = Field("", description="The uploaded PDF/DOCX/HWPX, when ``source`` is its rendition")
+    origin: str = Field("corpus", description="corpus (the seed manifest) or added (at run time)")
+    added_at: str = ""
+
+    @classmethod
+    def from_record(cls, d: DocumentRecord) -> DocumentSummary:
+        return cls(doc_id=d.doc_id, title=d.title, date=d.date, publisher=d.publisher, kind=d.kind,
+                   chunk_count=d.chunk_count, source=d.source, original=d.original, origin=d.origin,
+                   added_at=d.added_at)
 
 
 class DocumentBlock(BaseModel):
@@ -156,12 +165,37 @@ class ModelInfo(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str
-    documents: int
-    chunks: int
-    model: ModelInfo
-    index_built_at: str
-    chunker: dict
+    status: str = Field(description="ok, or loading / failed before the index is served")
+    documents: int | None = None
+    chunks: int | None = None
+    model: ModelInfo | None = None
+    index_built_at: str | None = None
+    index_version: str | None = None
+    chunker: dict | None = None
+    error: str | None = None
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    state: str = Field(description="loading | ready | failed")
+    index_version: str | None = None
+    error: str | None = None
+    uptime_s: float
+
+
+class DocumentChange(BaseModel):
+    """The outcome of adding, replacing or removing a document."""
+
+    status: Literal["added", "replaced", "unchanged", "removed"]
+    doc_id: str
+    title: str
+    passages: int | None = Field(description="The document's passages in the index now")
+    passages_embedded: int = Field(description="Passages embedded by this change (the rest were reused)")
+    sentences_embedded: int
+    documents: int = Field(description="Documents in the index after the change")
+    index_version: str
+    seconds: float
+    message: str
 
 
 class ErrorResponse(BaseModel):

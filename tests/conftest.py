@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -75,21 +75,53 @@ def client(settings: Settings, searcher) -> Iterator:
 @pytest.fixture(scope="session")
 def live_server(settings: Settings, searcher) -> Iterator[str]:
     """The real app served by uvicorn on a free loopback port, in a background thread."""
-    import uvicorn
-
     from service.app import create_app
+
+    url, stop = serve_in_thread(create_app(settings, searcher=searcher))
+    yield url
+    stop()
+
+
+@pytest.fixture()
+def scratch_settings(settings: Settings, searcher, tmp_path: Path) -> Settings:
+    """A private copy of the built index (and embedding cache) that a test may change freely.
+
+    The model folder is shared by a symlink; the session index is never touched.
+    """
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copytree(settings.index_dir, data / "index", symlinks=True)
+    if (settings.data_dir / "cache").is_dir():
+        shutil.copytree(settings.data_dir / "cache", data / "cache")
+    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
+    return Settings(data_dir=data, corpus_dir=CORPUS_DIR, api_keys="test-key", reload_interval=0.2)
+
+
+@pytest.fixture(scope="session")
+def serve_app() -> Callable:
+    """``serve_app(app) -> (url, stop)`` for tests that need their own real server."""
+    return serve_in_thread
+
+
+def serve_in_thread(app) -> tuple[str, Callable[[], None]]:
+    """Run an app with uvicorn on a free loopback port; returns its URL and a stop function."""
+    import uvicorn
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, searcher=searcher), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+    return f"http://127.0.0.1:{port}", stop

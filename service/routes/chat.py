@@ -63,6 +63,7 @@ async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Re
     if not users:
         raise QueryError("messages must contain a user message with text")
     question, history = users[-1], users[:-1]
+    request.state.log_query = question  # the access log includes it only when log_queries is on
     answer = await run_in_threadpool(answerer.ask, question, 5, None, None, history)
     base_url = str(request.base_url).rstrip("/")
     content = render_markdown(answer, base_url)

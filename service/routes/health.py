@@ -1,18 +1,23 @@
-"""Liveness and what is being served."""
+"""Liveness (the process answers) and readiness (model and index loaded)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import time
+
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.deps import SearcherDep
-from service.schemas import HealthResponse, ModelInfo
+from service.deps import EngineDep
+from service.schemas import HealthResponse, ModelInfo, ReadyResponse
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthResponse, summary="Service status and index identity")
-async def health(searcher: SearcherDep) -> HealthResponse:
+@router.get("/health", response_model=HealthResponse, summary="Liveness, and what is served once loaded")
+async def health(engine: EngineDep) -> HealthResponse:
+    searcher = engine.searcher
+    if searcher is None:
+        return HealthResponse(status=engine.state, error=engine.error or None)
     manifest = searcher.index.manifest
     return HealthResponse(
         status="ok",
@@ -20,11 +25,18 @@ async def health(searcher: SearcherDep) -> HealthResponse:
         chunks=len(searcher.index.chunks),
         model=ModelInfo(**searcher.encoder.identity),
         index_built_at=manifest.built_at,
+        index_version=searcher.index.path.name,
         chunker=manifest.chunker,
     )
 
 
-@router.get("/ready", summary="Ready to serve: model and index loaded (503 until then)")
-async def ready(request: Request) -> JSONResponse:
-    loaded = getattr(request.app.state, "searcher", None) is not None
-    return JSONResponse(status_code=200 if loaded else 503, content={"ready": loaded})
+@router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}},
+            summary="200 once the model and index are loaded; 503 while loading or after a failed load")
+async def ready(engine: EngineDep) -> JSONResponse:
+    searcher = engine.searcher
+    body = ReadyResponse(
+        ready=searcher is not None, state=engine.state, error=engine.error or None,
+        index_version=searcher.index.path.name if searcher is not None else None,
+        uptime_s=round(time.monotonic() - engine.started_at, 3),
+    )
+    return JSONResponse(status_code=200 if body.ready else 503, content=body.model_dump())

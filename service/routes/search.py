@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from index.search import SearchFilters
@@ -24,13 +24,15 @@ async def _run(searcher: SearcherDep, query: str, k: int, mode: str | None, filt
 
 
 @router.post("/search", response_model=SearchResponse, responses=_ERRORS, summary="Search passages")
-async def search_post(body: SearchRequest, searcher: SearcherDep) -> Response:
+async def search_post(body: SearchRequest, searcher: SearcherDep, request: Request) -> Response:
+    request.state.log_query = body.query  # the access log includes it only when log_queries is on
     return await _run(searcher, body.query, body.k, body.mode, body.filters())
 
 
 @router.get("/search", response_model=SearchResponse, responses=_ERRORS, summary="Search passages (GET)")
 async def search_get(
     searcher: SearcherDep,
+    request: Request,
     q: Annotated[str, Query(description="Question or keywords", max_length=MAX_QUERY_CHARS * 4)],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
     mode: Annotated[Literal["hybrid", "dense", "lexical"] | None, Query()] = None,
@@ -40,5 +42,6 @@ async def search_get(
     publisher: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     # Searcher.validate raises QueryError (-> 422) for empty or over-long queries
+    request.state.log_query = q
     filters = SearchFilters(tuple(doc_id or ()), date_from, date_to, publisher)
     return await _run(searcher, q, k, mode, filters)

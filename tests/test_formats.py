@@ -1,0 +1,370 @@
+"""Text renditions of .pdf/.docx/.hwpx uploads: real files, real libraries, no mocks."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from fixtures_formats import (
+    HP_2011,
+    HP_2024,
+    HS_2011,
+    make_cid_pdf,
+    make_docx,
+    make_hwpx,
+    make_pdf,
+    make_scanned_pdf,
+    write_zip,
+)
+
+from index.errors import CorpusError
+from index.formats import BINARY_SUFFIXES, Extracted, extract
+
+PAGE_ONE = (
+    "# 2026년 청년 주거 지원 정책 브리핑\n"
+    "정부는 청년층의 주거 부담을 줄이기 위해 월세 지원 대상을 확대한다고 밝혔다.\n"
+    "- 월세 지원: 최대 20만 원, 12개월\n"
+    "- 전세 대출 한도: 2억 원으로 상향\n"
+    "구분    예산(억원)    비율\n"
+    "주거    1,200    35%"
+)
+PAGE_TWO_SENTENCE = "둘째 쪽에는 디지털 전환 예산이 3조 원으로 늘어난다는 문장이 있습니다."
+TABLE = [["구분", "예산(억원)", "비율"], ["주거", "1,200", "35%"], ["일자리", "2,300", "65%"]]
+TABLE_LINES = "구분\t예산(억원)\t비율\n주거\t1,200\t35%\n일자리\t2,300\t65%"
+
+
+def _extract(path: Path, **kwargs: int) -> Extracted:
+    return extract(path.read_bytes(), path.suffix, name=path.name, **kwargs)
+
+
+def _fails(data: bytes, suffix: str, *needles: str, **kwargs: int) -> str:
+    with pytest.raises(CorpusError) as info:
+        extract(data, suffix, name="upload" + suffix, **kwargs)
+    message = str(info.value)
+    assert message.startswith("upload" + suffix), message
+    for needle in needles:
+        assert needle in message, message
+    return message
+
+
+# --------------------------------------------------------------------------- dispatcher
+
+
+def test_binary_suffixes() -> None:
+    assert frozenset({".pdf", ".docx", ".hwpx"}) == BINARY_SUFFIXES
+
+
+@pytest.mark.parametrize("suffix", [".doc", ".hwp", ".txt", ".xlsx", ""])
+def test_unsupported_suffix(suffix: str) -> None:
+    _fails(b"anything", suffix, "unsupported file type")
+
+
+def test_suffix_is_case_insensitive(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "a.pdf", ["대문자 확장자"])
+    assert extract(path.read_bytes(), ".PDF").kind == "pdf"
+
+
+@pytest.mark.parametrize("suffix", sorted(BINARY_SUFFIXES))
+def test_empty_file(suffix: str) -> None:
+    _fails(b"", suffix, "empty")
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def test_pdf_round_trips_korean_and_marks_pages(tmp_path: Path) -> None:
+    result = _extract(make_pdf(tmp_path / "brief.pdf", [PAGE_ONE, PAGE_TWO_SENTENCE]))
+    assert result.kind == "pdf"
+    assert result.pages == 2
+    assert result.extractor.startswith("pdfminer.six 20")
+    assert result.text.count("\f") == 1
+    assert "\n\f\n" in result.text
+    pages = result.text.split("\n\f\n")
+    assert [line for line in pages[0].split("\n") if line] == PAGE_ONE.split("\n")
+    assert pages[1] == PAGE_TWO_SENTENCE
+    offset = result.text.index(PAGE_TWO_SENTENCE)
+    assert 1 + result.text[:offset].count("\f") == 2
+    assert all(line == line.rstrip() for line in result.text.split("\n") if line != "\f")
+
+
+def test_pdf_keeps_empty_pages(tmp_path: Path) -> None:
+    result = _extract(make_pdf(tmp_path / "gap.pdf", ["첫 쪽 문장.", "", "셋째 쪽 문장."]))
+    assert result.pages == 3
+    assert result.text.split("\n\f\n") == ["첫 쪽 문장.", "", "셋째 쪽 문장."]
+
+
+def test_pdf_cid_font_without_unicode_map(tmp_path: Path) -> None:
+    """Identity-H + Adobe-Korea1 and no ToUnicode: decoded through the character collection."""
+    text = "정부는 청년층의 주거 부담을 줄이기 위해"
+    result = _extract(make_cid_pdf(tmp_path / "cid.pdf", text))
+    assert result.text == text
+
+
+def test_pdf_undecodable_fonts(tmp_path: Path) -> None:
+    path = make_cid_pdf(tmp_path / "cid.pdf", "해독할 수 없는 글꼴", ordering="Custom")
+    _fails(path.read_bytes(), ".pdf", "cannot be decoded", "OCR is not supported")
+
+
+def test_pdf_without_text_layer(tmp_path: Path) -> None:
+    path = make_scanned_pdf(tmp_path / "scan.pdf")
+    _fails(path.read_bytes(), ".pdf", "no text layer", "OCR is not supported")
+
+
+def test_pdf_owner_password_only_opens(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "locked.pdf", ["복사 제한 문서입니다.", PAGE_TWO_SENTENCE], owner_password="owner")
+    assert b"/Encrypt" in path.read_bytes()
+    result = _extract(path)
+    assert result.text == "복사 제한 문서입니다.\n\f\n" + PAGE_TWO_SENTENCE
+
+
+def test_pdf_user_password(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "secret.pdf", ["비밀 문서"], user_password="secret")
+    _fails(path.read_bytes(), ".pdf", "password-protected")
+
+
+def test_pdf_not_a_pdf() -> None:
+    _fails("그냥 텍스트 파일".encode(), ".pdf", "not a PDF")
+
+
+def test_pdf_corrupt(tmp_path: Path) -> None:
+    _fails(b"%PDF-1.7\n" + bytes(range(256)) * 8, ".pdf", "corrupt")
+    data = make_pdf(tmp_path / "whole.pdf", [PAGE_ONE]).read_bytes()
+    _fails(data[: len(data) // 2], ".pdf", "corrupt")
+
+
+# --------------------------------------------------------------------------- DOCX
+
+DOCX_BLOCKS = [
+    ("title", "2026년 청년 주거 지원 정책"),
+    ("heading 1", "추진 배경"),
+    "정부는 청년층의 주거 부담을 줄이기 위해 월세 지원 대상을 확대한다고 밝혔다.",
+    ("bullet", "월세 지원: 최대 20만 원, 12개월"),
+    ("number", "전세 대출 한도: 2억 원으로 상향"),
+    ("table", TABLE),
+    ("heading 2", "세부 과제"),
+    ("outline 3", "지역별 추진 계획"),
+    "표 뒤의 문단입니다.",
+]
+
+
+def test_docx_rendition(tmp_path: Path) -> None:
+    result = _extract(make_docx(tmp_path / "brief.docx", DOCX_BLOCKS))
+    assert result.kind == "docx"
+    assert result.pages is None
+    assert result.extractor.startswith("python-docx 1.")
+    assert result.text == (
+        "# 2026년 청년 주거 지원 정책\n"
+        "# 추진 배경\n"
+        "정부는 청년층의 주거 부담을 줄이기 위해 월세 지원 대상을 확대한다고 밝혔다.\n"
+        "- 월세 지원: 최대 20만 원, 12개월\n"
+        "- 전세 대출 한도: 2억 원으로 상향\n"
+        f"\n{TABLE_LINES}\n\n"
+        "## 세부 과제\n"
+        "### 지역별 추진 계획\n"
+        "표 뒤의 문단입니다."
+    )
+
+
+def test_docx_inline_tabs_breaks_and_cells(tmp_path: Path) -> None:
+    """A tab inside a paragraph must not look like a table row; cell paragraphs share one cell."""
+    blocks = [
+        "일 시\t: 2026. 3. 5.(목) 10:00\n장 소\t: 정부세종청사",
+        ("table", [["항목", "내용"], ["대상", "만 19~34세\n무주택 청년"]]),
+        ("table", [["□ 한 칸짜리 표는 상자입니다"], ["○ 줄이 그대로 남습니다"]]),
+    ]
+    result = _extract(make_docx(tmp_path / "inline.docx", blocks))
+    assert result.text == (
+        "일 시 : 2026. 3. 5.(목) 10:00\n장 소 : 정부세종청사\n"
+        "\n항목\t내용\n대상\t만 19~34세 무주택 청년\n\n"
+        "\n□ 한 칸짜리 표는 상자입니다\n○ 줄이 그대로 남습니다"
+    )
+
+
+def test_docx_revisions_fields_and_text_boxes(tmp_path: Path) -> None:
+    """Inserted text counts and deleted text does not; a text box follows its paragraph."""
+    paragraph = (
+        '<w:p><w:r><w:t xml:space="preserve">유지 </w:t></w:r>'
+        '<w:del w:id="1" w:author="a"><w:r><w:delText>삭제됨</w:delText></w:r></w:del>'
+        '<w:ins w:id="2" w:author="a"><w:r><w:t>삽입됨</w:t></w:r></w:ins><w:r><w:t xml:space="preserve"> </w:t></w:r>'
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>7</w:t></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+        '<w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml"><v:textbox><w:txbxContent>'
+        "<w:p><w:r><w:t>글상자 안의 문장</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r></w:p>"
+        "<w:sdt><w:sdtContent><w:p><w:r><w:t>콘텐츠 컨트롤 안의 문단</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+    )
+    source = make_docx(tmp_path / "plain.docx", ["MARKER", "끝"])
+    with zipfile.ZipFile(source) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    body = members["word/document.xml"].decode()
+    marker = "<w:p><w:r><w:t>MARKER</w:t></w:r></w:p>"
+    assert marker in body
+    members["word/document.xml"] = body.replace(marker, paragraph).encode()
+    result = _extract(write_zip(tmp_path / "revised.docx", members))
+    assert result.text == "유지 삽입됨 7\n글상자 안의 문장\n콘텐츠 컨트롤 안의 문단\n끝"
+
+
+def test_docx_not_a_zip() -> None:
+    _fails("이것은 워드 문서가 아닙니다".encode(), ".docx", "not a valid .docx document", "zip archive")
+
+
+def test_docx_legacy_doc() -> None:
+    _fails(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), ".docx", "legacy binary .doc")
+
+
+def test_docx_other_zip(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "other.docx", {"readme.txt": "hello"})
+    _fails(path.read_bytes(), ".docx", "[Content_Types].xml")
+
+
+def test_docx_missing_main_part(tmp_path: Path) -> None:
+    source = make_docx(tmp_path / "brief.docx", DOCX_BLOCKS)
+    with zipfile.ZipFile(source) as archive:
+        members = {n: archive.read(n) for n in archive.namelist() if n != "word/document.xml"}
+    path = write_zip(tmp_path / "broken.docx", members)
+    _fails(path.read_bytes(), ".docx", "main document part is missing")
+
+
+def test_docx_without_text(tmp_path: Path) -> None:
+    path = make_docx(tmp_path / "blank.docx", ["", "   ", ("table", [["", ""], ["", ""]])])
+    _fails(path.read_bytes(), ".docx", "contains no text")
+
+
+# --------------------------------------------------------------------------- HWPX
+
+HWPX_PARAGRAPHS = [
+    "2026년 청년 주거 지원 정책 브리핑",
+    "□ 정부는 청년층의 주거 부담을 줄이기 위해 월세 지원 대상을 확대한다.",
+    "○ 일 시\t: 2026. 3. 5.(목)\n○ 장 소\t: 정부세종청사",
+]
+HWPX_AFTER = ["표 뒤의 문단 & <기호>"]  # escaped in the XML
+HWPX_EXPECTED = (
+    "2026년 청년 주거 지원 정책 브리핑\n"
+    "□ 정부는 청년층의 주거 부담을 줄이기 위해 월세 지원 대상을 확대한다.\n"
+    "○ 일 시 : 2026. 3. 5.(목)\n○ 장 소 : 정부세종청사\n"
+    f"\n{TABLE_LINES}\n\n"
+    "표 뒤의 문단 & <기호>"
+)
+
+
+def test_hwpx_rendition(tmp_path: Path) -> None:
+    path = make_hwpx(tmp_path / "brief.hwpx", HWPX_PARAGRAPHS, TABLE, after=HWPX_AFTER)
+    result = _extract(path)
+    assert result.kind == "hwpx"
+    assert result.pages is None
+    assert "defusedxml" in result.extractor
+    assert result.text == HWPX_EXPECTED
+
+
+def test_hwpx_sections_follow_the_spine(tmp_path: Path) -> None:
+    sections = [["둘째 구역"], ["셋째 구역"]]
+    in_order = _extract(make_hwpx(tmp_path / "a.hwpx", ["첫 구역"], extra_sections=sections))
+    assert in_order.text == "첫 구역\n\n둘째 구역\n\n셋째 구역"  # each section opens with its empty secPr paragraph
+    reordered = _extract(make_hwpx(tmp_path / "b.hwpx", ["첫 구역"], extra_sections=sections, spine=[2, 0, 1]))
+    assert reordered.text == "셋째 구역\n\n첫 구역\n\n둘째 구역"
+
+
+def test_hwpx_without_manifest_sorts_sections_by_number(tmp_path: Path) -> None:
+    sections = [[f"구역 {n}"] for n in range(1, 12)]
+    result = _extract(make_hwpx(tmp_path / "bare.hwpx", ["구역 0"], extra_sections=sections, with_manifest=False))
+    assert [line for line in result.text.split("\n") if line] == [f"구역 {n}" for n in range(12)]
+
+
+def test_hwpx_owpml_2024_namespace(tmp_path: Path) -> None:
+    path = make_hwpx(tmp_path / "ks.hwpx", HWPX_PARAGRAPHS, TABLE, after=HWPX_AFTER, paragraph_ns=HP_2024)
+    assert _extract(path).text == HWPX_EXPECTED
+
+
+def test_hwpx_one_column_table_is_a_box(tmp_path: Path) -> None:
+    box = [["□ 추진 배경\n○ 청년 주거비 부담 완화"]]
+    result = _extract(make_hwpx(tmp_path / "box.hwpx", ["제목"], box, after=["끝"]))
+    assert result.text == "제목\n\n□ 추진 배경\n○ 청년 주거비 부담 완화\n\n끝"
+
+
+def test_hwpx_nested_objects(tmp_path: Path) -> None:
+    """Text boxes and notes follow their paragraph; a table inside a cell is flattened into the cell."""
+
+    def para(*inner: str) -> str:
+        return "<hp:p><hp:run>" + "".join(inner) + "</hp:run></hp:p>"
+
+    def cell(*paragraphs: str) -> str:
+        return "<hp:tc><hp:subList>" + "".join(paragraphs) + "</hp:subList></hp:tc>"
+
+    def text(value: str) -> str:
+        return f"<hp:t>{value}</hp:t>"
+
+    inner = "<hp:tbl><hp:tr>" + cell(para(text("안1"))) + cell(para(text("안2"))) + "</hp:tr></hp:tbl>"
+    outer = (
+        "<hp:tbl><hp:tr>"
+        + cell(para(text("바깥")))
+        + cell(para(text("앞"), inner), para(text("뒤")))
+        + "</hp:tr></hp:tbl>"
+    )
+    box = "<hp:rect><hp:drawText><hp:subList>" + para(text("글상자 내용")) + "</hp:subList></hp:drawText></hp:rect>"
+    note = "<hp:ctrl><hp:footNote><hp:subList>" + para(text("각주 내용")) + "</hp:subList></hp:footNote></hp:ctrl>"
+    marks = text('A<hp:markpenBegin color="#FFFF00"/>B<hp:markpenEnd/>C<hp:nbSpace/>D<hp:fwSpace/>E<hp:hyphen/>F')
+    section = (
+        f'<hs:sec xmlns:hs="{HS_2011}" xmlns:hp="{HP_2011}">'
+        + para(text("본문 시작"), box)
+        + para(text("각주 앞"), note, text(" 각주 뒤"))
+        + para(outer)
+        + para(marks)
+        + "</hs:sec>"
+    )
+    result = _extract(write_zip(tmp_path / "nested.hwpx", {"Contents/section0.xml": section}))
+    assert result.text == (
+        "본문 시작\n글상자 내용\n각주 앞 각주 뒤\n각주 내용\n\n바깥\t앞 안1 안2 뒤\n\nABC\u00a0D\u3000E-F"
+    )
+
+
+def test_hwpx_legacy_hwp() -> None:
+    _fails(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), ".hwpx", "legacy binary .hwp")
+
+
+def test_hwpx_not_a_zip() -> None:
+    _fails(b"PK\x03\x04 broken", ".hwpx", "not a valid .hwpx document", "zip archive")
+
+
+def test_hwpx_without_sections(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "empty.hwpx", {"mimetype": "application/hwp+zip", "Contents/header.xml": "<head/>"})
+    _fails(path.read_bytes(), ".hwpx", "no Contents/section*.xml")
+
+
+def test_hwpx_malformed_xml(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "bad.hwpx", {"Contents/section0.xml": "<hs:sec><hp:p>끝나지 않은"})
+    _fails(path.read_bytes(), ".hwpx", "Contents/section0.xml", "not well-formed")
+
+
+def test_hwpx_refuses_xml_entities(tmp_path: Path) -> None:
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE sec [<!ENTITY a "하하하하하하하하"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><sec>&c;</sec>'
+    )
+    path = write_zip(tmp_path / "laughs.hwpx", {"Contents/section0.xml": laughs})
+    _fails(path.read_bytes(), ".hwpx", "entities")
+
+
+@pytest.mark.parametrize("member", ["../evil.xml", "Contents/../../evil.xml", "/etc/evil.xml", "C:/evil.xml"])
+def test_archive_unsafe_member_paths(tmp_path: Path, member: str) -> None:
+    path = make_hwpx(tmp_path / "ok.hwpx", ["정상 문단"])
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(member, "x")
+    _fails(path.read_bytes(), ".hwpx", "unsafe member path")
+
+
+def test_archive_compression_bomb(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "bomb.docx", {"word/document.xml": bytes(20 << 20)})
+    assert path.stat().st_size < 100_000
+    _fails(path.read_bytes(), ".docx", "compression ratio")
+
+
+def test_archive_unpacked_size_limit(tmp_path: Path) -> None:
+    path = make_hwpx(tmp_path / "big.hwpx", HWPX_PARAGRAPHS, TABLE)
+    _fails(path.read_bytes(), ".hwpx", "limit of 1,000", max_unpacked_bytes=1000)
+    assert _extract(path, max_unpacked_bytes=1 << 20).text
+
+
+def test_hwpx_without_text(tmp_path: Path) -> None:
+    path = make_hwpx(tmp_path / "blank.hwpx", ["", "  "], [["", ""], ["", ""]])
+    _fails(path.read_bytes(), ".hwpx", "contains no text")
