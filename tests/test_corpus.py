@@ -270,3 +270,81 @@ def test_searches_never_fail_while_documents_are_added_and_removed(scratch_setti
     assert len(outcomes) >= 20, "the clients kept searching during the changes"
     assert set(outcomes) == {200}, f"{sum(o != 200 for o in outcomes)} of {len(outcomes)} searches failed"
     assert any(seen_new), "the new document became searchable while clients were running"
+
+
+# ------------------------------------------------------------------ formats, end to end
+
+PAGE_ONE = "중국 배터리 산업 동향\n\n1. 정책 배경\n중국 공업정보화부는 차세대 배터리 표준을 발표했다."
+PAGE_TWO = "2. 주요 내용\n닝더시는 전고체 배터리 시범 생산라인 12곳을 2026년까지 건설한다."
+
+
+def _cited(hit: dict) -> str:
+    cite = hit["citation"]
+    return read_original(REPO_ROOT / cite["source"], "utf-8")[cite["char_start"] : cite["char_end"]]
+
+
+def test_pdf_upload_is_cited_with_its_page(api: TestClient, tmp_path: Path) -> None:
+    from fixtures_formats import make_pdf
+
+    pdf = make_pdf(tmp_path / "battery-brief.pdf", [PAGE_ONE, PAGE_TWO])
+    added = _upload(api, pdf.name, pdf.read_bytes(), date="2026-10")
+    assert added.status_code == 201, added.text
+    hit = api.post("/search", json={"query": "전고체 배터리 시범 생산라인 건설 계획", "k": 1},
+                   headers=KEY).json()["results"][0]
+    assert hit["doc_id"] == "battery-brief"
+    assert "12곳" in hit["text"] and hit["citation"]["page"] == 2
+    # offsets slice the stored text rendition exactly; the original PDF is kept beside it
+    assert _cited(hit) == hit["text"]
+    doc = api.get("/documents/battery-brief", headers=KEY).json()
+    assert doc["original"].endswith(".pdf") and doc["source"].endswith(".txt")
+    assert (REPO_ROOT / doc["original"]).read_bytes() == pdf.read_bytes()
+    first = api.post("/search", json={"query": "차세대 배터리 표준 발표", "k": 1}, headers=KEY).json()["results"][0]
+    assert first["doc_id"] == "battery-brief" and first["citation"]["page"] == 1
+
+
+def test_docx_and_hwpx_uploads_keep_headings_and_tables(api: TestClient, tmp_path: Path) -> None:
+    from fixtures_formats import make_docx, make_hwpx
+
+    docx_file = make_docx(tmp_path / "robot-policy.docx", [
+        ("title", "중국 로봇산업 정책 브리핑"),
+        ("heading 1", "1. 베이징시 휴머노이드 로봇 지원"),
+        "베이징시는 휴머노이드 로봇 핵심부품 기업에 최대 3천만 위안을 보조한다.",
+        ("bullet", "로봇 시험장 5곳을 새로 연다."),
+    ])
+    added = _upload(api, docx_file.name, docx_file.read_bytes())
+    assert added.status_code == 201, added.text
+    assert added.json()["title"] == "중국 로봇산업 정책 브리핑"
+    query = {"query": "휴머노이드 로봇 핵심부품 보조금", "k": 1}
+    hit = api.post("/search", json=query, headers=KEY).json()["results"][0]
+    assert hit["doc_id"] == "robot-policy" and "3천만 위안" in hit["text"]
+    assert "베이징시 휴머노이드 로봇 지원" in hit["section"]
+    assert _cited(hit) == hit["text"]
+
+    hwpx_file = make_hwpx(tmp_path / "semiconductor.hwpx",
+                          ["중국 반도체 투자 현황", "상하이시는 반도체 장비 국산화 기금을 조성했다."],
+                          [["지역", "기금 규모"], ["상하이", "200억 위안"], ["선전", "150억 위안"]])
+    added = _upload(api, hwpx_file.name, hwpx_file.read_bytes())
+    assert added.status_code == 201, added.text
+    hit = api.post("/search", json={"query": "선전 반도체 기금 규모", "k": 3}, headers=KEY).json()["results"]
+    table_hit = next(h for h in hit if h["doc_id"] == "semiconductor" and "150억" in h["text"])
+    # table rows are shown with " | " between cells; the citation is the rows as in the rendition (tabs)
+    assert _cited(table_hit).split() == table_hit["text"].replace(" | ", " ").split()
+
+
+def test_broken_binary_documents_are_refused_and_change_nothing(api: TestClient, scratch_settings: Settings,
+                                                                 tmp_path: Path) -> None:
+    from fixtures_formats import make_scanned_pdf
+
+    before = _snapshot(api, scratch_settings)
+    scanned = make_scanned_pdf(tmp_path / "scan.pdf")
+    cases = [
+        ("scan.pdf", scanned.read_bytes(), "no text layer"),
+        ("broken.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 20, "PDF"),
+        ("fake.docx", "그냥 텍스트".encode(), "docx"),
+        ("fake.hwpx", b"PK\x03\x04broken", "hwpx"),
+    ]
+    for name, data, message in cases:
+        response = _upload(api, name, data)
+        assert response.status_code == 400, (name, response.text)
+        assert message in response.json()["detail"], (name, response.json())
+    assert _snapshot(api, scratch_settings) == before
