@@ -1,0 +1,161 @@
+"""`briefsearch add/remove/list` as real processes, a running server picking their changes up,
+and builds killed with SIGKILL mid-way leaving the previous index serving."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from index.build import index_status
+from index.search import Searcher, open_searcher
+from index.settings import REPO_ROOT, Settings
+from index.store import live_version, load_index
+from service.app import create_app
+
+NEW_DOC = """# 중국 수소에너지 동향
+
+- 네이멍구자치구는 그린수소 생산능력을 2027년까지 연 50만 톤으로 늘린다.
+- 수소 충전소 120곳을 고속도로 휴게소에 설치한다.
+"""
+QUERY = "네이멍구 그린수소 생산능력 목표"
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "BRIEFSEARCH_DATA_DIR": str(settings.data_dir),
+            "BRIEFSEARCH_CORPUS_DIR": str(settings.corpus_dir), "OMP_NUM_THREADS": "1"}
+
+
+def _cli(args: list[str], settings: Settings) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=_env(settings),
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_add_list_remove_while_a_server_is_running(scratch_settings: Settings, encoder, korean, serve_app,
+                                                       tmp_path: Path) -> None:
+    searcher = Searcher(load_index(scratch_settings.index_dir), encoder, scratch_settings, korean=korean)
+    url, stop = serve_app(create_app(scratch_settings, searcher=searcher))
+    headers = {"Authorization": "Bearer test-key"}
+    try:
+        doc = tmp_path / "hydrogen.md"
+        doc.write_text(NEW_DOC, encoding="utf-8")
+        added = _cli(["add", str(doc), "--date", "2026-11-01", "--publisher", "KOSTEC"], scratch_settings)
+        assert added.returncode == 0, added.stderr
+        assert re.search(r"added hydrogen \(중국 수소에너지 동향\): \d+ passages", added.stdout)
+        # the running server notices the version the CLI published and swaps to it
+        deadline = time.monotonic() + 30
+        while True:
+            top = httpx.post(f"{url}/search", json={"query": QUERY, "k": 1}, headers=headers).json()["results"][0]
+            if top["doc_id"] == "hydrogen" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert top["doc_id"] == "hydrogen" and "50만 톤" in top["text"]
+
+        again = _cli(["add", str(doc), "--date", "2026-11-01", "--publisher", "KOSTEC"], scratch_settings)
+        assert again.returncode == 0 and again.stdout.startswith("unchanged hydrogen")
+        listed = _cli(["list"], scratch_settings)
+        assert listed.returncode == 0
+        assert "hydrogen\tadded 2026-11-01\t중국 수소에너지 동향\thydrogen.md" in listed.stdout
+        assert listed.stdout.count("\tcorpus") == 5
+
+        bad = tmp_path / "empty.txt"
+        bad.write_bytes(b"")
+        refused = _cli(["add", str(bad)], scratch_settings)
+        assert refused.returncode == 4 and "empty" in refused.stderr
+        unknown = _cli(["remove", "no_such_doc"], scratch_settings)
+        assert unknown.returncode == 4 and "unknown document id" in unknown.stderr
+
+        removed = _cli(["remove", "hydrogen"], scratch_settings)
+        assert removed.returncode == 0 and removed.stdout.startswith("removed hydrogen")
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/health").json()["documents"] != 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert httpx.get(f"{url}/health").json()["documents"] == 5
+    finally:
+        stop()
+
+
+def _changed_copy(source: Path, target: Path) -> Path:
+    """A briefing whose every passage is new to the embedding cache (so building it takes a while)."""
+    text = source.read_text(encoding="utf-8").replace("중국", "중화인민공화국")
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def _kill_when_embedding(args: list[str], settings: Settings) -> str:
+    """Start a build, wait until it is embedding, SIGKILL it; returns what it printed."""
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "-v", *args], cwd=REPO_ROOT, env=_env(settings),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    embedding = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "passages:" in line:  # logged by the build right before embedding
+                embedding.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert embedding.wait(timeout=300), "".join(lines)
+        time.sleep(1.0)
+        assert proc.poll() is None, "the build finished before it could be killed:\n" + "".join(lines)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    return "".join(lines)
+
+
+def _state(settings: Settings) -> dict:
+    library = settings.data_dir / "library" / "library.json"
+    return {"version": live_version(settings.index_dir).name,
+            "library": library.read_text(encoding="utf-8") if library.exists() else None}
+
+
+def test_killed_ingestion_and_killed_build_leave_the_previous_index_serving(scratch_settings: Settings, encoder,
+                                                                             korean, tmp_path: Path) -> None:
+    before = _state(scratch_settings)
+    known = Searcher(load_index(scratch_settings.index_dir), encoder, scratch_settings, korean=korean).search(QUERY, 3)
+    expected = [h.chunk.chunk_id for h in known.hits]
+
+    # 1. `briefsearch add` of a large new document, killed while embedding
+    big = _changed_copy(REPO_ROOT / "corpus" / "002_22ff6807f067724b.txt", tmp_path / "big-brief.txt")
+    _kill_when_embedding(["add", str(big)], scratch_settings)
+    assert _state(scratch_settings) == before
+    assert not list(scratch_settings.index_dir.glob(".tmp-*")), "no half-written version is left to be picked up"
+
+    # 2. a full `briefsearch index build` over a changed corpus, killed while embedding
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "manifest.json").write_bytes((REPO_ROOT / "corpus" / "manifest.json").read_bytes())
+    for path in (REPO_ROOT / "corpus").glob("*.txt"):
+        _changed_copy(path, corpus / path.name)
+    _kill_when_embedding(["--corpus-dir", str(corpus), "index", "build"], scratch_settings)
+    assert _state(scratch_settings) == before
+
+    # the next start serves the previous index as it was, without rebuilding
+    assert index_status(scratch_settings, encoder.identity).state == "fresh"
+    restarted = open_searcher(scratch_settings, build=False, progress=False)
+    assert restarted.index.path.name == before["version"]
+    assert [h.chunk.chunk_id for h in restarted.search(QUERY, 3).hits] == expected
+
+    # and the next change works, clearing what the killed ingestion had staged
+    doc = tmp_path / "hydrogen.md"
+    doc.write_text(NEW_DOC, encoding="utf-8")
+    added = _cli(["add", str(doc)], scratch_settings)
+    assert added.returncode == 0, added.stderr
+    stored = sorted(p.name for p in (scratch_settings.data_dir / "library" / "files").iterdir())
+    assert len(stored) == 1 and stored[0].endswith("-hydrogen.md")
