@@ -163,9 +163,10 @@ class CorpusManager:
             text, _ = decode_bytes(data, name)
             rendition = None
         else:
-            from index.formats import extract
+            from index.extract_worker import extract_isolated
 
-            text = extract(data, suffix, name).text
+            text = extract_isolated(data, suffix, name, self.settings.extract_timeout,
+                                    self.settings.extract_memory_mb).text
             rendition = text.encode("utf-8")
         if given.date:
             from index.search import parse_date

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     api_keys: str = Field("", description="Comma-separated API keys; when set, all endpoints but /health need "
                           "'Authorization: Bearer <key>'.")
     max_upload_bytes: int = Field(20 * 2**20, ge=1, description="Largest document accepted by add / POST /documents.")
+    extract_timeout: float = Field(120.0, gt=0, description="Seconds a PDF/DOCX/HWPX may take to extract.")
+    extract_memory_mb: int = Field(2048, ge=256, description="Address-space limit of the extraction process.")
     reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for an index version published "
                                    "by another process (briefsearch add); 0 disables.")
     max_query_chars: int = Field(2000, ge=1)

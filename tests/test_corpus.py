@@ -186,13 +186,22 @@ def test_other_bad_requests_change_nothing(api: TestClient, scratch_settings: Se
     assert _snapshot(api, scratch_settings) == before
 
 
-def test_small_configured_limit(scratch_settings: Settings, encoder, korean) -> None:
-    limited = scratch_settings.model_copy(update={"max_upload_bytes": 1000})
-    with _app(limited, encoder, korean) as client:
-        before = _snapshot(client, limited)
+def test_small_configured_limits(scratch_settings: Settings, encoder, korean, tmp_path: Path) -> None:
+    from fixtures_formats import make_pdf
+
+    small = scratch_settings.model_copy(update={"max_upload_bytes": 1000})
+    with _app(small, encoder, korean) as client:
+        before = _snapshot(client, small)
         response = _upload(client, "long.txt", ("가나다라마바사 " * 200).encode())
         assert response.status_code == 413 and "1000" in response.json()["detail"]
-        assert _snapshot(client, limited) == before
+        assert _snapshot(client, small) == before
+    # extraction runs in a child process with a deadline (and a memory cap): a file that takes too long is refused
+    hasty = scratch_settings.model_copy(update={"extract_timeout": 0.01})
+    with _app(hasty, encoder, korean) as client:
+        pdf = make_pdf(tmp_path / "slow.pdf", [PAGE_ONE])
+        slow = _upload(client, pdf.name, pdf.read_bytes())
+        assert slow.status_code == 400 and "longer than" in slow.json()["detail"]
+        assert _snapshot(client, hasty) == before
 
 
 def test_changes_are_disabled_without_api_keys(scratch_settings: Settings, encoder, korean) -> None:
