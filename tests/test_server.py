@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -30,16 +31,23 @@ def test_serve_answers_a_korean_question_with_exact_citations(searcher, data_dir
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
+        states: list[str] = []
         while True:
             assert proc.poll() is None, proc.stdout.read().decode(errors="replace") if proc.stdout else ""
             try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
+                with urllib.request.urlopen(f"{base}/ready", timeout=2) as resp:
+                    states.append(json.loads(resp.read())["state"])
+                    break
+            except urllib.error.HTTPError as exc:  # 503 while the model and index load
+                states.append(json.loads(exc.read())["state"])
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as health:
+                    assert health.status == 200  # alive while loading
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+                pass
+            assert time.monotonic() < deadline, states
+            time.sleep(0.2)
+        # the server answered before the index was loaded, and said so
+        assert states[0] == "loading" and states[-1] == "ready", states
         query = urllib.parse.urlencode({"q": "광둥성의 범용 AI 산업 목표는?", "k": 5})
         with urllib.request.urlopen(f"{base}/search?{query}", timeout=60) as resp:
             body = json.loads(resp.read().decode("utf-8"))
