@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import (
     BriefsearchError,
@@ -51,10 +53,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
-        return JSONResponse(
-            status_code=422,
-            content={"detail": _describe(errors), "errors": [
-                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
-            ]},
-        )
+        return _unprocessable(list(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        # A JSON body that is not UTF-8 makes json.loads raise UnicodeDecodeError, not JSONDecodeError, and
+        # FastAPI answers an undocumented 400; it is malformed JSON like any other, so the same 422.
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            return _unprocessable([{"loc": ("body",), "type": "json_invalid",
+                                    "msg": f"JSON decode error: not UTF-8 ({exc.__cause__.reason})"}])
+        return await http_exception_handler(request, exc)
+
+
+def _unprocessable(errors: list[dict]) -> JSONResponse:
+    return JSONResponse(
+        status_code=422,
+        content={"detail": _describe(errors), "errors": [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+        ]},
+    )

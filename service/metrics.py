@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
@@ -83,6 +84,7 @@ def install_metrics(app: FastAPI) -> CollectorRegistry:
         metrics.requests(registry=registry),
         metrics.latency(registry=registry, buckets=LATENCY_BUCKETS),
     )
+    # the exposition format is text/plain; response_class only declares that (the handler builds its own response)
     instrumentator.instrument(app).expose(app, endpoint=METRICS_PATH, include_in_schema=True, tags=["health"],
-                                          summary="Prometheus metrics")
+                                          summary="Prometheus metrics", response_class=PlainTextResponse)
     return registry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from index.answer import Answer
 from index.chunk import Chunk
@@ -15,7 +15,45 @@ MAX_QUERY_CHARS = 2000
 MAX_K = 50
 
 
-class SearchRequest(BaseModel):
+def _lone_surrogate_at(data: object) -> str | None:
+    """Where JSON text holds a lone surrogate (``"\\ud800"`` parses, but no UTF-8 can encode it), else None."""
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return where or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _lone_surrogate_at(key) is not None:
+                    return f"{where}: a field name" if where else "a field name"
+                stack.append((f"{where}.{key}" if where else str(key), item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}" if where else str(i), item) for i, item in enumerate(value))
+    return None
+
+
+class UnicodeRequest(BaseModel):
+    """A JSON request body whose every string is valid Unicode.
+
+    JSON escapes allow lone surrogates, which Python keeps in ``str`` but nothing can
+    encode: echoed in a response, an error message or the access log, or given to the
+    tokenizer, they turned a bad request into a 500. They are refused here with a 422.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: object) -> object:
+        where = _lone_surrogate_at(data)
+        if where is not None:
+            raise ValueError(f"{where[:200]}: text must be valid Unicode (it contains a lone surrogate escape)")
+        return data
+
+
+class SearchRequest(UnicodeRequest):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"query": "광둥성의 범용 AI 산업 목표는?", "k": 5}]}
     )
@@ -202,7 +240,13 @@ class ErrorResponse(BaseModel):
     detail: str | list
 
 
-class AskRequest(BaseModel):
+# every route that needs the served index (service.deps.get_serving, or a corpus change) answers this meanwhile
+UNAVAILABLE = {503: {"model": ErrorResponse, "description": "The index is still loading, or failed to load",
+                     "headers": {"Retry-After": {"description": "Seconds to wait before retrying",
+                                                 "schema": {"type": "string"}}}}}
+
+
+class AskRequest(UnicodeRequest):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"question": "광둥성의 범용 AI 산업 목표는?"}]}
     )
@@ -279,8 +323,13 @@ class ChatMessage(BaseModel):
         return ""
 
 
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, top_p, ... are accepted and ignored
+class ChatRequest(UnicodeRequest):
+    model_config = ConfigDict(  # temperature, top_p, ... are accepted and ignored
+        extra="allow", json_schema_extra={"examples": [
+            {"model": "briefsearch", "messages": [{"role": "user", "content": "광둥성의 범용 AI 산업 목표는?"}]},
+            {"model": "briefsearch", "stream": True, "messages": [{"role": "user", "content": "광둥성 AI 목표"}]},
+        ]},
+    )
 
     model: str | None = None
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from service.deps import AnswererDep
-from service.schemas import AskRequest, AskResponse, ErrorResponse
+from service.schemas import UNAVAILABLE, AskRequest, AskResponse, ErrorResponse
 
 router = APIRouter(tags=["answers"])
 
 
-@router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}},
+@router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}, **UNAVAILABLE},
              summary="Answer a question with sentences from the corpus, each cited")
 async def ask(body: AskRequest, answerer: AnswererDep, request: Request) -> AskResponse:
     request.state.log_query = body.question  # the access log includes it only when log_queries is on

@@ -21,6 +21,7 @@ from index.answer import Answer
 from index.errors import QueryError
 from service.deps import AnswererDep
 from service.schemas import (
+    UNAVAILABLE,
     ChatCompletion,
     ChatRequest,
     ErrorResponse,
@@ -56,7 +57,7 @@ def render_markdown(answer: Answer, base_url: str) -> str:
 
 
 @router.post("/chat/completions", response_model=ChatCompletion,
-             responses={422: {"model": ErrorResponse}, 200: {"content": {"text/event-stream": {}}}},
+             responses={422: {"model": ErrorResponse}, 200: {"content": {"text/event-stream": {}}}, **UNAVAILABLE},
              summary="Chat completions (OpenAI-compatible, with stream: true as server-sent events)")
 async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Request):
     users = [m.text() for m in body.messages if m.role == "user" and m.text().strip()]

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from index.errors import DocumentTooLargeError, UnknownDocumentError
 from index.manage import ChangeResult, DocumentInput
 from service.deps import EngineDep, SearcherDep
-from service.schemas import DocumentChange, DocumentDetail, DocumentSummary, ErrorResponse
+from service.schemas import UNAVAILABLE, DocumentChange, DocumentDetail, DocumentSummary, ErrorResponse
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -21,15 +21,18 @@ _CHANGE_ERRORS = {
     409: {"model": ErrorResponse, "description": "Same document being changed concurrently, or a duplicate"},
     413: {"model": ErrorResponse, "description": "Upload over the size limit"},
     415: {"model": ErrorResponse, "description": "Unsupported file type"},
+    422: {"model": ErrorResponse, "description": "Invalid form fields or document metadata"},
+    **UNAVAILABLE,
 }
 
 
-@router.get("", response_model=list[DocumentSummary], summary="List indexed documents")
+@router.get("", response_model=list[DocumentSummary], responses=UNAVAILABLE, summary="List indexed documents")
 async def list_documents(searcher: SearcherDep) -> list[DocumentSummary]:
     return [DocumentSummary.from_record(d) for d in searcher.index.documents.values()]
 
 
-@router.get("/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorResponse}},
+@router.get("/{doc_id}", response_model=DocumentDetail, responses={404: {"model": ErrorResponse},
+                                                                   422: {"model": ErrorResponse}, **UNAVAILABLE},
             summary="One document: metadata and normalized text")
 async def get_document(doc_id: str, searcher: SearcherDep) -> DocumentDetail:
     doc = searcher.index.documents.get(doc_id)

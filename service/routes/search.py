@@ -9,10 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from index.search import SearchFilters
 from service.deps import SearcherDep
-from service.schemas import MAX_K, MAX_QUERY_CHARS, ErrorResponse, SearchRequest, SearchResponse
+from service.schemas import MAX_K, MAX_QUERY_CHARS, UNAVAILABLE, ErrorResponse, SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
-_ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}}
+_ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}, **UNAVAILABLE}
 
 
 async def _run(searcher: SearcherDep, query: str, k: int, mode: str | None, filters: SearchFilters) -> Response:
