@@ -15,6 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "default"  # the offline multilingual-e5-small prepared from packages
+# hard ceilings of the configurable request limits: the HTTP schema declares these, the configured
+# (default 2000 characters / 50 passages) limits are enforced by the searcher with a 422 that names them
+QUERY_CHARS_CEILING = 10_000
+K_CEILING = 200
 
 
 class Settings(BaseSettings):
@@ -64,8 +68,9 @@ class Settings(BaseSettings):
     extract_memory_mb: int = Field(2048, ge=256, description="Address-space limit of the extraction process.")
     reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for an index version published "
                                    "by another process (briefsearch add); 0 disables.")
-    max_query_chars: int = Field(2000, ge=1)
-    max_k: int = Field(50, ge=1)
+    max_query_chars: int = Field(2000, ge=1, le=QUERY_CHARS_CEILING,
+                                 description="Longest query (after whitespace normalization) the service runs.")
+    max_k: int = Field(50, ge=1, le=K_CEILING, description="Most passages one request may ask for.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_format: Literal["text", "json"] = Field("text", description="Server log lines: text for people, json (one "

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from index.answer import Answer
 from index.chunk import Chunk
 from index.search import SearchFilters, SearchHit, SearchResult, normalize_query
+from index.settings import K_CEILING, QUERY_CHARS_CEILING
 from index.store import DocumentRecord
 
-MAX_QUERY_CHARS = 2000
-MAX_K = 50
+MAX_QUERY_CHARS = QUERY_CHARS_CEILING  # the configured limit (Settings.max_query_chars) is checked by the searcher
+MAX_K = K_CEILING  # likewise Settings.max_k
 
 
 def _lone_surrogate_at(data: object) -> str | None:
@@ -58,8 +59,10 @@ class SearchRequest(UnicodeRequest):
         extra="forbid", json_schema_extra={"examples": [{"query": "광둥성의 범용 AI 산업 목표는?", "k": 5}]}
     )
 
-    query: str = Field(..., description="Question or keywords, Korean or English.", max_length=MAX_QUERY_CHARS * 4)
-    k: int = Field(5, ge=1, le=MAX_K, description="Number of passages to return.")
+    query: str = Field(..., description="Question or keywords, Korean or English (at most 2,000 characters by "
+                       "default: BRIEFSEARCH_MAX_QUERY_CHARS).", max_length=MAX_QUERY_CHARS)
+    k: int = Field(5, ge=1, le=MAX_K, description="Number of passages to return (at most 50 by default: "
+                   "BRIEFSEARCH_MAX_K).")
     mode: Literal["hybrid", "dense", "lexical"] | None = Field(
         None, description="hybrid (default): dense + BM25 fused; dense: e5 only; lexical: BM25 only."
     )
@@ -78,8 +81,6 @@ class SearchRequest(UnicodeRequest):
         text = normalize_query(value)
         if not text:
             raise ValueError("query must not be empty or whitespace")
-        if len(text) > MAX_QUERY_CHARS:
-            raise ValueError(f"query must be at most {MAX_QUERY_CHARS} characters (got {len(text)})")
         return text
 
 
@@ -251,7 +252,7 @@ class AskRequest(UnicodeRequest):
         extra="forbid", json_schema_extra={"examples": [{"question": "광둥성의 범용 AI 산업 목표는?"}]}
     )
 
-    question: str = Field(..., max_length=MAX_QUERY_CHARS * 4)
+    question: str = Field(..., max_length=MAX_QUERY_CHARS)
     k: int = Field(5, ge=1, le=MAX_K, description="Passages retrieved (answers come from the top 3).")
     mode: Literal["hybrid", "dense", "lexical"] | None = None
     doc_ids: list[str] | None = Field(None, max_length=1000)

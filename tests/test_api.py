@@ -105,3 +105,20 @@ def test_openapi_docs_are_served(client) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert {"/search", "/documents", "/documents/{doc_id}", "/health"} <= spec["paths"].keys()
+
+
+def test_request_limits_follow_the_settings(settings, searcher) -> None:
+    """BRIEFSEARCH_MAX_K / _MAX_QUERY_CHARS move the HTTP limits too (one source: the settings)."""
+    from fastapi.testclient import TestClient
+
+    from index.search import Searcher
+    from service.app import create_app
+
+    custom = settings.model_copy(update={"max_k": 10, "max_query_chars": 3000})
+    limited = Searcher(searcher.index, searcher.encoder, custom, korean=searcher.korean)
+    with TestClient(create_app(custom, searcher=limited)) as http:
+        assert http.post("/search", json={"query": QUESTION, "k": 10}).status_code == 200
+        too_many = http.post("/search", json={"query": QUESTION, "k": 11})
+        assert too_many.status_code == 422 and "10" in too_many.json()["detail"]
+        assert http.post("/search", json={"query": QUESTION + " 가" * 1200, "k": 3}).status_code == 200
+        assert http.post("/search", json={"query": "가" * 3001, "k": 3}).status_code == 422

@@ -33,7 +33,7 @@ async def search_post(body: SearchRequest, searcher: SearcherDep, request: Reque
 async def search_get(
     searcher: SearcherDep,
     request: Request,
-    q: Annotated[str, Query(description="Question or keywords", max_length=MAX_QUERY_CHARS * 4)],
+    q: Annotated[str, Query(description="Question or keywords", max_length=MAX_QUERY_CHARS)],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
     mode: Annotated[Literal["hybrid", "dense", "lexical"] | None, Query()] = None,
     doc_id: Annotated[list[str] | None, Query(description="Repeat to allow several documents.")] = None,
