@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index.embed import Encoder
+from index.onnx_backend import read_folder_config, snapshot_matches
+from index.settings import REPO_ROOT
 
 SENTENCES = ["광둥성의 범용 AI 산업 목표는?", "중국 국가혁신지수 종합 순위는 세계 10위를 기록하였다.",
              "단일 위성 최대 744TOPS, 전체 5POPS급 궤도상 연산 능력", "What is China's future industry policy?"]
@@ -54,3 +61,131 @@ def test_query_cache_returns_read_only_shared_vectors(encoder) -> None:
     assert a is b or np.shares_memory(a, b)
     with pytest.raises(ValueError):
         a[0] = 1.0
+
+
+# ----------------------------------------------------------------- later starts: no torch
+KOREAN_EDGE_CASES = ["", " ", "두  칸   공백", "줄\n바꿈\t탭", "  앞뒤 공백  ", "<s>특수</s> <mask> 토큰",
+                     "ＡＢＣ① ㈜ 〜", "반도체 " * 400]  # the last one is truncated to max_seq_length
+
+
+def _corpus_lines() -> list[str]:
+    return [line for path in sorted((REPO_ROOT / "corpus").glob("*.txt"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _onnx_folder(models_dir: Path) -> Path:
+    return next(p.parent for p in (models_dir / "onnx").glob("*/model.onnx"))
+
+
+@pytest.fixture(scope="module")
+def fast_encoder(settings, encoder) -> Encoder:
+    """A second encoder in the same data dir: the first (``encoder``) exported the graph and tokenizer."""
+    return Encoder(settings.model_copy(update={"query_cache_size": 0}), progress=False)
+
+
+def test_second_encoder_loads_only_the_exported_graph(encoder, fast_encoder) -> None:
+    assert fast_encoder.loaded_torch is False and fast_encoder.model is None
+    assert fast_encoder.backend == encoder.backend == "onnx"
+    assert fast_encoder.identity == encoder.identity  # indexes record it: must not change with the path taken
+    assert (fast_encoder.dim, fast_encoder.max_seq_length) == (encoder.dim, encoder.max_seq_length) == (384, 512)
+    texts = SENTENCES + KOREAN_EDGE_CASES
+    assert np.array_equal(fast_encoder.encode_passages(texts, progress=False),
+                          encoder.encode_passages(texts, progress=False))
+    for text in SENTENCES:
+        assert np.array_equal(fast_encoder.encode_queries([text]), encoder.encode_queries([text]))
+    lines = _corpus_lines()
+    assert fast_encoder.count_tokens(lines) == encoder.count_tokens(lines)
+
+
+def test_fast_path_tokenizes_exactly_like_sentence_transformers(fast_encoder, torch_encoder) -> None:
+    """The snapshot is the tokenizer sentence-transformers uses: same ids, masks, padding and truncation."""
+    reference = torch_encoder.model.tokenizer
+    texts = SENTENCES + KOREAN_EDGE_CASES + _corpus_lines()
+    for start in range(0, len(texts), 8):
+        batch = texts[start : start + 8]
+        ids, mask = fast_encoder._tokenizer.encode(batch, fast_encoder.max_seq_length)
+        expected = reference(batch, padding=True, truncation=True, max_length=torch_encoder.max_seq_length,
+                             return_tensors="np")
+        assert np.array_equal(ids, expected["input_ids"]) and np.array_equal(mask, expected["attention_mask"])
+    assert fast_encoder.count_tokens(texts) == torch_encoder.count_tokens(texts)
+
+
+def test_fast_path_imports_neither_torch_nor_sentence_transformers(settings, fast_encoder) -> None:
+    code = ("import json, sys\nfrom index.embed import Encoder\nfrom index.settings import get_settings\n"
+            "enc = Encoder(get_settings(), progress=False)\n"
+            "print(json.dumps([enc.loaded_torch, sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'torch', 'sentence_transformers', 'transformers'})]))")
+    env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(settings.data_dir), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert json.loads(out.stdout.splitlines()[-1]) == [False, []]
+
+
+def test_a_graph_from_an_earlier_version_is_upgraded_once(settings, encoder, tmp_path: Path) -> None:
+    """A single-file graph without a tokenizer snapshot (what earlier versions left): torch loads once,
+    moves the weights to a memory-mapped file and saves the snapshot; the next start skips torch."""
+    import onnx
+
+    source = _onnx_folder(settings.models_dir)
+    models = tmp_path / "data" / "models"
+    graph_dir = models / "onnx" / source.name
+    graph_dir.mkdir(parents=True)
+    (models / "multilingual-e5-small-q4").symlink_to(settings.models_dir / "multilingual-e5-small-q4")
+    onnx.save_model(onnx.load(str(source / "model.onnx")), str(graph_dir / "model.onnx"))  # one file, as before
+    upgraded = settings.model_copy(update={"data_dir": tmp_path / "data", "query_cache_size": 0})
+    first = Encoder(upgraded, progress=False)
+    assert first.loaded_torch and (graph_dir / "model.onnx.data").is_file()
+    assert (graph_dir / "tokenizer.json").is_file() and (graph_dir / "tokenizer_call.json").is_file()
+    second = Encoder(upgraded, progress=False)
+    assert second.loaded_torch is False and second.identity == first.identity == encoder.identity
+    assert np.array_equal(second.encode_passages(SENTENCES, progress=False),
+                          encoder.encode_passages(SENTENCES, progress=False))
+    (graph_dir / "tokenizer.json").write_text("{not json")  # a damaged snapshot: torch again, which rewrites it
+    third = Encoder(upgraded, progress=False)
+    assert third.loaded_torch and third.count_tokens(SENTENCES) == encoder.count_tokens(SENTENCES)
+    assert snapshot_matches(graph_dir, read_folder_config(models / "multilingual-e5-small-q4"))
+
+
+def test_snapshot_is_only_used_for_the_tokenizer_files_it_was_taken_from(settings, encoder, tmp_path: Path) -> None:
+    model_dir = settings.models_dir / "multilingual-e5-small-q4"
+    copy = tmp_path / "model"
+    copy.mkdir()
+    for path in model_dir.iterdir():
+        (copy / path.name).symlink_to(path)
+    snapshot = _onnx_folder(settings.models_dir)
+    config = read_folder_config(copy)
+    assert config is not None and snapshot_matches(snapshot, config)
+    (copy / "tokenizer_config.json").unlink()
+    tokenizer_config = json.loads((model_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (copy / "tokenizer_config.json").write_text(json.dumps({**tokenizer_config, "do_lower_case": True}))
+    assert not snapshot_matches(snapshot, read_folder_config(copy))
+
+
+def _write_model_configs(folder: Path, modules: list[str], pooling: dict, sbert: dict | None = None) -> Path:
+    folder.mkdir()
+    (folder / "modules.json").write_text(json.dumps([
+        {"idx": i, "name": str(i), "path": "" if kind == "Transformer" else f"{i}_{kind}",
+         "type": f"sentence_transformers.models.{kind}"} for i, kind in enumerate(modules)]))
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    (folder / "config.json").write_text(json.dumps({"hidden_size": 8, "max_position_embeddings": 514}))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 1000}))
+    if sbert is not None:
+        (folder / "sentence_bert_config.json").write_text(json.dumps(sbert))
+    return folder
+
+
+@pytest.mark.parametrize(("modules", "pooling", "sbert", "expected"), [
+    (["Transformer", "Pooling", "Normalize"], {"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True},
+     {"max_seq_length": 128}, (8, 128)),
+    (["Transformer", "Pooling"], {"embedding_dimension": 8, "pooling_mode": "mean"}, None, (8, 514)),
+    (["Transformer", "Pooling"], {"embedding_dimension": 8}, {"max_seq_length": None}, (8, 514)),
+    (["Transformer", "Pooling"], {"embedding_dimension": 8, "pooling_mode": "cls"}, None, None),
+    (["Transformer", "Pooling"], {"word_embedding_dimension": 8, "pooling_mode_cls_token": True}, None, None),
+    (["Transformer", "Pooling"], {"embedding_dimension": 8, "pooling_mode": ["mean", "max"]}, None, None),
+    (["Transformer", "Pooling", "Dense", "Normalize"], {"embedding_dimension": 8}, None, None),
+])
+def test_folder_config_decides_the_fast_path(tmp_path: Path, modules, pooling, sbert, expected) -> None:
+    """Only Transformer + mean pooling (+ Normalize) is what the graph computes; anything else loads torch."""
+    config = read_folder_config(_write_model_configs(tmp_path / "m", modules, pooling, sbert))
+    assert (None if config is None else (config.dim, config.max_seq_length)) == expected
