@@ -14,6 +14,12 @@ class KoreanText:
         self._kiwi = Kiwi()
         self.needs_space = lru_cache(maxsize=65536)(self._needs_space)
 
+    def warm(self) -> KoreanText:
+        """Make Kiwi load its analysis model now (~2 s), not on a user's first query."""
+        self._kiwi.tokenize("광둥성의 범용 AI 산업 목표는?")
+        self._kiwi.split_into_sents("준비 완료함. 검색 가능")
+        return self
+
     def split_sentences(self, text: str) -> list[tuple[int, int]]:
         """Sentence spans in ``text``.
 

@@ -241,7 +241,7 @@ def open_searcher(settings: Settings, build: bool = True, progress: bool = True)
     """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
     # Kiwi (~2 s) loads while the encoder loads: cold start is the longer of the two, not the sum
     with ThreadPoolExecutor(max_workers=1) as pool:
-        kiwi = pool.submit(KoreanText)
+        kiwi = pool.submit(lambda: KoreanText().warm())  # warmed: the first query is as fast as the rest
         encoder = Encoder(settings, progress=progress)
         korean = kiwi.result()
     status = index_status(settings, encoder.identity)
