@@ -206,9 +206,13 @@ class Searcher:
         dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
         lex_at = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
         hits: list[SearchHit] = []
+        by_doc: dict[str, list[SearchHit]] = {}  # duplicates are only ever within one document
         for chunk_id, score in fused:
             chunk = self.index.chunks[chunk_id]
-            twin = next((h for h in hits if self._near_duplicate(h.chunk, chunk)), None)
+            same_doc = by_doc.get(chunk.doc_id, ())
+            if len(hits) == k and not same_doc:
+                continue
+            twin = next((h for h in same_doc if self._near_duplicate(h.chunk, chunk)), None)
             if twin is not None:
                 twin.duplicates.append(chunk)
                 continue
@@ -218,8 +222,10 @@ class Searcher:
             l_rank, l_score = lex_at.get(chunk_id, (None, None))
             terms = self._terms.get(chunk_id, set())
             matched = list(dict.fromkeys(t.surface for t in query_terms if t.term in terms))
-            hits.append(SearchHit(rank=len(hits) + 1, score=score, chunk=chunk, dense_score=d_score, dense_rank=d_rank,
-                                  lexical_score=l_score, lexical_rank=l_rank, matched_terms=matched))
+            hit = SearchHit(rank=len(hits) + 1, score=score, chunk=chunk, dense_score=d_score, dense_rank=d_rank,
+                            lexical_score=l_score, lexical_rank=l_rank, matched_terms=matched)
+            hits.append(hit)
+            by_doc.setdefault(chunk.doc_id, []).append(hit)
         return hits
 
     def _near_duplicate(self, a: Chunk, b: Chunk) -> bool:

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
                                          "sentence scores.")
     answer_passages: int = Field(3, ge=1, le=10, description="Top passages whose sentences may answer.")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
-    micro_batching: bool = Field(True, description="Coalesce concurrent query embeddings into one forward pass.")
+    micro_batching: bool = Field(False, description="Coalesce concurrent query embeddings into one forward pass "
+                                 "(measured: no gain at 16 clients with the ONNX encoder, so off; bench/results.md).")
     encode_workers: int = Field(2, ge=1, le=16, description="Query-embedding workers (one torch thread each).")
     cors_origins: str = Field("", description="Comma-separated origins allowed to call the API from a browser.")
     api_keys: str = Field("", description="Comma-separated API keys; when set, all endpoints but /health need "

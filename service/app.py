@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _install_upload_limit(app, settings.max_upload_bytes)
+    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
     _install_api_keys(app, settings.api_key_set)  # added after, so it runs before: no key, no size check
     if settings.cors_origin_list:
         # added last so it runs first: browser preflights are answered before the key check
@@ -102,18 +102,27 @@ async def _poll_versions(engine: Engine, interval: float) -> None:
             await asyncio.to_thread(engine.refresh_quietly)
 
 
-def _install_upload_limit(app: FastAPI, limit: int) -> None:
-    """Refuse an oversized upload from its Content-Length, before any of it is read or spooled."""
+class UploadLimit:
+    """Refuse an oversized upload from its Content-Length, before any of it is read or spooled.
 
-    @app.middleware("http")
-    async def upload_limit(request: Request, call_next):
-        if request.method == "POST" and request.url.path == "/documents":
-            length = request.headers.get("content-length", "")
+    Pure ASGI (not ``@app.middleware``): it sits on every request's path, and a
+    BaseHTTPMiddleware costs a task and a stream per request.
+    """
+
+    def __init__(self, app, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/documents":
+            length = dict(scope["headers"]).get(b"content-length", b"")
             # multipart framing and form fields add a little to the file itself
-            if length.isdigit() and int(length) > limit + 64 * 1024:
-                return JSONResponse(status_code=413, content={
-                    "detail": f"upload of {length} bytes is over the limit of {limit} bytes"})
-        return await call_next(request)
+            if length.isdigit() and int(length) > self.limit + 64 * 1024:
+                response = JSONResponse(status_code=413, content={
+                    "detail": f"upload of {length.decode()} bytes is over the limit of {self.limit} bytes"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _install_api_keys(app: FastAPI, keys: frozenset[str]) -> None:

@@ -15,11 +15,11 @@ from index.engine import Engine, Serving
 from index.search import Searcher
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_serving(request: Request) -> Serving:
+async def get_serving(request: Request) -> Serving:
     engine: Engine = request.app.state.engine
     current = engine.current
     if current is None:
@@ -29,11 +29,11 @@ def get_serving(request: Request) -> Serving:
     return current
 
 
-def get_searcher(serving: Annotated[Serving, Depends(get_serving)]) -> Searcher:
+async def get_searcher(serving: Annotated[Serving, Depends(get_serving)]) -> Searcher:
     return serving.searcher
 
 
-def get_answerer(serving: Annotated[Serving, Depends(get_serving)]) -> Answerer:
+async def get_answerer(serving: Annotated[Serving, Depends(get_serving)]) -> Answerer:
     return serving.answerer
 
 
