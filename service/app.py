@@ -78,7 +78,9 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     if settings.cors_origin_list:
         # added last so it runs first: browser preflights are answered before the key check
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
-                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                           expose_headers=["X-Request-ID"])  # a browser frontend can quote the request id
     install_observability(app, settings)  # last: its access log must wrap every other middleware
     return app
 

@@ -86,6 +86,9 @@ def test_api_keys_and_cors(settings, searcher) -> None:
             "Access-Control-Request-Headers": "authorization,content-type"})
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "http://chat.example"
+        cross = c.post("/search", json={"query": "위성"}, headers={"Authorization": "Bearer key-one",
+                                                                  "Origin": "http://chat.example"})
+        assert cross.headers["access-control-expose-headers"] == "X-Request-ID" and cross.headers["x-request-id"]
         other = c.options("/v1/chat/completions", headers={
             "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
         assert "access-control-allow-origin" not in other.headers
