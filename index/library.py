@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.errors import CorpusError
-from index.ingest import TEXT_SUFFIXES, DocumentMeta, decode_bytes, load_manifest, sha256_bytes
+from index.ingest import DocumentMeta, load_manifest, sha256_bytes
 from index.settings import Settings
 
 DOC_ID = re.compile(r"^[^\W][\w.-]{0,99}$")
@@ -198,13 +198,6 @@ def guess_title(text: str, fallback: str) -> str:
         if len(line) >= 2:
             return line[:120]
     return fallback
-
-
-def text_of(data: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding) of a .txt/.md upload: the checks ingestion applies to the seed corpus."""
-    if Path(name).suffix.lower() not in TEXT_SUFFIXES:
-        raise CorpusError(f"{name}: not a text file")
-    return decode_bytes(data, name)
 
 
 def entry_dict(entry: LibraryEntry) -> dict:

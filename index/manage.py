@@ -100,9 +100,6 @@ class CorpusManager:
         self._busy: set[str] = set()
 
     # ------------------------------------------------------------------ public
-    def list(self) -> list[LibraryEntry]:
-        return self.library.entries()
-
     def add(self, data: bytes, filename: str, given: DocumentInput | None = None,
             live: LoadedIndex | None = None) -> ChangeResult:
         """Index a new file, or replace the document with the same id; identical re-adds are no-ops."""
@@ -112,19 +109,19 @@ class CorpusManager:
             state = self.library.state()
             entries = {e.meta.doc_id: e for e in self.library.entries(state)}
             checksum = sha256_bytes(data)
+            checksums = {doc_id: _checksum(entry) for doc_id, entry in entries.items()}
+            twin = next((d for d, c in checksums.items() if c == checksum and d != prepared.doc_id), None)
+            if twin is not None:
+                raise DocumentConflictError(f"{filename}: the same file is already indexed as {twin!r}")
             current = entries.get(prepared.doc_id)
-            for entry in entries.values():
-                if entry.meta.doc_id != prepared.doc_id and _checksum(entry) == checksum:
-                    raise DocumentConflictError(
-                        f"{filename}: the same file is already indexed as {entry.meta.doc_id!r}")
-            if current is not None and _checksum(current) == checksum and _same_meta(current, prepared.meta):
+            if current is not None and checksums[prepared.doc_id] == checksum and _same_meta(current, prepared.meta):
                 return self._result("unchanged", prepared.doc_id, prepared.meta["title"], live, started,
                                     "the same file with the same metadata is already indexed; nothing changed")
             new_state = state.copy()
             stored = self.library.store_file(data, prepared.name)
             text_file = stored
             if prepared.rendition is not None:
-                text_file = self.library.store_file(prepared.rendition, Path(stored).stem + ".txt", suffix=".txt")
+                text_file = self.library.store_file(prepared.rendition, prepared.name, suffix=".txt")
             new_state.added[prepared.doc_id] = new_entry(stored, text_file, prepared.name, data, prepared.meta)
             if prepared.doc_id in new_state.removed:
                 new_state.removed.remove(prepared.doc_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
@@ -54,10 +55,7 @@ def _require_writes(request: Request) -> None:
 
 
 def _change(result: ChangeResult) -> DocumentChange:
-    return DocumentChange(status=result.status, doc_id=result.doc_id, title=result.title, passages=result.passages,
-                          passages_embedded=result.passages_embedded, sentences_embedded=result.sentences_embedded,
-                          documents=result.documents, index_version=result.index_version, seconds=result.seconds,
-                          message=result.message)
+    return DocumentChange(**dataclasses.asdict(result))
 
 
 @router.post("", response_model=DocumentChange, status_code=201, responses={200: {"model": DocumentChange},
