@@ -120,6 +120,12 @@ class LexicalIndex:
                 pos = self.position.get(chunk_id)
                 if pos is not None:
                     mask[pos] = 1.0
-        k_eff = min(k, len(self.chunk_ids))
-        docs, scores = self.bm25.retrieve([terms], k=k_eff, show_progress=False, weight_mask=mask, n_threads=0)
-        return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        # bm25s's own scoring, without retrieve()'s batching and progress machinery (~0.2 ms a query here)
+        ids = self.bm25.get_tokens_ids(terms)
+        if not ids:
+            return []
+        scores = self.bm25.get_scores_from_ids(ids, weight_mask=mask)
+        k_eff = min(k, len(scores))
+        top = np.argpartition(-scores, k_eff - 1)[:k_eff] if k_eff < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]  # best first; ties by row, as a stable ranking
+        return [(c, s) for c, s in zip(self.chunk_ids[top].tolist(), scores[top].tolist(), strict=True) if s > 0]

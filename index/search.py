@@ -122,6 +122,8 @@ class Searcher:
         self.korean = korean or KoreanText()
         self.analyzer = LexicalAnalyzer(self.korean)
         self._terms = {cid: set(c.terms) for cid, c in loaded.chunks.items()}
+        # (char_start, char_end, is summary) per chunk, for the near-duplicate check
+        self._spans = {cid: (c.char_start, c.char_end, c.kind == "summary") for cid, c in loaded.chunks.items()}
 
     def with_index(self, loaded: LoadedIndex) -> Searcher:
         """A searcher over another index version, sharing this one's model and analyzer."""
@@ -158,21 +160,26 @@ class Searcher:
         depth = max(self.settings.fusion_depth, k * 3)
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
-        query_terms: list[Term] = []
         if allowed is not None and not allowed:
             return SearchResult(text, mode, (time.perf_counter() - started) * 1000, [], timings)
-        if mode in ("hybrid", "dense"):
+
+        def analyze_and_match() -> tuple[list[Term], list[tuple[int, float]], float]:
             t0 = time.perf_counter()
-            vector = self.encoder.encode_queries([text])
+            terms = self.analyzer.analyze(text)  # also for dense: the matched terms shown with each hit
+            ranked = self.index.lexical.search([t.term for t in terms], depth, allowed) if mode != "dense" else []
+            return terms, ranked, (time.perf_counter() - t0) * 1000
+
+        if mode == "lexical":
+            query_terms, lexical, timings["lexical_ms"] = analyze_and_match()
+        else:
+            # the lexical side runs during the query's forward pass, on the other core
+            t0 = time.perf_counter()
+            vector, side = self.encoder.encode_query_beside(text, analyze_and_match)
             t1 = time.perf_counter()
-            dense = self._dense(vector, depth, allowed)
-            t2 = time.perf_counter()
-            timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(t2 - t1) * 1000)
-        t0 = time.perf_counter()
-        query_terms = self.analyzer.analyze(text)
-        if mode in ("hybrid", "lexical"):
-            lexical = self.index.lexical.search([t.term for t in query_terms], depth, allowed)
-        timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
+            assert side is not None
+            query_terms, lexical, timings["lexical_ms"] = side
+            dense = self._dense(vector[None, :], depth, allowed)
+            timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(time.perf_counter() - t1) * 1000)
 
         t0 = time.perf_counter()
         if mode == "dense":
@@ -198,7 +205,7 @@ class Searcher:
         if allowed is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
         scores, ids = index.search(np.ascontiguousarray(vector, dtype=np.float32), k_eff, params=params)
-        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        return [(i, s) for s, i in zip(scores[0].tolist(), ids[0].tolist(), strict=True) if i >= 0]
 
     def _collapse(self, fused: list[tuple[int, float]], k: int, dense: list[tuple[int, float]],
                   lexical: list[tuple[int, float]], query_terms: list[Term]) -> list[SearchHit]:
@@ -212,7 +219,7 @@ class Searcher:
             same_doc = by_doc.get(chunk.doc_id, ())
             if len(hits) == k and not same_doc:
                 continue
-            twin = next((h for h in same_doc if self._near_duplicate(h.chunk, chunk)), None)
+            twin = next((h for h in same_doc if self._near_duplicate(h.chunk.chunk_id, chunk_id)), None)
             if twin is not None:
                 twin.duplicates.append(chunk)
                 continue
@@ -228,16 +235,19 @@ class Searcher:
             by_doc.setdefault(chunk.doc_id, []).append(hit)
         return hits
 
-    def _near_duplicate(self, a: Chunk, b: Chunk) -> bool:
-        """Same document, and either a summary restating the body or two passages over the same text."""
-        if a.doc_id != b.doc_id:
-            return False
-        shared = min(a.char_end, b.char_end) - max(a.char_start, b.char_start)
-        if shared > 0.5 * min(a.char_end - a.char_start, b.char_end - b.char_start):
+    def _near_duplicate(self, a: int, b: int) -> bool:
+        """Two passages of one document over the same text, or a summary restating the body.
+
+        Called for every candidate against each shown hit of its document (about
+        200 times a search), so it reads precomputed spans rather than chunks.
+        """
+        a_start, a_end, a_summary = self._spans[a]
+        b_start, b_end, b_summary = self._spans[b]
+        if 2 * (min(a_end, b_end) - max(a_start, b_start)) > min(a_end - a_start, b_end - b_start):
             return True
-        if (a.kind == "summary") == (b.kind == "summary"):
+        if a_summary == b_summary:
             return False
-        ta, tb = self._terms.get(a.chunk_id, set()), self._terms.get(b.chunk_id, set())
+        ta, tb = self._terms[a], self._terms[b]
         if not ta or not tb:
             return False
         return len(ta & tb) / min(len(ta), len(tb)) >= self.settings.dedup_overlap

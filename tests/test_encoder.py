@@ -63,6 +63,41 @@ def test_query_cache_returns_read_only_shared_vectors(encoder) -> None:
         a[0] = 1.0
 
 
+def test_work_beside_the_forward_pass_returns_with_the_unchanged_vector(settings, torch_encoder) -> None:
+    enc = Encoder(settings.model_copy(update={"query_cache_size": 0}), progress=False)
+    ran_on: list[str] = []
+
+    def beside() -> str:
+        ran_on.append(threading.current_thread().name)
+        return "lexical side"
+
+    for backend in (enc, torch_encoder):  # ONNX tokenizes before handing over; torch hands over at once
+        vector, side = backend.encode_query_beside(SENTENCES[0], beside)
+        assert side == "lexical side"
+        assert float(vector @ enc.encode_queries([SENTENCES[0]])[0]) >= 0.9999
+    assert all(name.startswith("beside-forward") for name in ran_on)  # not on the caller's thread
+
+    def failing() -> None:
+        raise RuntimeError("lexical side failed")
+
+    with pytest.raises(RuntimeError, match="lexical side failed"):
+        enc.encode_query_beside(SENTENCES[1], failing)
+
+
+def test_query_cache_keeps_the_most_recent_questions(settings) -> None:
+    enc = Encoder(settings.model_copy(update={"query_cache_size": 2}), progress=False)
+
+    def cached(query: str, vector: np.ndarray) -> bool:
+        return np.shares_memory(enc.encode_queries([query])[0], vector)
+
+    first, second = enc.encode_queries(["첫 질문"])[0], enc.encode_queries(["둘째 질문"])[0]
+    assert cached("첫 질문", first)  # a hit also makes it the most recent
+    enc.encode_queries(["셋째 질문"])  # evicts the least recently used: 둘째
+    assert cached("첫 질문", first) and not cached("둘째 질문", second)
+    vector, side = enc.encode_query_beside("첫 질문", lambda: threading.current_thread().name)
+    assert np.shares_memory(vector, first) and side == threading.current_thread().name  # a hit runs beside() inline
+
+
 # ----------------------------------------------------------------- later starts: no torch
 KOREAN_EDGE_CASES = ["", " ", "두  칸   공백", "줄\n바꿈\t탭", "  앞뒤 공백  ", "<s>특수</s> <mask> 토큰",
                      "ＡＢＣ① ㈜ 〜", "반도체 " * 400]  # the last one is truncated to max_seq_length
