@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -140,7 +140,7 @@ class Encoder:
         # concurrent requests share forward passes (see index.batching)
         self._tokenizer_lock = threading.Lock()
         self._batcher = QueryBatcher(
-            lambda texts: self._encode_queries_now([self.query_prefix + t for t in texts]),
+            lambda texts: self._prepare_queries([self.query_prefix + t for t in texts]), self._forward_queries,
             workers=settings.encode_workers,
         ) if settings.micro_batching else None
         self._cache = QueryVectorCache(settings.query_cache_size) if settings.query_cache_size else None
@@ -235,34 +235,36 @@ class Encoder:
         return self._encode([self.query_prefix + q for q in queries], progress=False)
 
     def encode_query_beside(self, query: str, beside: Callable[[], T] | None) -> tuple[np.ndarray, T | None]:
-        """One query vector, and the result of ``beside()`` run on another thread during the forward pass.
+        """One query vector, and the result of ``beside()`` run during its forward pass.
 
         The forward pass (ONNX Runtime or torch) releases the GIL, so GIL-bound
         Python work put beside it (Kiwi analysis, BM25) costs no wall time while
-        a core is free: on 2 cores this hid ~1.6 ms of a ~19 ms search. The ONNX
-        path hands ``beside`` over only after tokenizing, which needs the GIL that
-        ``beside`` would otherwise hold. A cached vector runs ``beside`` inline.
+        a core is free: on 2 cores this hid ~1.6 ms of a ~19 ms search.
+        ``beside`` starts only once the query is tokenized: started earlier, it
+        held the GIL the tokenizer needed and the overlap gained nothing. It runs
+        on a helper thread, or with micro-batching on this thread once the batch's
+        pass has begun; a cached vector runs it inline.
         """
         cached = self._cache.get(query) if self._cache is not None else None
         if cached is not None:
             return cached, beside() if beside is not None else None
-        pending = None
+        side = None
         if self._batcher is not None:
-            pending = self._beside.submit(beside) if beside is not None else None
-            vector = self._batcher.encode(query)
-        elif self._onnx is not None:
-            with self._tokenizer_lock:
-                input_ids, attention_mask = self._tokenizer.encode([self.query_prefix + query], self.max_seq_length)
-            pending = self._beside.submit(beside) if beside is not None else None
-            vector = self._onnx(input_ids, attention_mask)[0]
+            submitted = self._batcher.submit(query)
+            if beside is not None:  # this thread would only wait: run beside() here once the pass has started
+                submitted.started.wait()
+                side = beside()
+            vector = submitted.vector.result()
         else:
+            prepared = self._prepare_queries([self.query_prefix + query])
             pending = self._beside.submit(beside) if beside is not None else None
-            vector = self._encode_queries_now([self.query_prefix + query])[0]
+            vector = self._forward_queries(prepared)[0]
+            side = pending.result() if pending is not None else None
         if self._cache is not None:
             self._cache.put(query, vector)
         else:
             vector.setflags(write=False)
-        return vector, pending.result() if pending is not None else None
+        return vector, side
 
     def encode_passages(self, passages: list[str], progress: bool = True) -> np.ndarray:
         # sorting by length cuts padding; results are put back in input order
@@ -273,29 +275,34 @@ class Encoder:
         return out
 
     def _encode_queries_now(self, texts: list[str]) -> np.ndarray:
-        """Thread-safe forward pass for a few short texts.
+        """Thread-safe forward pass for a few short texts (already prefixed)."""
+        return self._forward_queries(self._prepare_queries(texts))
 
-        A fast tokenizer refuses concurrent use ("Already borrowed"), so only
-        tokenization is serialized; forward passes run in parallel.
-        """
+    def _prepare_queries(self, texts: list[str]) -> Any:
+        """Tokenize; a fast tokenizer refuses concurrent use ("Already borrowed"), so this step is serialized."""
+        with self._tokenizer_lock:
+            if self._onnx is not None:
+                return self._tokenizer.encode(texts, self.max_seq_length)
+            assert self.model is not None
+            preprocess = getattr(self.model, "preprocess", None) or self.model.tokenize
+            return preprocess(texts)
+
+    def _forward_queries(self, prepared: Any) -> np.ndarray:
+        """The forward pass: releases the GIL, and runs in parallel with other callers'."""
         if self._onnx is not None:
-            return self._onnx_encode(texts)
+            input_ids, attention_mask = prepared
+            return self._onnx(input_ids, attention_mask)
         import torch
 
         assert self.model is not None
-        preprocess = getattr(self.model, "preprocess", None) or self.model.tokenize
-        with self._tokenizer_lock:
-            features = preprocess(texts)
         with torch.inference_mode():
-            output = self.model(features)
+            output = self.model(prepared)
         vectors = torch.nn.functional.normalize(output["sentence_embedding"].float(), p=2, dim=1)
         return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
     def _onnx_encode(self, texts: list[str]) -> np.ndarray:
         assert self._onnx is not None
-        with self._tokenizer_lock:
-            input_ids, attention_mask = self._tokenizer.encode(texts, self.max_seq_length)
-        return self._onnx(input_ids, attention_mask)
+        return self._forward_queries(self._prepare_queries(texts))
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         if self._onnx is not None:
