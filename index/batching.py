@@ -36,10 +36,10 @@ class Submitted:
 
 
 class QueryBatcher:
-    def __init__(self, prepare: Callable[[list[str]], Any], forward: Callable[[Any], np.ndarray],
+    def __init__(self, prepare: Callable[[list[str]], Any], forward: Callable[[Any, Callable[[], None]], np.ndarray],
                  workers: int = 2, max_batch: int = 32, linger_s: float = 0.002) -> None:
         self._prepare = prepare  # tokenization (needs the GIL)
-        self._forward = forward  # the forward pass (releases the GIL)
+        self._forward = forward  # the forward pass (releases the GIL); calls back just before it begins
         self._queue: queue.SimpleQueue[Submitted] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._linger_s = linger_s
@@ -84,10 +84,13 @@ class QueryBatcher:
                 prepared = self._prepare([item.text for item in batch])
                 with self._lock:
                     self._in_pass += 1
-                for item in batch:
-                    item.started.set()
+
+                def started(batch: list[Submitted] = batch) -> None:
+                    for item in batch:
+                        item.started.set()
+
                 try:
-                    vectors = self._forward(prepared)
+                    vectors = self._forward(prepared, started)
                 finally:
                     with self._lock:
                         self._in_pass -= 1

@@ -287,14 +287,20 @@ class Encoder:
             preprocess = getattr(self.model, "preprocess", None) or self.model.tokenize
             return preprocess(texts)
 
-    def _forward_queries(self, prepared: Any) -> np.ndarray:
-        """The forward pass: releases the GIL, and runs in parallel with other callers'."""
+    def _forward_queries(self, prepared: Any, on_start: Callable[[], None] | None = None) -> np.ndarray:
+        """The forward pass: releases the GIL, and runs in parallel with other callers'.
+
+        ``on_start`` fires as late as possible before the GIL-free part, so a thread
+        it wakes does not take the GIL while this one still needs it.
+        """
         if self._onnx is not None:
             input_ids, attention_mask = prepared
-            return self._onnx(input_ids, attention_mask)
+            return self._onnx(input_ids, attention_mask, on_start)
         import torch
 
         assert self.model is not None
+        if on_start is not None:
+            on_start()
         with torch.inference_mode():
             output = self.model(prepared)
         vectors = torch.nn.functional.normalize(output["sentence_embedding"].float(), p=2, dim=1)

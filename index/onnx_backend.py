@@ -26,7 +26,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -371,7 +371,12 @@ class OnnxSession:
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        out = self.session.run(None, {"input_ids": input_ids.astype(np.int64),
-                                      "attention_mask": attention_mask.astype(np.int64)})[0]
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray,
+                 on_start: Callable[[], None] | None = None) -> np.ndarray:
+        """``on_start`` is called just before the GIL-free run, when nothing else here needs the GIL."""
+        feeds = {"input_ids": np.asarray(input_ids, dtype=np.int64),
+                 "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
+        if on_start is not None:
+            on_start()
+        out = self.session.run(None, feeds)[0]
         return np.ascontiguousarray(out, dtype=np.float32)
