@@ -314,7 +314,12 @@ class Encoder:
         if self._onnx is not None:
             size = self.settings.embed_batch_size
             batches = [texts[i : i + size] for i in range(0, len(texts), size)]
-            parts = [self._onnx_encode(batch) for batch in tqdm(batches, desc="embedding", disable=not progress)]
+            # one thread per pass and several passes side by side: small passes do not scale over threads,
+            # but independent ones scale over cores (both release the GIL)
+            with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
+                                    thread_name_prefix="embed-passages") as pool:
+                parts = list(tqdm(pool.map(self._onnx_encode, batches), total=len(batches), desc="embedding",
+                                  disable=not progress))
             return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
         assert self.model is not None
         vectors = self.model.encode(
