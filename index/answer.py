@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from index.chunk import Chunk
 from index.lexical import Term
-from index.search import Searcher, SearchFilters, SearchHit
+from index.search import Searcher, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
     "제공된 브리핑 자료에서 이 질문에 대한 답을 "
@@ -129,8 +129,8 @@ class Answerer:
         started = time.perf_counter()
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
-        query_terms = self.searcher.analyzer.analyze(result.query)
-        candidates = self._candidates(result.query, query_terms, result.hits[: self.passages])
+        query_terms = result.terms
+        candidates = self._candidates(result, result.hits[: self.passages])
         features = self._features(candidates, query_terms)
         confidence = features["confidence"]
         answerable = bool(candidates) and confidence >= self.threshold
@@ -147,11 +147,12 @@ class Answerer:
                       confidence=round(confidence, 4), citations=citations, hits=result.hits,
                       took_ms=(time.perf_counter() - started) * 1000, features=features)
 
-    def _candidates(self, query: str, query_terms: list[Term], hits: list[SearchHit]) -> list[_Candidate]:
+    def _candidates(self, result: SearchResult, hits: list[SearchHit]) -> list[_Candidate]:
         if not hits:
             return []
-        vector = self.searcher.encoder.encode_queries([query])[0]
-        weights = {t.term: self.idf(t.term) for t in query_terms}
+        vector = result.vector if result.vector is not None else self.searcher.encoder.encode_queries(
+            [result.query])[0]
+        weights = {t.term: self.idf(t.term) for t in result.terms}
         total = sum(weights.values()) or 1.0
         out: list[_Candidate] = []
         matrix = self.searcher.index.sentence_vectors

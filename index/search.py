@@ -109,6 +109,9 @@ class SearchResult:
     took_ms: float
     hits: list[SearchHit]
     timings: dict[str, float]
+    # what the search computed about the query, so /ask does not analyze or embed it again
+    terms: list[Term] = field(default_factory=list)
+    vector: np.ndarray | None = None  # None in lexical mode
 
 
 class Searcher:
@@ -169,6 +172,7 @@ class Searcher:
             ranked = self.index.lexical.search([t.term for t in terms], depth, allowed) if mode != "dense" else []
             return terms, ranked, (time.perf_counter() - t0) * 1000
 
+        vector = None
         if mode == "lexical":
             query_terms, lexical, timings["lexical_ms"] = analyze_and_match()
         else:
@@ -194,7 +198,8 @@ class Searcher:
                                                              1 - self.settings.dense_weight])
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
-        return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings)
+        return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings, query_terms,
+                            vector)
 
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None) -> list[tuple[int, float]]:
         index = self.index.faiss_index
