@@ -1,6 +1,6 @@
 """Benchmark harness: briefsearch against two baselines, on one machine, in one run.
 
-    make bench          # or: .venv/bin/python -m bench.run [--seconds 15]
+    make bench          # or: .venv/bin/python -m bench.run [--seconds 10] [--rounds 3]
 
 Writes bench/results.json and bench/results.md. Measures, with the eval
 questions as the workload:
@@ -15,6 +15,11 @@ questions as the workload:
 * baselines built here from the same corpus and model: (a) BM25 only (bm25s
   over kiwipiepy morphemes), (b) naive dense (fixed 500-character chunks, no
   structure, flat FAISS) — each with Recall@5 and MRR@10 beside its speed.
+
+The floor, the one-client run and the load levels repeat in interleaved rounds
+and medians are reported (this VM's speed drifts within minutes). The load
+generator is stdlib http.client, the leanest client at hand, since it shares
+the server's cores; its CPU per request is reported beside the server's.
 
 Not part of the test suite's pass/fail: speed is reported, never asserted.
 """
