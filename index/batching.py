@@ -1,103 +1,108 @@
-"""Micro-batching of concurrent query embeddings.
+"""Micro-batching of concurrent query embeddings, on the callers' own threads.
 
-Concurrent requests each asking for one query vector are coalesced: a worker
-takes every query already waiting and embeds them in one forward pass. On 2
-cores, two workers with one thread each keep both cores busy; a batch of 4-8
-short queries costs ~15% less per query than single passes (measured here).
+While fewer forward passes run than there are cores (``passes``), a query runs
+its pass at once on the caller's thread: a lone query pays nothing for
+batching (no queue, no hand-over to another thread). Once every core has a pass,
+later queries wait in a queue; when a pass ends, its caller hands every query
+waiting (up to ``max_batch``) to the first of them, whose thread runs them as
+one pass. The number of passes thus stays at the number of cores under a
+burst, instead of one pass per request time-sliced over two cores, and the
+waiting queries share a pass.
 
-A lone query never waits. A worker that found a single query while the other
-worker is mid-pass lingers up to ``linger_s`` for company: under load the queue
-refills within a millisecond or two, and a batch of one is the costliest kind.
-
-Each caller learns when its forward pass starts (``Submitted.started``), so it
-can run GIL-bound work of its own during the pass, after tokenization is done.
+Each caller runs GIL-bound work of its own (``beside``: Kiwi, BM25) while its
+pass runs GIL-free: the thread running the pass hands it to a helper thread,
+a waiting caller runs it on its own thread once its batch's pass has started.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, eq=False)
 class Submitted:
-    """One query in the queue: its text, the vector to come, and the moment its batch's forward pass starts."""
+    """One query: its text, the vector to come, and the signal that wakes its caller."""
 
     text: str
     vector: Future = field(default_factory=Future)
-    started: threading.Event = field(default_factory=threading.Event)
+    # set when the batch's pass starts, or when this caller is to run the pass for ``batch``
+    wake: threading.Event = field(default_factory=threading.Event)
+    batch: list[Submitted] | None = None
 
 
 class QueryBatcher:
     def __init__(self, prepare: Callable[[list[str]], Any], forward: Callable[[Any, Callable[[], None]], np.ndarray],
-                 workers: int = 2, max_batch: int = 32, linger_s: float = 0.002) -> None:
+                 helper: Executor, passes: int = 2, max_batch: int = 4) -> None:
         self._prepare = prepare  # tokenization (needs the GIL)
         self._forward = forward  # the forward pass (releases the GIL); calls back just before it begins
-        self._queue: queue.SimpleQueue[Submitted] = queue.SimpleQueue()
-        self._max_batch = max_batch
-        self._linger_s = linger_s
-        self._in_pass = 0  # workers in a forward pass right now
+        self._helper = helper  # runs the pass-runner's own ``beside`` work
+        self._passes = passes
+        self._max_batch = max_batch  # padding to the longest query makes larger batches no cheaper per query
+        self._waiting: deque[Submitted] = deque()
+        self._running = 0  # passes running or handed over
         self._lock = threading.Lock()
-        for i in range(workers):
-            threading.Thread(target=self._work, name=f"query-batcher-{i}", daemon=True).start()
 
-    def submit(self, text: str) -> Submitted:
+    def encode_beside(self, text: str, beside: Callable[[], T] | None) -> tuple[np.ndarray, T | None]:
+        """The query's vector, and ``beside()`` run during its forward pass."""
         item = Submitted(text)
-        self._queue.put(item)
-        return item
+        with self._lock:
+            if self._running < self._passes and not self._waiting:
+                self._running += 1
+                item.batch = [item]
+            else:
+                self._waiting.append(item)
+        if item.batch is None:
+            item.wake.wait()
+        if item.batch is not None:
+            return self._run(item, beside)
+        if item.vector.done() and item.vector.exception() is not None:
+            raise item.vector.exception()  # the batch failed before its pass began
+        side = beside() if beside is not None else None  # the batch's pass has started on another thread
+        return item.vector.result(), side
 
-    def encode(self, text: str) -> np.ndarray:
-        return self.submit(text).vector.result()
+    def _run(self, own: Submitted, beside: Callable[[], T] | None) -> tuple[np.ndarray, T | None]:
+        """Run the pass for ``own.batch`` on this thread, then hand the queue to the next runner."""
+        batch = own.batch
+        assert batch is not None
+        pending: Future | None = None
 
-    def _take(self) -> list[Submitted]:
-        batch = [self._queue.get()]
-        deadline = None
-        while len(batch) < self._max_batch:
-            try:
-                batch.append(self._queue.get_nowait())
-                continue
-            except queue.Empty:
-                pass
-            if len(batch) > 1 or not self._in_pass:
-                break
-            deadline = deadline or time.monotonic() + self._linger_s
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(self._queue.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
+        def started() -> None:
+            for item in batch:
+                if item is not own:
+                    item.wake.set()
 
-    def _work(self) -> None:
-        while True:
-            batch = self._take()
-            try:
-                prepared = self._prepare([item.text for item in batch])
-                with self._lock:
-                    self._in_pass += 1
-
-                def started(batch: list[Submitted] = batch) -> None:
-                    for item in batch:
-                        item.started.set()
-
-                try:
-                    vectors = self._forward(prepared, started)
-                finally:
-                    with self._lock:
-                        self._in_pass -= 1
-            except BaseException as exc:  # handed to every waiting caller
-                for item in batch:
-                    item.started.set()
+        try:
+            prepared = self._prepare([item.text for item in batch])
+            pending = self._helper.submit(beside) if beside is not None else None
+            vectors = self._forward(prepared, started)
+        except BaseException as exc:  # every waiting caller learns of it
+            for item in batch:
+                if item is not own:
                     item.vector.set_exception(exc)
-                continue
-            for item, vector in zip(batch, vectors, strict=True):
+                    item.wake.set()
+            self._hand_over()
+            raise
+        for item, vector in zip(batch, vectors, strict=True):
+            if item is not own:
                 item.vector.set_result(vector)
+        self._hand_over()
+        return vectors[batch.index(own)], pending.result() if pending is not None else None
+
+    def _hand_over(self) -> None:
+        """Give the waiting queries, as one batch, to the first of them; or free the pass."""
+        with self._lock:
+            if not self._waiting:
+                self._running -= 1
+                return
+            batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+            batch[0].batch = batch
+        batch[0].wake.set()

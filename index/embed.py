@@ -137,15 +137,15 @@ class Encoder:
             checksum = f"{checksum}:onnx-int8"  # int8 vectors differ: an index built with them is its own
             name = f"{name} [onnx-int8]"
         self.identity = {"name": name, "checksum": checksum, "dim": self.dim}
-        # concurrent requests share forward passes (see index.batching)
         self._tokenizer_lock = threading.Lock()
-        self._batcher = QueryBatcher(
-            lambda texts: self._prepare_queries([self.query_prefix + t for t in texts]), self._forward_queries,
-            workers=settings.encode_workers,
-        ) if settings.micro_batching else None
         self._cache = QueryVectorCache(settings.query_cache_size) if settings.query_cache_size else None
         # runs Python work beside a forward pass (see encode_query_beside); GIL-bound, so a few threads suffice
         self._beside = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside-forward")
+        # under a burst, concurrent queries share forward passes, one pass per core (see index.batching)
+        self._batcher = QueryBatcher(
+            lambda texts: self._prepare_queries([self.query_prefix + t for t in texts]), self._forward_queries,
+            self._beside, passes=settings.encode_workers,
+        ) if settings.micro_batching else None
 
     def _onnx_folder(self, name: str, checksum: str) -> Path:
         return self.settings.models_dir / "onnx" / f"{Path(name).name.split(' ')[0]}-{checksum[-12:]}"
@@ -242,19 +242,14 @@ class Encoder:
         a core is free: on 2 cores this hid ~1.6 ms of a ~19 ms search.
         ``beside`` starts only once the query is tokenized: started earlier, it
         held the GIL the tokenizer needed and the overlap gained nothing. It runs
-        on a helper thread, or with micro-batching on this thread once the batch's
-        pass has begun; a cached vector runs it inline.
+        on a helper thread, or, for a query waiting for a shared pass (micro-batching),
+        on this thread once that pass has begun; a cached vector runs it inline.
         """
         cached = self._cache.get(query) if self._cache is not None else None
         if cached is not None:
             return cached, beside() if beside is not None else None
-        side = None
         if self._batcher is not None:
-            submitted = self._batcher.submit(query)
-            if beside is not None:  # this thread would only wait: run beside() here once the pass has started
-                submitted.started.wait()
-                side = beside()
-            vector = submitted.vector.result()
+            vector, side = self._batcher.encode_beside(query, beside)
         else:
             prepared = self._prepare_queries([self.query_prefix + query])
             pending = self._beside.submit(beside) if beside is not None else None

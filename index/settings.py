@@ -58,9 +58,10 @@ class Settings(BaseSettings):
                                          "sentence scores.")
     answer_passages: int = Field(3, ge=1, le=10, description="Top passages whose sentences may answer.")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
-    micro_batching: bool = Field(False, description="Coalesce concurrent query embeddings into one forward pass "
-                                 "(measured: no gain at 16 clients with the ONNX encoder, so off; bench/results.md).")
-    encode_workers: int = Field(2, ge=1, le=16, description="Query-embedding workers (one torch thread each).")
+    micro_batching: bool = Field(True, description="Under a burst, run one forward pass per core and let waiting "
+                                 "queries share the next one (a lone query runs at once; see bench/results.md).")
+    encode_workers: int = Field(2, ge=1, le=16, description="Forward passes at once with micro-batching (one per "
+                                "core; one thread each).")
     build_workers: int = Field(2, ge=1, le=16, description="Forward passes run side by side when embedding "
                                "passages (builds, uploads), one thread each: measured 1.8x faster on 2 cores.")
     cors_origins: str = Field("", description="Comma-separated origins allowed to call the API from a browser.")

@@ -224,3 +224,91 @@ def test_folder_config_decides_the_fast_path(tmp_path: Path, modules, pooling, s
     """Only Transformer + mean pooling (+ Normalize) is what the graph computes; anything else loads torch."""
     config = read_folder_config(_write_model_configs(tmp_path / "m", modules, pooling, sbert))
     assert (None if config is None else (config.dim, config.max_seq_length)) == expected
+
+
+def _recording_batcher(enc: Encoder, passes: int):
+    """A QueryBatcher over the encoder's real tokenizer and forward pass, recording each pass's size and overlap."""
+    from index.batching import QueryBatcher
+
+    sizes: list[int] = []
+    threads: list[str] = []
+    running = [0, 0]  # now, most at once
+    lock = threading.Lock()
+
+    def forward(prepared, on_start):
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+            sizes.append(len(prepared[0]))
+            threads.append(threading.current_thread().name)
+        try:
+            return enc._forward_queries(prepared, on_start)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    batcher = QueryBatcher(lambda texts: enc._prepare_queries([enc.query_prefix + t for t in texts]), forward,
+                           enc._beside, passes=passes)
+    return batcher, sizes, threads, running
+
+
+def test_a_lone_query_runs_its_pass_on_its_own_thread(encoder) -> None:
+    batcher, sizes, threads, _ = _recording_batcher(encoder, passes=2)
+    vector, side = batcher.encode_beside(SENTENCES[0], lambda: threading.current_thread().name)
+    assert sizes == [1] and threads == [threading.current_thread().name]  # no queue, no hand-over
+    assert side.startswith("beside-forward")  # the lexical side still overlaps the pass
+    assert float(vector @ encoder._encode_queries_now([encoder.query_prefix + SENTENCES[0]])[0]) >= 0.9999
+
+
+def test_a_burst_shares_passes_and_never_runs_more_than_one_per_core(encoder) -> None:
+    batcher, sizes, _, running = _recording_batcher(encoder, passes=1)
+    texts = [f"{i}번째 질문: 중국의 반도체 산업 지원 정책은?" for i in range(16)]
+    expected = encoder._encode_queries_now([encoder.query_prefix + t for t in texts])
+    got: dict[int, np.ndarray] = {}
+    sides: dict[int, int] = {}
+    gate = threading.Barrier(16)
+
+    def ask(i: int) -> None:
+        gate.wait()
+        got[i], sides[i] = batcher.encode_beside(texts[i], lambda: i)
+
+    workers = [threading.Thread(target=ask, args=(i,)) for i in range(16)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sum(sizes) == 16 and max(sizes) > 1 and running[1] == 1
+    assert sides == {i: i for i in range(16)}  # each caller's own beside() result
+    assert min(float(got[i] @ expected[i]) for i in range(16)) >= 0.9999
+
+
+def test_a_failed_pass_reaches_every_caller_and_frees_the_batcher(encoder) -> None:
+    from index.batching import QueryBatcher
+
+    calls = []
+
+    def forward(prepared, on_start):
+        calls.append(len(prepared[0]))
+        if len(calls) <= 2:
+            raise RuntimeError("pass failed")
+        return encoder._forward_queries(prepared, on_start)
+
+    batcher = QueryBatcher(lambda texts: encoder._prepare_queries(texts), forward, encoder._beside, passes=1)
+    errors: list[str] = []
+    gate = threading.Barrier(6)
+
+    def ask(i: int) -> None:
+        gate.wait()
+        try:
+            batcher.encode_beside(f"질문 {i}", None)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    workers = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(errors) == sum(calls[:2]) and set(errors) == {"pass failed"}
+    vector, _ = batcher.encode_beside("질문 이후", None)  # the pass slot was given back
+    assert vector.shape == (encoder.dim,)
