@@ -1,13 +1,14 @@
 """Micro-batching of concurrent query embeddings, on the callers' own threads.
 
-While fewer forward passes run than there are cores (``passes``), a query runs
-its pass at once on the caller's thread: a lone query pays nothing for
-batching (no queue, no hand-over to another thread). Once every core has a pass,
-later queries wait in a queue; when a pass ends, its caller hands the oldest
-waiting query and up to ``max_batch - 1`` others of similar length to the first
-of them, whose thread runs them as one pass. The number of passes thus stays at the number of cores under a
-burst, instead of one pass per request time-sliced over two cores, and the
-waiting queries share a pass.
+While fewer forward passes run than there are cores (``passes``), a query
+runs its pass at once on the caller's thread: a lone query pays nothing for
+batching (no queue, no hand-over to another thread). Once every core has a
+pass, later queries wait in a queue; when a pass ends, its caller hands the
+oldest waiting query and up to ``max_batch - 1`` others of similar length to
+the first of them, whose thread runs them as one pass. The number of passes
+thus stays at the number of cores under a burst, instead of one pass per
+request time-sliced over two cores, and the waiting queries share a pass.
+With ``passes=None`` (micro-batching off) every query runs its own pass at once.
 
 Each caller runs GIL-bound work of its own (``beside``: Kiwi, BM25) while its
 pass runs GIL-free: the thread running the pass hands it to a helper thread,
@@ -41,11 +42,11 @@ class Submitted:
 
 class QueryBatcher:
     def __init__(self, prepare: Callable[[list[str]], Any], forward: Callable[[Any, Callable[[], None]], np.ndarray],
-                 helper: Executor, passes: int = 2, max_batch: int = 4) -> None:
+                 helper: Executor, passes: int | None = 2, max_batch: int = 4) -> None:
         self._prepare = prepare  # tokenization (needs the GIL)
         self._forward = forward  # the forward pass (releases the GIL); calls back just before it begins
         self._helper = helper  # runs the pass-runner's own ``beside`` work
-        self._passes = passes
+        self._passes = passes  # None: no limit, no queue
         self._max_batch = max_batch  # padding to the longest query makes larger batches no cheaper per query
         self._waiting: deque[Submitted] = deque()
         self._running = 0  # passes running or handed over
@@ -55,7 +56,7 @@ class QueryBatcher:
         """The query's vector, and ``beside()`` run during its forward pass."""
         item = Submitted(text)
         with self._lock:
-            if self._running < self._passes and not self._waiting:
+            if (self._passes is None or self._running < self._passes) and not self._waiting:
                 self._running += 1
                 item.batch = [item]
             else:
@@ -64,8 +65,9 @@ class QueryBatcher:
             item.wake.wait()
         if item.batch is not None:
             return self._run(item, beside)
-        if item.vector.done() and item.vector.exception() is not None:
-            raise item.vector.exception()  # the batch failed before its pass began
+        failed = item.vector.exception() if item.vector.done() else None
+        if failed is not None:
+            raise failed  # the batch failed before its pass began
         side = beside() if beside is not None else None  # the batch's pass has started on another thread
         return item.vector.result(), side
 

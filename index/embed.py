@@ -141,11 +141,10 @@ class Encoder:
         self._cache = QueryVectorCache(settings.query_cache_size) if settings.query_cache_size else None
         # runs Python work beside a forward pass (see encode_query_beside); GIL-bound, so a few threads suffice
         self._beside = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside-forward")
-        # under a burst, concurrent queries share forward passes, one pass per core (see index.batching)
-        self._batcher = QueryBatcher(
-            lambda texts: self._prepare_queries([self.query_prefix + t for t in texts]), self._forward_queries,
-            self._beside, passes=settings.encode_workers,
-        ) if settings.micro_batching else None
+        # every query vector goes through it; with micro-batching, a burst runs one pass per core and the
+        # waiting queries share passes, without it every query runs its own pass at once (see index.batching)
+        self._batcher = QueryBatcher(self._prepare_query_texts, self._forward_queries, self._beside,
+                                     passes=settings.encode_workers if settings.micro_batching else None)
 
     def _onnx_folder(self, name: str, checksum: str) -> Path:
         return self.settings.models_dir / "onnx" / f"{Path(name).name.split(' ')[0]}-{checksum[-12:]}"
@@ -248,13 +247,7 @@ class Encoder:
         cached = self._cache.get(query) if self._cache is not None else None
         if cached is not None:
             return cached, beside() if beside is not None else None
-        if self._batcher is not None:
-            vector, side = self._batcher.encode_beside(query, beside)
-        else:
-            prepared = self._prepare_queries([self.query_prefix + query])
-            pending = self._beside.submit(beside) if beside is not None else None
-            vector = self._forward_queries(prepared)[0]
-            side = pending.result() if pending is not None else None
+        vector, side = self._batcher.encode_beside(query, beside)
         if self._cache is not None:
             self._cache.put(query, vector)
         else:
@@ -272,6 +265,10 @@ class Encoder:
     def _encode_queries_now(self, texts: list[str]) -> np.ndarray:
         """Thread-safe forward pass for a few short texts (already prefixed)."""
         return self._forward_queries(self._prepare_queries(texts))
+
+    def _prepare_query_texts(self, queries: list[str]) -> Any:
+        """Tokenize questions as queries (with the query prefix)."""
+        return self._prepare_queries([self.query_prefix + q for q in queries])
 
     def _prepare_queries(self, texts: list[str]) -> Any:
         """Tokenize; a fast tokenizer refuses concurrent use ("Already borrowed"), so this step is serialized."""

@@ -226,7 +226,7 @@ def test_folder_config_decides_the_fast_path(tmp_path: Path, modules, pooling, s
     assert (None if config is None else (config.dim, config.max_seq_length)) == expected
 
 
-def _recording_batcher(enc: Encoder, passes: int):
+def _recording_batcher(enc: Encoder, passes: int | None):
     """A QueryBatcher over the encoder's real tokenizer and forward pass, recording each pass's size and overlap."""
     from index.batching import QueryBatcher
 
@@ -247,8 +247,7 @@ def _recording_batcher(enc: Encoder, passes: int):
             with lock:
                 running[0] -= 1
 
-    batcher = QueryBatcher(lambda texts: enc._prepare_queries([enc.query_prefix + t for t in texts]), forward,
-                           enc._beside, passes=passes)
+    batcher = QueryBatcher(enc._prepare_query_texts, forward, enc._beside, passes=passes)
     return batcher, sizes, threads, running
 
 
@@ -260,8 +259,10 @@ def test_a_lone_query_runs_its_pass_on_its_own_thread(encoder) -> None:
     assert float(vector @ encoder._encode_queries_now([encoder.query_prefix + SENTENCES[0]])[0]) >= 0.9999
 
 
-def test_a_burst_shares_passes_and_never_runs_more_than_one_per_core(encoder) -> None:
-    batcher, sizes, _, running = _recording_batcher(encoder, passes=1)
+@pytest.mark.parametrize("passes", [1, None])
+def test_a_burst_shares_passes_and_never_runs_more_than_one_per_core(encoder, passes) -> None:
+    """passes=1: one pass at a time, shared by the waiting queries; None (micro-batching off): one pass each."""
+    batcher, sizes, _, running = _recording_batcher(encoder, passes=passes)
     texts = [f"{i}번째 질문: 중국의 반도체 산업 지원 정책은?" for i in range(16)]
     expected = encoder._encode_queries_now([encoder.query_prefix + t for t in texts])
     got: dict[int, np.ndarray] = {}
@@ -277,7 +278,10 @@ def test_a_burst_shares_passes_and_never_runs_more_than_one_per_core(encoder) ->
         w.start()
     for w in workers:
         w.join()
-    assert sum(sizes) == 16 and max(sizes) > 1 and running[1] == 1
+    if passes is None:
+        assert sizes == [1] * 16
+    else:
+        assert sum(sizes) == 16 and max(sizes) > 1 and running[1] == 1
     assert sides == {i: i for i in range(16)}  # each caller's own beside() result
     assert min(float(got[i] @ expected[i]) for i in range(16)) >= 0.9999
 
@@ -293,7 +297,7 @@ def test_a_failed_pass_reaches_every_caller_and_frees_the_batcher(encoder) -> No
             raise RuntimeError("pass failed")
         return encoder._forward_queries(prepared, on_start)
 
-    batcher = QueryBatcher(lambda texts: encoder._prepare_queries(texts), forward, encoder._beside, passes=1)
+    batcher = QueryBatcher(encoder._prepare_query_texts, forward, encoder._beside, passes=1)
     errors: list[str] = []
     gate = threading.Barrier(6)
 
@@ -317,7 +321,7 @@ def test_a_failed_pass_reaches_every_caller_and_frees_the_batcher(encoder) -> No
 def test_a_shared_pass_takes_the_oldest_query_and_those_closest_in_length(encoder) -> None:
     from index.batching import QueryBatcher, Submitted
 
-    batcher = QueryBatcher(encoder._prepare_queries, encoder._forward_queries, encoder._beside, passes=1,
+    batcher = QueryBatcher(encoder._prepare_query_texts, encoder._forward_queries, encoder._beside, passes=1,
                            max_batch=3)
     texts = ["중간 길이의 질문입니다", "아주 아주 아주 긴 질문입니다 정말로 깁니다", "짧은 질문",
              "중간 길이 질문이에요", "중간 정도 질문입니다"]
