@@ -77,7 +77,7 @@ BRIEFING = Layout(
         HeadingRule("sub", re.compile(r"^(?P<num>\d{1,2})\)\s+(?P<title>.+)$"), SUB),
     ),
     bullets=re.compile(
-        r"^(?:[-–•·∙ㅇ❍○●◦▶▷►※□◎☑✓■◆◇◈▣]|\*(?=\s)|[①-⑳]|\(\d{1,2}\)|[가-하]\.(?=\s)|\d{1,2}\)(?=\s))"),
+        r"^(?:[-–•·∙ㅇ❍○●◦▶▷►※□◎☑✓☞■◆◇◈▣]|\*(?=\s)|[①-⑳]|\(\d{1,2}\)|[가-하]\.(?=\s)|\d{1,2}\)(?=\s))"),
     furniture=(
         re.compile(r"^(정리|작성|집필)\s*[:：]?\s*\(?\s*[\w.+-]+@[\w.-]+\s*\)?$"),  # byline: "정리 (email)"
         re.compile(r"^\d{4}\s*\.\s*\d{1,2}\s*\.\s*\d{1,2}\s*\.?$"),  # a bare date line

@@ -63,12 +63,14 @@ _SOURCE_LINE = re.compile(r"^[*※]?\s*(자료|출처|주)\s*[:：]")
 _FOOTNOTE_DEF = re.compile(r"^(?:주\s*[:：]\s*)?(\d{1,3})\)\s+\S")  # "1) ..." or a table note "주: 1) ..."
 _FOOTNOTE_REF = re.compile(r"(?<=[^\s\d(])(\d{1,3})\)")
 _TERMINAL = re.compile(r"(다|요|음|함|임|됨|짐|며|\.|\?|!|。|”|\")\s*$")
+# a heading that ends like a sentence; not "요" ("개요", "주요", "필요" end many titles)
+_SENTENCE_END = re.compile(r"(다|음|함|임|됨|\.|\?|!|。)\s*$")
 _HANGUL = re.compile(r"[가-힣]")
 _SPACED_RUN = re.compile(r"(?<!\S)[가-힣](?: [가-힣])+(?!\S)")
 _TRAILING_REF = re.compile(r"(?<=\S)\d{1,3}\)$")  # a footnote reference after a sentence end: "예정임.16)"
 _WORD = re.compile(r"[가-힣]{2}|[A-Za-z]{3}|[가-힣][A-Za-z]|[A-Za-z][가-힣]")
 # a symbol font mapped to ASCII ("❍" printed as "m"): a lone letter opening a line, then Korean text
-_LETTER_BULLET = re.compile(r"^([a-zA-ZüØ])\s+(?=[가-힣(\[「‘“\'\"])")
+_LETTER_BULLET = re.compile(r"^([a-zA-ZüØ])\s+(?=[가-힣0-9(\[「‘“\'\"])")
 LETTER_BULLET_MIN = 3  # lines a document must open with that letter before it counts as a bullet
 COVER_LABEL = "문서 정보"  # section of a cover block kept as document metadata
 
@@ -583,7 +585,7 @@ def _classify_heading(text: str, is_md: bool, lines: list[str], i: int, rules: _
             return _Heading(rule, num, title, m.end())
         if len(text) > MAX_HEADING_CHARS or _next_nonblank(lines, i) is None:
             continue  # a heading is short and is followed by its content
-        if title and ((_TERMINAL.search(title) and not rule.title_terminal_ok) or _symbolic(title)):
+        if title and ((_SENTENCE_END.search(title) and not rule.title_terminal_ok) or _symbolic(title)):
             continue
         if not title and rule is not summary_rule and not _bare_number_heading(lines, i):
             continue
