@@ -10,15 +10,20 @@ scored with eval/evaluate.py's functions. Optionally the naive baseline
 scored on the same questions.
 
     python -m eval.generalization [--naive] [--data-dir DIR] [--name generalization]
+    python -m eval.generalization --ablate wraps   # one change of issue 13 switched off, in a scratch dir
 
-Writes eval/reports/<name>.md and .json.
+Writes eval/reports/<name>.md and .json. An ablation switches one structure
+change off inside this process only (never a setting of the service) and
+builds a fresh index in its own scratch dir, reusing the embedding cache.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +53,39 @@ class SplitQuestion:
 
     question: Question
     split: str
+
+
+def _ablate_wraps() -> None:
+    import index.structure as structure
+
+    structure._splits_word = lambda left, right, joiner: False  # type: ignore[assignment]
+
+
+def _ablate_legal() -> None:
+    import index.structure as structure
+    from index.layouts import LEGAL, active_families
+
+    structure.active_families = lambda lines: tuple(f for f in active_families(lines) if f is not LEGAL)  # type: ignore[assignment]
+
+
+def _ablate_cover() -> None:
+    import index.structure as structure
+
+    structure._mark_cover_metadata = lambda blocks: None  # type: ignore[assignment]
+
+
+def _ablate_captions() -> None:
+    import index.structure as structure
+
+    structure._attach_lone_captions = lambda blocks: None  # type: ignore[assignment]
+
+
+ABLATIONS: dict[str, Callable[[], None]] = {
+    "wraps": _ablate_wraps,  # blank-line wraps that look finished are not rejoined by Kiwi's reading
+    "legal": _ablate_legal,  # no legal-drafting table: laws and bills parsed as reports
+    "cover": _ablate_cover,  # a bill's cover block is not kept apart as metadata
+    "captions": _ablate_captions,  # lone captions stay passages of their own
+}
 
 
 def load_split_questions(path: Path = QUESTIONS) -> list[SplitQuestion]:
@@ -188,12 +226,24 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="scratch data dir (default var/generalization)")
     parser.add_argument("--naive", action="store_true", help="also score the naive 500-character baseline")
     parser.add_argument("--name", default="generalization", help="report name under eval/reports")
+    parser.add_argument("--ablate", choices=sorted(ABLATIONS), help="switch one structure change off (scratch dir)")
     args = parser.parse_args()
 
     from index.search import open_searcher
 
     base = Settings()
-    settings = scratch_settings(base, args.data_dir or base.data_dir / "generalization")
+    data_dir = args.data_dir or base.data_dir / "generalization"
+    if args.ablate:
+        ABLATIONS[args.ablate]()
+        shared = data_dir / "cache"
+        data_dir = base.data_dir / f"generalization-ablate-{args.ablate}"
+        if data_dir.exists():
+            shutil.rmtree(data_dir)  # a fresh build: the chunker identity does not know about the ablation
+        data_dir.mkdir(parents=True)
+        if shared.is_dir():
+            shutil.copytree(shared, data_dir / "cache")
+        args.name = f"generalization-ablate-{args.ablate}"
+    settings = scratch_settings(base, data_dir)
     started = time.perf_counter()
     for line in add_documents(settings):
         print(line)
@@ -204,7 +254,8 @@ def main() -> None:
     hybrid = reports["hybrid"]
     split_of = {q.question.id: q.split for q in questions}
     briefings = run_eval(searcher, load_questions(), mode="hybrid")
-    command = "python -m eval.generalization" + (" --naive" if args.naive else "")
+    command = "python -m eval.generalization" + (" --naive" if args.naive else "") + (
+        f" --ablate {args.ablate}" if args.ablate else "")
     result = {
         "created_at": hybrid.created_at, "command": command, "chunker": hybrid.index["chunker"],
         "n_chunks": hybrid.index["n_chunks"],

@@ -19,7 +19,7 @@ from index.korean import KoreanText
 from index.mapped import MappedText
 from index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v7"
+CHUNKER_VERSION = "structure-v8"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
