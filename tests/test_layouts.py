@@ -257,3 +257,35 @@ def test_a_wrapped_number_is_not_an_article(tmp_path: Path, korean) -> None:
     doc = parse_document(read_source(path), korean.needs_space)
     assert not any(b.kind == "heading" for b in doc.blocks)
     assert any("모두 20 개 분야에 대한" in b.text.text for b in doc.blocks)
+
+
+# ------------------------------------------------------------------ a law added through the real app
+
+
+def test_a_bill_added_over_http_is_found_by_its_article(scratch_settings, encoder, korean) -> None:
+    """A user adds a bill of another layout (POST /documents); search finds its article with its path."""
+    from fastapi.testclient import TestClient
+
+    from index.search import Searcher
+    from index.store import load_index
+    from service.app import create_app
+
+    key = {"Authorization": "Bearer test-key"}
+    searcher = Searcher(load_index(scratch_settings.index_dir), encoder, scratch_settings, korean=korean)
+    with TestClient(create_app(scratch_settings, searcher=searcher)) as client:
+        added = client.post("/documents", headers=key,
+                            files={"file": (BILL_SUBCONTRACT.name, BILL_SUBCONTRACT.read_bytes(), "text/plain")})
+        assert added.status_code in (200, 201), added.text
+        doc_id = added.json()["doc_id"]
+        query = "원사업자가 손해배상 책임을 지지 않으려면 무엇을 입증해야 하나?"
+        top = client.post("/search", json={"query": query, "k": 5}, headers=key).json()["results"]
+        hit = next(r for r in top if r["doc_id"] == doc_id)
+        assert hit["section"].endswith("제35조(손해배상책임)")
+        assert "고의 또는 과실이 없음을 입증한" in hit["text"]
+        citation = hit["citation"]
+        original = BILL_SUBCONTRACT.read_bytes().decode("utf-8")  # the stored original is these bytes
+        cited = original[citation["char_start"] : citation["char_end"]]
+        assert cited.startswith("제35조(손해배상책임)") and "입증" in cited
+        cover = client.post("/search", json={"query": "하도급법 개정안 발의연월일과 대표발의 의원", "k": 5},
+                            headers=key).json()["results"]
+        assert any(r["doc_id"] == doc_id and r["kind"] == "metadata" for r in cover)
