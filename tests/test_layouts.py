@@ -222,7 +222,7 @@ def test_report_numbering_in_a_bill(parsed) -> None:
     plan = next(b for b in doc.blocks if "150명 이내 ( 1진 130명" in b.text.text)
     assert plan.section[-1] == "2. 기본 계획"
     reasons = next(b for b in doc.blocks if "국익창출과" in b.text.text and b.text.text.startswith("가."))
-    assert reasons.section[0] in ("제안이유", "문서 정보")
+    assert reasons.section == ("제안이유",)  # the cover (제출연월일, 제출자) ends where the part begins
 
 
 def test_letter_bullets_only_where_the_document_uses_them(parsed, tmp_path: Path, korean) -> None:
