@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from index.ingest import DocumentMeta, SourceText
 from index.korean import KoreanText
 from index.mapped import MappedText
-from index.structure import Block, ParsedDocument
+from index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v6"
+CHUNKER_VERSION = "structure-v8"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -39,7 +39,7 @@ class Chunk:
     line_start: int
     line_end: int
     page: int | None
-    kind: str  # "text" | "table" | "summary"
+    kind: str  # "text" | "table" | "summary" | "metadata" (a cover block: 의안번호, 발의자, ...)
     footnotes: list[str] = field(default_factory=list)
     table_header: str | None = None
     embed_text: str = ""
@@ -186,7 +186,24 @@ class Chunker:
             used += unit.tokens
         if current and (not packs or current != packs[-1][-len(current) :]):
             packs.append(current)
+        if len(packs) >= 2:
+            self._rebalance_tail(packs, budget)
         return packs
+
+    @staticmethod
+    def _rebalance_tail(packs: list[list[_Unit]], budget: int) -> None:
+        """A last passage too short to stand alone (a caption and its source line) takes the sentences
+        before it from the previous passage instead of repeating one as overlap."""
+        prev, tail = packs[-2], packs[-1]
+        fresh = [u for u in tail if not any(u is p for p in prev)]
+        if not fresh or sum(len(u.text) for u in fresh) >= MIN_PASSAGE_CHARS:
+            return
+        rest, moved = list(prev), list(fresh)
+        while (len(rest) > 1 and sum(len(u.text) for u in moved) < MIN_PASSAGE_CHARS
+               and sum(u.tokens for u in moved) + rest[-1].tokens <= budget):
+            moved.insert(0, rest.pop())
+        if len(moved) > len(fresh):
+            packs[-2:] = [rest, moved]
 
     def _make_chunk(self, meta: DocumentMeta, source: SourceText, parsed: ParsedDocument,
                     units: list[_Unit], section: str) -> Chunk:
@@ -220,7 +237,9 @@ class Chunker:
         first = units[0].block
         if first.kind == "table_row" and first.table_header:
             header = first.table_header
-        if blocks[0].summary:
+        if blocks[0].metadata:
+            kind = "metadata"
+        elif blocks[0].summary:
             kind = "summary"
         elif any(b.kind == "table_row" for b in blocks):
             kind = "table"

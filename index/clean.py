@@ -23,6 +23,7 @@ LATEX_SYMBOLS = {"mu": "μ", "times": "×", "sim": "~", "cdot": "·", "circ": "�
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:https?://|www\.)[^)\s]*\)")
 _ANGLE_URL = re.compile(r"<(?:https?://|www\.)[^>\s]*>")
 _BARE_URL = re.compile(r"(?:https?://|www\.)\S+")
+_RULE_RUN = re.compile(r"[-─―]{4,}")  # a drawn rule, or "unchanged" in a 신·구조문대비표: no words
 _URL_ONLY = re.compile(r"^\s*(?:[-*•]\s*)?(?:<?(?:https?://|www\.)\S+>?\s*)+$")
 
 
@@ -44,7 +45,7 @@ def _latex_body(body: str) -> str:
 
 
 def clean_inline(line: MappedText) -> MappedText:
-    """Turn Markdown/HTML/LaTeX markup into plain text; drop links' URLs."""
+    """Turn Markdown/HTML/LaTeX markup into plain text; drop links' URLs and drawn rules (dash runs)."""
     if "\\" in line.text or "$" in line.text:
         line = line.sub(_LATEX, lambda m: _latex_body(m.group(1)))
         for _ in range(2):  # double-escaped text (``\\_``) appears in some exports
@@ -61,4 +62,6 @@ def clean_inline(line: MappedText) -> MappedText:
         line = line.sub(_MD_LINK, lambda m: "" if _looks_like_url(m.group(1)) else [1])
     if "http" in line.text or "www." in line.text:
         line = line.sub(_BARE_URL, lambda m: "")
+    if "----" in line.text or "──" in line.text or "――" in line.text:
+        line = line.sub(_RULE_RUN, lambda m: " ")
     return line

@@ -1,59 +1,82 @@
-"""Turn an extracted briefing into structured blocks.
+"""Turn an extracted document into structured blocks with section paths.
 
-Works line by line over the NFC text (with its map back to the file) and
-recognises, by general patterns only:
+Works line by line over the NFC text (with its map back to the file). The
+conventions of each layout family (briefings and 개조식 reports, Korean legal
+drafting, Markdown) are data in ``index.layouts``; this module applies the
+tables of the families a document shows, plus what every family shares:
 
-* cover furniture: the CONTENTS list, the repeated disclaimer, bylines, bare
-  dates and link-only lines (dropped from what is indexed);
+* cover furniture: the CONTENTS list, a disclaimer standing in the cover,
+  bylines, bare dates and link-only lines (dropped from what is indexed); a
+  bill's cover block (의안번호, 발의연월일, 발의자) kept as document metadata;
 * page markers ("- 4 -"): stripped, their number kept for citations;
-* structure: 요약 summaries, roman-numeral chapters, numbered articles
-  ("01"), numbered sections ("1."), sub-sections ("1)"), ■/□ headlines,
-  Markdown headings, table/figure captions;
-* bullets (-, ㅇ, ❍, m, ∙, ▶, ...) that start new units, and PDF hard wraps
-  inside a unit, which are rejoined (with or without a space);
+* headings, checked for sanity: short, not a sentence, not a formula or
+  symbol line, numbered in sequence, never inside running text (a line
+  continuing an unfinished wrapped line is not a heading);
+* bullets that start new units, and PDF hard wraps inside a unit, rejoined
+  with or without a space (Kiwi decides), also across blank lines;
 * numbered footnotes interleaved with the body, moved out of the text and
   attached to the blocks that cite them;
-* tab/pipe tables, one block per row with the table's header row kept.
+* tab/pipe tables, one block per row with the table's header row kept;
+  captions that label the table or figure after them.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from index.clean import clean_inline, is_url_only
 from index.ingest import SourceText
+from index.layouts import (
+    BRIEFING,
+    CAPTION,
+    CHAPTER,
+    JO,
+    LEGAL,
+    MARKDOWN,
+    PART,
+    SECTION,
+    SUB,
+    HeadingRule,
+    Layout,
+    active_families,
+)
 from index.mapped import MappedText, nfc_mapped
 
-# ---------------------------------------------------------------- patterns
+# ---------------------------------------------------------------- patterns shared by every family
 _PAGE_MARKER = re.compile(r"^\s*[-–—]\s*(\d{1,4})\s*[-–—]\s*$")
 _CONTENTS = re.compile(r"^(contents|목\s*차|차\s*례)$", re.IGNORECASE)
 _SUMMARY = re.compile(r"^(요\s*약|주요\s*내용|핵심\s*요약|summary|executive summary)$", re.IGNORECASE)
 _DISCLAIMER = re.compile(r"^본\s*(보고서|자료|리포트)는")
-_BYLINE = re.compile(r"^(정리|작성|집필)\s*[:：]?\s*\(?\s*[\w.+-]+@[\w.-]+\s*\)?$")
-_DATE_ONLY = re.compile(r"^\d{4}\s*\.\s*\d{1,2}\s*\.\s*\d{1,2}\s*\.?$")
 _MD_HEADING = re.compile(r"^(#{1,6})\s*(.*)$")
-_ROMAN = re.compile(r"^(?P<num>[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|I{1,3}|IV|VI{0,3}|IX|X)(?:[.\s]\s*(?P<title>.+))?$")
-_ARTICLE = re.compile(r"^(?P<num>\d{2})(?:\s+(?P<title>.+))?$")
-_NUMBERED = re.compile(r"^(?P<num>\d{1,2})\.\s+(?P<title>.+)$")
-_SUBSECTION = re.compile(r"^(?P<num>\d{1,2})\)\s+(?P<title>.+)$")
-_HEADLINE = re.compile(r"^[■□]\s*")
+_ROMAN = BRIEFING.headings[0].pattern
+_ROMAN_VALUES = {**{ch: i + 1 for i, ch in enumerate("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ")},
+                 **{r: i + 1 for i, r in enumerate(("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"))}}
 _CAPTION = re.compile(
     r"^(〈[^〉]+〉|<[^<>]+>|〔\s*(표|그림)[^〕]*〕.*|\[\s*(표|그림)\s*[\d-]+\s*\].*|(표|그림)\s*\d+(-\d+)?\.?\s.*)$"
 )
-_MAJOR_BULLET = re.compile(r"^(?:[■□▶❍]|m(?=\s))")
+_MAJOR_BULLET = re.compile(r"^[■□▶❍]")
+_HEADLINE = re.compile(r"^[■□]\s*")
 _SOURCE_LINE = re.compile(r"^[*※]?\s*(자료|출처|주)\s*[:：]")
-_BULLET = re.compile(
-    r"^(?:[-–•·∙ㅇ❍○●◦▶▷►※□◎☑✓■◆◇◈▣]|m(?=\s)|\*(?=\s)|[①-⑳]|\(\d{1,2}\)|[가-하]\.(?=\s)|\d{1,2}\)(?=\s))"
-)
 _FOOTNOTE_DEF = re.compile(r"^(?:주\s*[:：]\s*)?(\d{1,3})\)\s+\S")  # "1) ..." or a table note "주: 1) ..."
 _FOOTNOTE_REF = re.compile(r"(?<=[^\s\d(])(\d{1,3})\)")
 _TERMINAL = re.compile(r"(다|요|음|함|임|됨|짐|며|\.|\?|!|。|”|\")\s*$")
+# a heading that ends like a sentence; not "요" ("개요", "주요", "필요" end many titles)
+_SENTENCE_END = re.compile(r"(다|음|함|임|됨|\.|\?|!|。)\s*$")
 _HANGUL = re.compile(r"[가-힣]")
+_SPACED_RUN = re.compile(r"(?<!\S)[가-힣](?: [가-힣])+(?!\S)")
+_TRAILING_REF = re.compile(r"(?<=\S)\d{1,3}\)$")  # a footnote reference after a sentence end: "예정임.16)"
+_WORD = re.compile(r"[가-힣]{2}|[A-Za-z]{3}|[가-힣][A-Za-z]|[A-Za-z][가-힣]")
+# a symbol font mapped to ASCII ("❍" printed as "m"): a lone letter opening a line, then Korean text
+_LETTER_BULLET = re.compile(r"^([a-zA-ZüØ])\s+(?=[가-힣0-9(\[「‘“\'\"])")
+LETTER_BULLET_MIN = 3  # lines a document must open with that letter before it counts as a bullet
+COVER_LABEL = "문서 정보"  # section of a cover block kept as document metadata
 
 MAX_HEADING_CHARS = 80
 MAX_HEADLINE_CHARS = 160
+MIN_PASSAGE_CHARS = 40  # text under this is a fragment, not a passage of its own (a whole short article aside)
 
 Joiner = Callable[[str, str], bool]  # (left word, right word) -> insert a space?
 
@@ -65,8 +88,11 @@ class Block:
     kind: str  # "heading" | "text" | "table_row" | "caption" | "footnote"
     text: MappedText
     line_no: int
-    heading_type: str = ""  # "summary" | "chapter" | "article" | "sub" | "label"
+    heading_type: str = ""  # a layout rule's kind: "summary", "chapter", "article", "sub", "label", "jo", ...
     heading_num: str = ""
+    level: int | None = None  # section-path level (index.layouts); on a text block: an inline heading
+    label: str = ""  # what the section path shows for an inline heading ("제70조", "제35조(손해배상책임)")
+    marker: str = ""  # the bullet that opened the block, when it was a symbol-font letter (dropped from text)
     footnote_refs: list[int] = field(default_factory=list)
     footnote_no: int | None = None
     table_header: str | None = None
@@ -75,6 +101,7 @@ class Block:
     section: tuple[str, ...] = ()
     group: int = 0
     summary: bool = False
+    metadata: bool = False  # a cover block (의안번호, 발의자, ...): searchable, kept apart from the body
     page: int | None = None
 
 
@@ -84,6 +111,7 @@ class ParsedDocument:
 
     blocks: list[Block]
     footnotes: list[Block]
+    layouts: tuple[str, ...] = ()  # the layout families whose conventions were applied
 
     def footnote_for(self, number: int, line_no: int) -> Block | None:
         """The definition a reference resolves to: the next one with that number after it."""
@@ -261,6 +289,69 @@ def _table_cells(line: MappedText) -> MappedText:
     return MappedText.concat(parts)
 
 
+@dataclass(slots=True)
+class _Rules:
+    """The conventions in force for one document: the tables of the families it shows."""
+
+    families: tuple[Layout, ...]
+    letters: frozenset[str]  # symbol-font letters this document uses as bullets
+
+    @property
+    def legal(self) -> bool:
+        return LEGAL in self.families
+
+    def headings(self, is_md: bool) -> list[HeadingRule]:
+        rules = [r for f in self.families if f is not MARKDOWN for r in f.headings]
+        if is_md:
+            rules += list(MARKDOWN.headings)
+        return rules
+
+    def is_bullet(self, text: str) -> bool:
+        if any(f.bullets is not None and f.bullets.match(text) for f in self.families):
+            return True
+        m = _LETTER_BULLET.match(text)
+        return bool(m and m.group(1) in self.letters)
+
+    def is_furniture(self, text: str) -> bool:
+        return any(p.match(text) for f in self.families for p in f.furniture)
+
+
+@dataclass(slots=True)
+class _State:
+    """What the heading checks need to know about the headings seen so far."""
+
+    last: dict[str, tuple[int, int]] = field(default_factory=dict)  # heading kind -> last number (and 의N)
+    deepest: int | None = None  # level of the innermost heading so far
+    off: frozenset[str] = frozenset()  # heading kinds switched off by the current part
+    seen_heading: bool = False
+
+    def accept(self, rule: HeadingRule, number: tuple[int, int] | None) -> None:
+        self.seen_heading = True
+        if rule.level == PART:
+            self.off = frozenset(rule.scope_off)
+            self.last.pop("jo", None)  # 부칙 (and every part) restarts article numbers
+        if number is not None:
+            self.last[rule.kind] = number
+        if rule.level < CHAPTER:  # a legal division: report numbering restarts under it
+            for kind in ("chapter", "article"):
+                self.last.pop(kind, None)
+        self.deepest = rule.level
+
+
+@dataclass(frozen=True, slots=True)
+class _Heading:
+    rule: HeadingRule
+    num: str
+    title: str
+    label_end: int  # for an inline heading: where its label ends in the line
+
+
+def _letter_bullets(lines: list[str]) -> frozenset[str]:
+    """Letters that open at least LETTER_BULLET_MIN lines followed by Korean text: a symbol font's bullet."""
+    counts = Counter(m.group(1) for t in lines if (m := _LETTER_BULLET.match(t.strip())))
+    return frozenset(ch for ch, n in counts.items() if n >= LETTER_BULLET_MIN)
+
+
 def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDocument:
     """Blocks with section paths for one document (see the module docstring)."""
     nfc = nfc_mapped(source.raw)
@@ -271,6 +362,8 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
         mapped_lines.append(nfc[pos : pos + len(text.rstrip("\r"))])
         pos += len(text) + 1
 
+    rules = _Rules(active_families(line_texts), _letter_bullets(line_texts))
+    state = _State()
     pages = _pages(line_texts)
     width = _wrap_width(line_texts)
     valid_notes = _valid_footnotes(line_texts)
@@ -292,18 +385,16 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
                 b.close()
             continue
         if _PAGE_MARKER.match(raw):
-            continue  # a page break does not end a wrapped paragraph
+            blank_run = 0  # a page break does not end a wrapped paragraph, nor do the blank lines around it
+            continue
         line_no = source.line_of(line.starts[0])
         page = pages[i]
         text_no_hash, is_md = _strip_heading_marks(stripped)
         squashed = _squash(text_no_hash)
 
-        # furniture
-        if _DISCLAIMER.match(text_no_hash) or _BYLINE.match(text_no_hash) or _DATE_ONLY.match(text_no_hash):
-            b.close()
-            prev_raw, blank_run = raw, 0
-            continue
-        if is_url_only(text_no_hash) or _CONTENTS.match(squashed):
+        # furniture: a disclaimer only where it stands in the cover, before any heading
+        disclaimer = not state.seen_heading and bool(_DISCLAIMER.match(text_no_hash))
+        if disclaimer or rules.is_furniture(text_no_hash) or is_url_only(text_no_hash) or _CONTENTS.match(squashed):
             b.close()
             prev_raw, blank_run = raw, 0
             continue
@@ -332,36 +423,67 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
             prev_raw, blank_run = raw, 0
             continue
         ctext = cleaned.text
+        bullet = rules.is_bullet(ctext)
+        marker = ""
+        if (m := _LETTER_BULLET.match(ctext)) and m.group(1) in rules.letters:
+            marker, cleaned = m.group(1), cleaned[m.end() :].strip()  # the letter is a glyph, not text
+            ctext = cleaned.text
 
-        heading = _classify_heading(ctext, is_md, line_texts, i)
+        heading = _classify_heading(ctext, is_md, line_texts, i, rules, state, b.open, prev_raw, blank_run, width)
         footnote_m = _FOOTNOTE_DEF.match(ctext)
         if footnote_m and int(footnote_m.group(1)) in valid_notes and not is_md:
             number = int(footnote_m.group(1))
             b.emit(Block("footnote", cleaned, line_no, footnote_no=number, page=page), keep_open=True)
+        elif heading is not None and heading.rule.inline:
+            state.accept(heading.rule, _number(heading.rule, heading.num))
+            label = heading.title if heading.rule.title_label else cleaned[: heading.label_end].text.strip()
+            cleaned, refs = b.strip_refs(cleaned, valid_notes)
+            b.emit(Block("text", cleaned, line_no, heading_type=heading.rule.kind, heading_num=heading.num,
+                         level=heading.rule.level, label=label, footnote_refs=refs, page=page), keep_open=True)
         elif heading is not None:
-            kind, num, _title = heading
-            b.emit(Block("heading", cleaned, line_no, heading_type=kind, heading_num=num, page=page))
-        elif _CAPTION.match(ctext) and len(ctext) <= MAX_HEADING_CHARS:
+            state.accept(heading.rule, _number(heading.rule, heading.num))
+            label = heading.title if heading.rule.title_label else ""
+            if heading.rule.level == PART:
+                label = _unspace(label or ctext)  # "부      칙", "제 안 이 유": a spaced-out title
+            b.emit(Block("heading", cleaned, line_no, heading_type=heading.rule.kind, heading_num=heading.num,
+                         level=heading.rule.level, label=label, page=page))
+        elif _CAPTION.match(ctext) and len(ctext) <= MAX_HEADING_CHARS and not bullet:
             b.emit(Block("caption", cleaned, line_no, page=page))
-        elif _continues(b.open, ctext, prev_raw, blank_run, width) and not _is_label_after_terminal(
-            b.open, ctext, line_texts, i
+        elif not bullet and _continues(b.open, ctext, raw, prev_raw, blank_run, width, joiner) and not (
+            "label" not in state.off and _is_label_after_terminal(b.open, ctext, line_texts, i, rules)
         ):
             cleaned, refs = b.strip_refs(cleaned, valid_notes)
             assert b.open is not None
             b.join(b.open, cleaned, prev_raw)
             b.open.footnote_refs.extend(refs)
-        elif not is_md and _is_label(ctext, line_texts, i):
-            b.emit(Block("heading", cleaned, line_no, heading_type="label", page=page))
+        elif not is_md and not bullet and "label" not in state.off and _is_label(ctext, line_texts, i, rules):
+            b.emit(Block("heading", cleaned, line_no, heading_type="label", level=SUB, page=page))
         else:
             cleaned, refs = b.strip_refs(cleaned, valid_notes)
-            b.emit(Block("text", cleaned, line_no, footnote_refs=refs, page=page), keep_open=True)
+            b.emit(Block("text", cleaned, line_no, footnote_refs=refs, page=page, marker=marker), keep_open=True)
         prev_raw, blank_run = raw, 0
 
     blocks = [blk for blk in b.blocks if blk.text.text.strip()]
     if cover_end:
         blocks = _drop_cover_tail(blocks)
+    if rules.legal:
+        _mark_cover_metadata(blocks)
     _assign_sections(blocks)
-    return ParsedDocument(blocks=blocks, footnotes=b.footnotes)
+    _attach_lone_captions(blocks)
+    return ParsedDocument(blocks=blocks, footnotes=b.footnotes, layouts=tuple(f.name for f in rules.families))
+
+
+def _mark_cover_metadata(blocks: list[Block]) -> None:
+    """A bill's cover (title, 의안번호, 발의연월일, 발의자) before its first part: document metadata."""
+    first_part = next((k for k, blk in enumerate(blocks) if blk.kind == "heading" and blk.level == PART), None)
+    if not first_part:
+        return
+    cover = blocks[:first_part]
+    if any(blk.kind == "heading" for blk in cover):
+        return
+    if LEGAL.cover_fields is not None and LEGAL.cover_fields.search("".join(_squash(blk.text.text) for blk in cover)):
+        for blk in cover:
+            blk.metadata = True
 
 
 def _drop_cover_tail(blocks: list[Block]) -> list[Block]:
@@ -390,43 +512,124 @@ def _cover_end(lines: list[str]) -> int:
     return 0
 
 
-def _classify_heading(text: str, is_md: bool, lines: list[str], i: int) -> tuple[str, str, str] | None:
-    """(type, number, title) when the line is a structural heading."""
-    squashed = _squash(text)
-    if _SUMMARY.match(squashed):
-        return "summary", "", "요약"
-    if len(text) > MAX_HEADING_CHARS:
+def _unspace(title: str) -> str:
+    """Join the syllables of a spaced-out title ("부 칙" -> "부칙", "비 용 추 계 서" -> "비용추계서")."""
+    return _SPACED_RUN.sub(lambda m: m.group().replace(" ", ""), title)
+
+
+def _number(rule: HeadingRule, num: str) -> tuple[int, int] | None:
+    """A heading number as (number, sub-number): "Ⅲ" -> (3, 0), "04" -> (4, 0), "제50조의3" -> (50, 3)."""
+    if not num:
         return None
-    if m := _ROMAN.match(text):
-        title = m.group("title") or ""
-        if len(title) <= 40 and not _TERMINAL.search(title or "x"):
-            return "chapter", m.group("num"), title
-    if m := _ARTICLE.match(text):
-        return "article", m.group("num"), m.group("title") or ""
-    indented = len(lines[i]) - len(lines[i].lstrip(" \u3000")) > 2  # a cell of a flattened table, not a heading
-    if (m := _NUMBERED.match(text)) and len(m.group("title")) <= 40 and " - " not in text and not indented:
-        if not _TERMINAL.search(text) and not _numbered_neighbour(lines, i):
-            return "article", m.group("num"), m.group("title")
-    if (m := _SUBSECTION.match(text)) and len(m.group("title")) <= 40 and not _TERMINAL.search(text):
-        return "sub", m.group("num"), m.group("title")
-    if is_md and not _CAPTION.match(text) and not _BULLET.match(text):
-        return "label", "", text
+    if num in _ROMAN_VALUES:
+        return _ROMAN_VALUES[num], 0
+    digits = re.findall(r"\d+", num)
+    if not digits:
+        return None
+    return int(digits[0]), int(digits[1]) if len(digits) > 1 else 0
+
+
+def _in_sequence(rule: HeadingRule, number: tuple[int, int] | None, state: _State) -> bool:
+    """Numbered headings run in order; a number out of order is a reference or a wrapped line."""
+    if not rule.sequence or number is None:
+        return True
+    last = state.last.get(rule.kind)
+    if rule.inline:  # articles: increasing (amending bills skip numbers); 1 restarts after a part
+        return last is None or number > last
+    return number[0] == 1 or (last is not None and number[0] == last[0] + 1)
+
+
+def _symbolic(text: str) -> bool:
+    """A formula or symbol line ("X", "> 10.7×P", "(2)"): no word in it, or mostly not letters/digits."""
+    if not _WORD.search(_squash(text)):
+        return True
+    plain = sum(1 for ch in text if ch.isalnum() or ch.isspace())
+    return plain < 0.6 * len(text)
+
+
+def _inside_running_text(open_block: Block | None, prev_raw: str, blank_run: int, width: int | None) -> bool:
+    """Does this line continue an unfinished wrapped line (so it cannot open a heading)?"""
+    if open_block is None or open_block.kind not in ("text", "footnote") or width is None or blank_run > 1:
+        return False
+    prev = _TRAILING_REF.sub("", prev_raw.rstrip())
+    return len(prev) >= 0.7 * width and not _TERMINAL.search(prev) and not prev.endswith((":", "："))
+
+
+def _classify_heading(text: str, is_md: bool, lines: list[str], i: int, rules: _Rules, state: _State,
+                      open_block: Block | None, prev_raw: str, blank_run: int, width: int | None) -> _Heading | None:
+    """The heading this line opens, if it passes its layout rule and the general sanity checks."""
+    squashed = _squash(text)
+    summary_rule = HeadingRule("summary", _SUMMARY, CHAPTER)
+    candidates = rules.headings(is_md)
+    if not rules.legal:
+        candidates.insert(0, summary_rule)
+    running = not is_md and _inside_running_text(open_block, prev_raw, blank_run, width)
+    for rule in candidates:
+        m = rule.pattern.match(squashed if rule is summary_rule else text)
+        if not m:
+            continue
+        if rule.kind in state.off or (running and (rule.inline or rule.level != PART)):
+            continue  # a document part's title ("제안이유", "부칙") is a whole line of its own: no sentence has it
+        if rules.legal and state.deepest == JO and rule.level > JO:
+            continue  # inside an article, "1." and "가." are 호 and 목, not report headings
+        groups = m.groupdict()
+        num = (groups.get("num") or "").replace(" ", "")
+        title = (groups.get("title") or "").strip()
+        if rule.reject_after is not None and rule.reject_after.match(text[m.end() :]):
+            continue
+        if len(title) > rule.max_title or not _in_sequence(rule, _number(rule, num), state):
+            continue
+        if rule.inline:
+            if not text[m.end() :].strip() and _next_nonblank(lines, i) is None:
+                continue
+            return _Heading(rule, num, title, m.end())
+        if len(text) > MAX_HEADING_CHARS or _next_nonblank(lines, i) is None:
+            continue  # a heading is short and is followed by its content
+        if title and ((_SENTENCE_END.search(title) and not rule.title_terminal_ok) or _symbolic(title)):
+            continue
+        if not title and rule is not summary_rule and not _bare_number_heading(lines, i):
+            continue
+        if rule.kind == "article" and rule.pattern.pattern.startswith(r"^(?P<num>\d{1,2})\.") and (
+            " - " in text or _indented(lines[i]) or _numbered_neighbour(lines, i)
+        ):
+            continue  # an item of a numbered list, or a cell of a flattened table
+        if rule is summary_rule:
+            return _Heading(rule, "", "요약", 0)
+        if rule.kind == "label" and (_CAPTION.match(title) or rules.is_bullet(title)):
+            return None
+        return _Heading(rule, num, title, 0)
     return None
 
 
-def _is_label(text: str, lines: list[str], i: int) -> bool:
+def _bare_number_heading(lines: list[str], i: int) -> bool:
+    """A number alone on its line ("01", "Ⅲ") heads a section only when a title line follows it."""
+    nxt = _next_nonblank(lines, i)
+    if nxt is None:
+        return False
+    title = _strip_heading_marks(nxt.strip())[0]
+    return 2 <= len(title) <= MAX_HEADING_CHARS and not _TERMINAL.search(title) and not _symbolic(title)
+
+
+def _indented(line: str) -> bool:
+    return len(line) - len(line.lstrip(" \u3000")) > 2
+
+
+def _is_label(text: str, lines: list[str], i: int, rules: _Rules) -> bool:
     """A short stand-alone line introducing a list ("참고자료", "기술전략")."""
-    if len(text) > 12 or _BULLET.match(text) or _TERMINAL.search(text) or _SOURCE_LINE.match(text):
+    if len(text) > 12 or rules.is_bullet(text) or _TERMINAL.search(text) or _SOURCE_LINE.match(text):
+        return False
+    if _symbolic(text):
         return False
     prev_blank = i == 0 or not lines[i - 1].strip()
     next_blank = i + 1 >= len(lines) or not lines[i + 1].strip()
     nxt = _next_nonblank(lines, i)
-    return prev_blank and next_blank and nxt is not None and bool(_BULLET.match(nxt.strip()))
+    return prev_blank and next_blank and nxt is not None and rules.is_bullet(nxt.strip())
 
 
-def _is_label_after_terminal(open_block: Block | None, text: str, lines: list[str], i: int) -> bool:
+def _is_label_after_terminal(open_block: Block | None, text: str, lines: list[str], i: int, rules: _Rules) -> bool:
     """A label right after a finished sentence is a label, not a wrapped fragment."""
-    return open_block is not None and bool(_TERMINAL.search(open_block.text.text)) and _is_label(text, lines, i)
+    return (open_block is not None and bool(_TERMINAL.search(open_block.text.text))
+            and _is_label(text, lines, i, rules))
 
 
 def _next_nonblank(lines: list[str], i: int) -> str | None:
@@ -438,31 +641,50 @@ def _next_nonblank(lines: list[str], i: int) -> str | None:
 
 def _numbered_neighbour(lines: list[str], i: int) -> bool:
     """A numbered line next to another numbered line is a list item, not a heading."""
+    numbered = BRIEFING.headings[2].pattern
     for j in (range(i - 1, max(-1, i - 4), -1), range(i + 1, min(len(lines), i + 4))):
         for k in j:
             if lines[k].strip():
-                if _NUMBERED.match(lines[k].strip()):
+                if numbered.match(lines[k].strip()):
                     return True
                 break
     return False
 
 
-def _continues(open_block: Block | None, text: str, prev_raw: str, blank_run: int, width: int | None) -> bool:
+def _continues(open_block: Block | None, text: str, raw: str, prev_raw: str, blank_run: int, width: int | None,
+               joiner: Joiner | None) -> bool:
     """Is this line the hard-wrapped rest of the open paragraph/footnote?
 
-    PDF extraction wraps at a fixed width: a wrapped line is long, and either
-    ends mid-sentence or keeps the trailing space of a word break.
+    PDF extraction wraps at a fixed width, with or without a blank line between
+    the wrapped lines: a wrapped line is long, and either ends mid-sentence or
+    keeps the trailing space of a word break, or ends in what only looks like a
+    sentence end ("필요" / "한 나이", "시행된다" / "고 가정한"), which Kiwi tells
+    apart: it would write the two pieces as one word.
     """
     if open_block is None or open_block.kind not in ("text", "footnote") or width is None:
         return False
-    if blank_run > 2 or _BULLET.match(text) or _FOOTNOTE_DEF.match(text) or _SOURCE_LINE.match(text):
+    if blank_run > 2 or _FOOTNOTE_DEF.match(text) or _SOURCE_LINE.match(text):
         return False
     long_line = len(prev_raw.rstrip()) >= 0.7 * width
     terminal = bool(_TERMINAL.search(prev_raw))
     if long_line and (prev_raw.endswith((" ", "\u3000")) or not terminal):
         return True
+    if long_line and not _indented_paragraph(raw) and _splits_word(prev_raw.rstrip(), text, joiner):
+        return True
     # short unterminated fragments (flattened table cells) belong together; footnotes end at their line
     return open_block.kind == "text" and not terminal
+
+
+def _indented_paragraph(raw: str) -> bool:
+    """A line opening with an indent starts a paragraph (wrapped lines restart at the margin)."""
+    return raw.startswith(("  ", "\u3000", "\t"))
+
+
+def _splits_word(left: str, right: str, joiner: Joiner | None) -> bool:
+    """Kiwi would write the end of one line and the start of the next as one word."""
+    if joiner is None or not left or not right or not (_HANGUL.match(left[-1]) and _HANGUL.match(right[0])):
+        return False
+    return not joiner(left.rsplit(" ", 1)[-1], right.split(" ", 1)[0])
 
 
 def _one_line(block: Block) -> bool:
@@ -470,59 +692,115 @@ def _one_line(block: Block) -> bool:
     return block.n_lines == 1
 
 
+class _Path:
+    """The section path as a stack of (level, label); a heading replaces everything at its level or deeper."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, str]] = []
+
+    def push(self, level: int, label: str) -> None:
+        self.drop(level)
+        self.entries.append((level, label))
+
+    def drop(self, level: int) -> None:
+        self.entries = [e for e in self.entries if e[0] < level]
+
+    def extend_last(self, level: int, text: str) -> None:
+        """A bare number's title line completes its entry ("01" + "title")."""
+        self.entries = [(lv, f"{label} {text}" if lv == level else label) for lv, label in self.entries]
+
+    def has(self, level: int) -> bool:
+        return any(lv == level for lv, _ in self.entries)
+
+    def labels(self) -> tuple[str, ...]:
+        return tuple(label for _, label in self.entries)
+
+
 def _assign_sections(blocks: list[Block]) -> None:
     """Section path, chunk group and summary flag for every block."""
-    chapter = article = sub = caption = None
+    path = _Path()
     summary = False
-    pending: str | None = None  # "chapter" or "article" waiting for its title line
+    pending: int | None = None  # level of a bare-number heading waiting for its title line
     group = 0
     for block in blocks:
         text = block.text.text
+        if block.metadata:
+            block.section, block.group = (COVER_LABEL,), group
+            continue
         if block.kind == "heading":
             group += 1
             kind = block.heading_type
+            level = block.level if block.level is not None else SUB
             if kind == "summary":
-                chapter, article, sub, caption, summary, pending = "요약", None, None, None, True, None
-            elif kind == "chapter":
-                chapter, article, sub, caption, summary = text, None, None, None, False
-                pending = "chapter" if not _ROMAN.match(text).group("title") else None  # type: ignore[union-attr]
-            elif kind == "article":
-                if summary:
-                    chapter = None
-                article, sub, caption, summary = text, None, None, False
-                pending = "article" if not _ARTICLE.match(text) or not _ARTICLE.match(text).group("title") else None  # type: ignore[union-attr]
-                if _NUMBERED.match(text):
-                    pending = None
-            elif pending == "chapter":
-                chapter, pending = f"{chapter} {text}", None
-            elif pending == "article":
-                article, pending = f"{article} {text}", None
+                path.drop(0)
+                path.push(CHAPTER, "요약")
+                summary, pending = True, None
+            elif pending is not None and level > SECTION:
+                path.extend_last(pending, text)
+                pending = None
             else:
-                sub, caption = text, None
+                if level <= CHAPTER + 1 and summary:  # the body after the summary
+                    path.drop(CHAPTER)
+                    summary = False
+                path.push(level, block.label or text)
+                pending = level if block.heading_num and _bare(block) else None
         elif block.kind == "caption":
             group += 1
-            caption = text
+            path.push(CAPTION, text)
+        elif block.kind == "text" and block.level is not None:  # an inline heading: "제70조 대통령의 임기는 …"
+            group += 1
+            path.push(block.level, block.label)
+            pending = None
         elif block.kind == "text" and _HEADLINE.match(text) and len(text) <= MAX_HEADLINE_CHARS and _one_line(block):
             group += 1
-            sub, caption = text, None
+            path.push(SUB, text)
             pending = None
-        elif block.kind == "text" and caption and _MAJOR_BULLET.match(text):
+        elif block.kind == "text" and path.has(CAPTION) and (_MAJOR_BULLET.match(text) or block.marker):
             # prose resumes after a table/figure: the caption no longer describes what follows
             group += 1
-            caption = None
+            path.drop(CAPTION)
         elif block.kind == "text" and pending is not None and len(text) <= MAX_HEADING_CHARS:
             # "01" on its own line, then the title as plain text
-            if pending == "chapter":
-                chapter = f"{chapter} {text}"
-            else:
-                article = f"{article} {text}"
+            path.extend_last(pending, text)
             pending = None
             block.kind = "heading"
             block.heading_type = "title"
             group += 1
-        block.section = tuple(s for s in (chapter, article, sub, caption) if s)
+        block.section = path.labels()
         block.summary = summary
         block.group = group
-        if block.kind == "text" and _SOURCE_LINE.match(text) and caption:
-            caption = None
+        if block.kind == "text" and _SOURCE_LINE.match(text) and path.has(CAPTION):
+            path.drop(CAPTION)
             group += 1
+
+
+def _attach_lone_captions(blocks: list[Block]) -> None:
+    """A caption whose table or figure left no text (an image) is not a passage of its own.
+
+    It stays beside the text it was printed with: the passage before it (the
+    one after it when it opens its section), with its source line.
+    """
+    groups: dict[int, list[Block]] = {}
+    for block in blocks:
+        if block.kind not in ("heading", "footnote"):
+            groups.setdefault(block.group, []).append(block)
+    order = sorted(groups)
+    for k, gid in enumerate(order):
+        members = groups[gid]
+        if members[0].kind != "caption" or any(m.kind == "table_row" for m in members):
+            continue
+        body = sum(len(m.text.text) for m in members[1:] if not _SOURCE_LINE.match(m.text.text))
+        if body >= MIN_PASSAGE_CHARS:
+            continue
+        host = next((groups[g] for g in reversed(order[:k]) if groups[g][0].section[: 1] == members[0].section[:1]),
+                    None) or (groups[order[k + 1]] if k + 1 < len(order) else None)
+        if host is None:
+            continue
+        for m in members:
+            m.kind = "text" if m.kind == "caption" else m.kind
+            m.group, m.section, m.summary = host[0].group, host[0].section, host[0].summary
+
+
+def _bare(block: Block) -> bool:
+    """A heading that is only its number ("01", "Ⅲ", "## I"): its title is on the next line."""
+    return _squash(block.text.text) == block.heading_num.replace(" ", "")

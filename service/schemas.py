@@ -116,7 +116,7 @@ class SearchResultItem(BaseModel):
     title: str
     section: str
     text: str
-    kind: str = Field(description="text, table or summary")
+    kind: str = Field(description="text, table, summary or metadata (a bill's cover: 의안번호, 발의자, ...)")
     footnotes: list[str] = Field(default_factory=list, description="Footnotes the passage cites.")
     citation: Citation
     duplicates: list[Duplicate] = Field(default_factory=list, description="Near-duplicate passages folded into "
@@ -182,7 +182,8 @@ class DocumentSummary(BaseModel):
 
 class DocumentBlock(BaseModel):
     kind: str = Field(description="heading, text, table_row, caption or footnote")
-    heading: str = Field("", description="summary, chapter, article, sub, label or title for headings")
+    heading: str = Field("", description="for headings: summary, chapter, article, sub, label or title (reports); "
+                         "part, comparison, addenda, pyeon, jang, jeol or gwan (laws and bills)")
     text: str
     start: int = Field(description="Source offsets of the block in the original file.")
     end: int

@@ -6,7 +6,8 @@ const docBox = document.getElementById("doc");
 
 function blockNode(block) {
   if (block.kind === "heading") {
-    const level = { summary: "h2", chapter: "h2", article: "h3", title: "h3" }[block.heading] || "h4";
+    const level = { summary: "h2", chapter: "h2", article: "h3", title: "h3", part: "h2", comparison: "h2",
+                    addenda: "h2", pyeon: "h2", jang: "h2", jeol: "h3", gwan: "h3" }[block.heading] || "h4";
     return el(level, { class: "block heading" }, block.text);
   }
   if (block.kind === "caption") return el("p", { class: "block caption" }, block.text);

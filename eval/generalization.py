@@ -1,0 +1,285 @@
+"""Generalization set: documents of other Korean government layouts, added as a user would.
+
+Laws and bills (eval/generalization/docs, see SOURCES.md) are added one by one
+through the normal add path (``index.manage.CorpusManager.add``, what
+``briefsearch add`` runs) into a scratch data directory beside the seed
+corpus; then the generalization questions (dev and test splits reported
+apart) and the briefing questions (with these documents beside them) are
+scored with eval/evaluate.py's functions. Optionally the naive baseline
+(500-character windows of the raw files, same model; dense, BM25 and RRF) is
+scored on the same questions.
+
+    python -m eval.generalization [--naive] [--data-dir DIR] [--name generalization]
+    python -m eval.generalization --ablate wraps   # one change of issue 13 switched off, in a scratch dir
+
+Writes eval/reports/<name>.md and .json. An ablation switches one structure
+change off inside this process only (never a setting of the service) and
+builds a fresh index in its own scratch dir, reusing the embedding cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.evaluate import (
+    LABELS,
+    METRICS,
+    REPORTS,
+    EvalReport,
+    Question,
+    _scores,
+    load_questions,
+    normalize_evidence,
+    run_eval,
+)
+from index.settings import Settings
+
+GEN_DIR = Path(__file__).resolve().parent / "generalization"
+DOCS = GEN_DIR / "docs"
+QUESTIONS = GEN_DIR / "questions.jsonl"
+MODES = ("hybrid", "dense", "lexical")
+SPLITS = ("dev", "test", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class SplitQuestion:
+    """A generalization question and the split it belongs to (never tune on "test")."""
+
+    question: Question
+    split: str
+
+
+def _ablate_wraps() -> None:
+    import index.structure as structure
+
+    structure._splits_word = lambda left, right, joiner: False  # type: ignore[assignment]
+
+
+def _ablate_legal() -> None:
+    import index.structure as structure
+    from index.layouts import LEGAL, active_families
+
+    structure.active_families = lambda lines: tuple(f for f in active_families(lines) if f is not LEGAL)  # type: ignore[assignment]
+
+
+def _ablate_cover() -> None:
+    import index.structure as structure
+
+    structure._mark_cover_metadata = lambda blocks: None  # type: ignore[assignment]
+
+
+def _ablate_captions() -> None:
+    import index.structure as structure
+
+    structure._attach_lone_captions = lambda blocks: None  # type: ignore[assignment]
+
+
+ABLATIONS: dict[str, Callable[[], None]] = {
+    "wraps": _ablate_wraps,  # blank-line wraps that look finished are not rejoined by Kiwi's reading
+    "legal": _ablate_legal,  # no legal-drafting table: laws and bills parsed as reports
+    "cover": _ablate_cover,  # a bill's cover block is not kept apart as metadata
+    "captions": _ablate_captions,  # lone captions stay passages of their own
+}
+
+
+def load_split_questions(path: Path = QUESTIONS) -> list[SplitQuestion]:
+    """Questions in eval/questions.jsonl's schema plus a ``split`` field ("dev" or "test")."""
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        data = json.loads(line)
+        split = data.pop("split", "")
+        if split not in ("dev", "test"):
+            raise ValueError(f"{path}:{n}: split must be 'dev' or 'test', not {split!r}")
+        out.append(SplitQuestion(Question(**data), split))
+    return out
+
+
+def scratch_settings(base: Settings, data_dir: Path) -> Settings:
+    """Settings over a scratch data dir that shares the prepared model (symlinked) and the seed corpus."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    models = data_dir / "models"
+    if not models.exists():
+        models.symlink_to(base.models_dir.resolve(), target_is_directory=True)
+    return base.model_copy(update={"data_dir": data_dir.resolve()})
+
+
+def add_documents(settings: Settings, docs_dir: Path = DOCS) -> list[str]:
+    """Build the seed index if needed, then add every generalization document via the add path."""
+    from index.build import build_index, index_status
+    from index.embed import Encoder
+    from index.korean import KoreanText
+    from index.manage import CorpusManager
+
+    encoder = Encoder(settings, progress=False)
+    korean = KoreanText()
+    if index_status(settings, encoder.identity).state != "fresh":
+        build_index(settings, encoder, korean, progress=False)
+    manager = CorpusManager(settings, encoder, korean)
+    lines = []
+    for path in sorted(docs_dir.glob("*.txt")):
+        result = manager.add(path.read_bytes(), path.name)
+        lines.append(f"{result.status} {result.doc_id}: {result.passages} passages")
+    return lines
+
+
+def split_scores(report: EvalReport, questions: list[SplitQuestion]) -> dict[str, dict[str, float]]:
+    """ranx scores of one run, per split and overall."""
+    out = {}
+    for split in SPLITS:
+        ids = [q.question.id for q in questions if split == "all" or q.split == split]
+        out[split] = _scores(report.qrels, report.run, ids)
+    return out
+
+
+def naive_baseline(settings: Settings, questions: list[Question], size: int = 500) -> dict[str, dict[str, float]]:
+    """Fixed windows of the raw files (seed corpus plus generalization docs): dense, BM25 and their RRF."""
+    import bm25s
+    import faiss
+
+    from bench.run import quality
+    from index.embed import Encoder
+    from index.ingest import load_manifest, read_source
+    from index.korean import KoreanText
+    from index.lexical import LexicalAnalyzer
+
+    texts = [(m.doc_id, read_source(settings.corpus_dir / m.file).raw) for m in load_manifest(settings.corpus_dir)]
+    texts += [(p.stem, read_source(p).raw) for p in sorted(DOCS.glob("*.txt"))]
+    chunks = [(d, t[i : i + size]) for d, t in texts for i in range(0, len(t), size) if t[i : i + size].strip()]
+    encoder = Encoder(settings, progress=False)
+    vectors = encoder.encode_passages([t for _, t in chunks], progress=False)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    analyzer = LexicalAnalyzer(KoreanText())
+    bm25 = bm25s.BM25(k1=settings.bm25_k1, b=settings.bm25_b, method="lucene")
+    bm25.index([analyzer.terms(t) or ["\x00"] for _, t in chunks], show_progress=False)
+    dense, lexical, rrf = [], [], []
+    for q in questions:
+        _, ids = index.search(encoder._encode_queries_now([encoder.query_prefix + q.question]), 100)
+        d = [int(i) for i in ids[0]]
+        docs, _ = bm25.retrieve([analyzer.terms(q.question) or ["\x00"]], k=100, show_progress=False)
+        lx = [int(i) for i in docs[0]]
+        fused: dict[int, float] = {}
+        for ranking in (d, lx):
+            for rank, i in enumerate(ranking, start=1):
+                fused[i] = fused.get(i, 0.0) + 1.0 / (settings.rrf_k + rank)
+        dense.append(d[:10])
+        lexical.append(lx[:10])
+        rrf.append(sorted(fused, key=lambda i: -fused[i])[:10])
+    recall1 = {name: _recall_at_1(r, chunks, questions) for name, r in
+               (("dense", dense), ("lexical", lexical), ("rrf", rrf))}
+    return {name: {**quality(r, chunks, questions), "recall@1": recall1[name], "passages": len(chunks)}
+            for name, r in (("dense", dense), ("lexical", lexical), ("rrf", rrf))}
+
+
+def _recall_at_1(ranked: list[list[int]], chunks: list[tuple[str, str]], questions: list[Question]) -> float:
+    hits = 0
+    for q, ids in zip(questions, ranked, strict=True):
+        needles = [normalize_evidence(e) for e in q.evidence]
+        doc, text = chunks[ids[0]]
+        hits += doc == q.doc_id and any(n in normalize_evidence(text) for n in needles)
+    return round(hits / len(questions), 3)
+
+
+def markdown(result: dict) -> str:
+    """The report: generalization set per split and mode, briefings beside them, misses."""
+    head = "| set | mode | n | " + " | ".join(LABELS[m] for m in METRICS) + " |"
+    sep = "|---|---|---:|" + "---:|" * len(METRICS)
+    lines = ["# Generalization evaluation (other Korean government layouts)", "",
+             f"- created: {result['created_at']}; chunker: {result['chunker']}; passages: {result['n_chunks']}",
+             f"- command: `{result['command']}`",
+             "- documents: eval/generalization/docs (SOURCES.md), added with the add path beside the seed corpus",
+             "- questions: eval/generalization/questions.jsonl (dev is for tuning; test is never tuned on)", "",
+             head, sep]
+    for mode, splits in result["generalization"].items():
+        for split, s in splits.items():
+            lines.append(f"| generalization {split} | {mode} | {int(s['n'])} | "
+                         + " | ".join(f"{s[m]:.3f}" for m in METRICS) + " |")
+    s = result["briefings"]
+    lines.append(f"| briefings (with the new documents) | hybrid | {int(s['n'])} | "
+                 + " | ".join(f"{s[m]:.3f}" for m in METRICS) + " |")
+    if result.get("naive"):
+        lines += ["", "## Naive baseline: 500-character windows of the raw files, same model (all questions)", "",
+                  "| retrieval | passages | Recall@1 | Recall@5 | MRR@10 |", "|---|---:|---:|---:|---:|"]
+        for name, s in result["naive"].items():
+            lines.append(f"| {name} | {s['passages']} | {s['recall@1']:.3f} | {s['recall@5']:.3f} "
+                         f"| {s['mrr@10']:.3f} |")
+    lines += ["", "## Per document (hybrid, all splits)", "", "| document | n | Recall@1 | Recall@5 | MRR@10 |",
+              "|---|---:|---:|---:|---:|"]
+    for doc, s in sorted(result["per_document"].items()):
+        lines.append(f"| {doc} | {int(s['n'])} | {s['hit_rate@1']:.3f} | {s['hit_rate@5']:.3f} | {s['mrr@10']:.3f} |")
+    lines += ["", "## Generalization questions not answered first (hybrid)", ""]
+    lines += [f"- {m['id']} [{m['split']}] ({m['doc_id']}): {m['question']} — first hit: {m['first_hit_rank']}"
+              for m in result["misses"]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=None, help="scratch data dir (default var/generalization)")
+    parser.add_argument("--naive", action="store_true", help="also score the naive 500-character baseline")
+    parser.add_argument("--name", default="generalization", help="report name under eval/reports")
+    parser.add_argument("--ablate", choices=sorted(ABLATIONS), help="switch one structure change off (scratch dir)")
+    args = parser.parse_args()
+
+    from index.search import open_searcher
+
+    base = Settings()
+    data_dir = args.data_dir or base.data_dir / "generalization"
+    if args.ablate:
+        ABLATIONS[args.ablate]()
+        shared = data_dir / "cache"
+        data_dir = base.data_dir / f"generalization-ablate-{args.ablate}"
+        if data_dir.exists():
+            shutil.rmtree(data_dir)  # a fresh build: the chunker identity does not know about the ablation
+        data_dir.mkdir(parents=True)
+        if shared.is_dir():
+            shutil.copytree(shared, data_dir / "cache")
+        args.name = f"generalization-ablate-{args.ablate}"
+    settings = scratch_settings(base, data_dir)
+    started = time.perf_counter()
+    for line in add_documents(settings):
+        print(line)
+    searcher = open_searcher(settings, build=False, progress=False)
+    questions = load_split_questions()
+    plain = [q.question for q in questions]
+    reports = {mode: run_eval(searcher, plain, mode=mode) for mode in MODES}
+    hybrid = reports["hybrid"]
+    split_of = {q.question.id: q.split for q in questions}
+    briefings = run_eval(searcher, load_questions(), mode="hybrid")
+    command = "python -m eval.generalization" + (" --naive" if args.naive else "") + (
+        f" --ablate {args.ablate}" if args.ablate else "")
+    result = {
+        "created_at": hybrid.created_at, "command": command, "chunker": hybrid.index["chunker"],
+        "n_chunks": hybrid.index["n_chunks"],
+        "generalization": {mode: split_scores(r, questions) for mode, r in reports.items()},
+        "briefings": briefings.overall,
+        "per_document": hybrid.per_document,
+        "misses": [{"id": o.id, "split": split_of[o.id], "doc_id": o.doc_id, "question": o.question,
+                    "first_hit_rank": o.first_hit_rank} for o in hybrid.outcomes if o.first_hit_rank != 1],
+        "naive": naive_baseline(settings, plain) if args.naive else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / f"{args.name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    (REPORTS / f"{args.name}.md").write_text(markdown(result), encoding="utf-8")
+    for mode, splits in result["generalization"].items():
+        for split, s in splits.items():
+            print(f"{mode:<8} {split:<5} n={int(s['n']):<3} " + "  ".join(f"{LABELS[m]}={s[m]:.3f}" for m in METRICS))
+    s = result["briefings"]
+    print("briefings hybrid " + "  ".join(f"{LABELS[m]}={s[m]:.3f}" for m in METRICS))
+    if result["naive"]:
+        for name, s in result["naive"].items():
+            print(f"naive {name}: R@1={s['recall@1']:.3f} R@5={s['recall@5']:.3f} MRR@10={s['mrr@10']:.3f}")
+    print(f"reports: {REPORTS / (args.name + '.md')}")
+
+
+if __name__ == "__main__":
+    main()

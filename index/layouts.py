@@ -1,0 +1,158 @@
+"""Layout families as data: the headings, bullets and furniture each family's documents follow.
+
+One table per family. ``index.structure`` applies the tables of the families a
+document shows (its ``signature`` lines); it hard-codes none of them. Every
+rule rests on a written drafting convention (법제처 「법령 입안·심사 기준」, the
+National Assembly's bill format, 행정업무운영 편람's 개조식 numbering) or on a
+convention seen in several documents (eval/generalization/SOURCES.md,
+../shared/notes/korean-layouts.md).
+
+Adding a family: write a ``Layout`` table here, add it to ``FAMILIES``, and
+add tests that parse real documents of that family (tests/test_layouts.py).
+
+Section-path levels are shared by all families so that they nest: a document
+part (제안이유, 부칙, 신·구조문대비표) is level 0, legal divisions 편 > 장 > 절 > 관 > 조
+are 1..5, report headings (chapter > numbered section > sub-section/label >
+caption) are 6..9.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PART, PYEON, JANG, JEOL, GWAN, JO = 0, 1, 2, 3, 4, 5
+CHAPTER, SECTION, SUB, CAPTION = 6, 7, 8, 9
+
+
+@dataclass(frozen=True, slots=True)
+class HeadingRule:
+    """One kind of heading: the line's shape and where it sits in the section path.
+
+    ``pattern`` is matched against the cleaned line (group ``num`` numbers the
+    heading, group ``title`` names it). A heading must also pass the general
+    sanity checks of ``index.structure`` (short, not a sentence, not a formula,
+    not inside running text).
+    """
+
+    kind: str
+    pattern: re.Pattern[str]
+    level: int
+    inline: bool = False  # the heading opens a line that carries its body ("제3조 대한민국의 영토는 …")
+    sequence: bool = False  # numbers run in order (1, then +1; or increasing for articles): references do not
+    max_title: int = 40  # longest title (characters) the heading may carry
+    title_terminal_ok: bool = False  # the title may end like a sentence (inline article bodies do)
+    single_line: bool = True  # the whole line is the heading (no wrapped title)
+    reject_after: re.Pattern[str] | None = None  # words right after the number that mark a reference
+    scope_off: tuple[str, ...] = ()  # heading kinds that do not fire inside a section opened by this one
+    title_label: bool = False  # the section path shows the title alone (not furniture words around it)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A layout family: how to recognise it and the conventions its documents follow."""
+
+    name: str
+    signature: re.Pattern[str] | None  # a line showing the family; None: always on
+    min_signature: int  # lines of the signature it takes to switch the family on
+    headings: tuple[HeadingRule, ...]
+    bullets: re.Pattern[str] | None = None  # line starts that open a new unit (never headings)
+    furniture: tuple[re.Pattern[str], ...] = ()  # whole lines dropped from the indexed text
+    cover_fields: re.Pattern[str] | None = None  # fields showing a cover block, kept apart as metadata
+
+
+# ------------------------------------------------------------------ briefings and government reports (개조식)
+# Numbering levels Ⅰ. > 1. > 1) with □/■ headlines and ○ ❍ - · ▶ bullets; "01" article numbers of weekly briefings.
+_ROMAN_NUMS = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
+BRIEFING = Layout(
+    name="briefing",
+    signature=None,
+    min_signature=0,
+    headings=(
+        HeadingRule("chapter", re.compile(
+            r"^(?P<num>[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|I{1,3}|IV|VI{0,3}|IX|X)(?:[.\s]\s*(?P<title>.+))?$"), CHAPTER, sequence=True),
+        HeadingRule("article", re.compile(r"^(?P<num>\d{2})(?:\s+(?P<title>.+))?$"), SECTION, sequence=True,
+                    max_title=80, title_terminal_ok=True),  # news headlines may end "…묶는다"
+        HeadingRule("article", re.compile(r"^(?P<num>\d{1,2})\.\s+(?P<title>.+)$"), SECTION),
+        HeadingRule("sub", re.compile(r"^(?P<num>\d{1,2})\)\s+(?P<title>.+)$"), SUB),
+    ),
+    bullets=re.compile(
+        r"^(?:[-–•·∙ㅇ❍○●◦▶▷►※□◎☑✓☞■◆◇◈▣]|\*(?=\s)|[①-⑳]|\(\d{1,2}\)|[가-하]\.(?=\s)|\d{1,2}\)(?=\s))"),
+    furniture=(
+        re.compile(r"^(정리|작성|집필)\s*[:：]?\s*\(?\s*[\w.+-]+@[\w.-]+\s*\)?$"),  # byline: "정리 (email)"
+        re.compile(r"^\d{4}\s*\.\s*\d{1,2}\s*\.\s*\d{1,2}\s*\.?$"),  # a bare date line
+    ),
+)
+
+# ------------------------------------------------------------------ Markdown exports
+MARKDOWN = Layout(
+    name="markdown",
+    signature=re.compile(r"^#{1,6}\s+\S"),
+    min_signature=2,
+    # applied only to lines that carried "#" marks (the parser strips them, keeping the offsets)
+    headings=(HeadingRule("label", re.compile(r"^(?P<title>.+)$"), SUB, max_title=80, title_terminal_ok=True),),
+)
+
+# ------------------------------------------------------------------ Korean legal drafting (laws, bills, decrees)
+# 법제처 「법령 입안·심사 기준」: 편 > 장 > 절 > 관 > 조(제목) > 항 ①② > 호 1. 2. > 목 가. 나.; 부칙 restarts
+# article numbers. Bills (국회법 제79조) add a cover (의안번호, 발의연월일, 발의자) and the parts 제안이유
+# (및 주요내용), 부칙, 신·구조문대비표 and 비용추계서 (or its 미첨부사유서).
+def _spaced(word: str) -> str:
+    """A word as a pattern that also matches it spaced out ("제 안 이 유", common in PDF headings)."""
+    return r"\s*".join(re.escape(ch) for ch in word)
+
+
+# in statute text (a bill's amending text, its 신·구조문대비표) "1." and "가." are 호 and 목, never report headings
+_STATUTE_TEXT_OFF = ("chapter", "article", "sub", "label")
+_REFERENCE_WORDS = re.compile(r"^\s*(?:및|또는|중|부터|까지|제목|단서|본문|각\s*호|전단|후단|제\d)")
+LEGAL = Layout(
+    name="legal",
+    signature=re.compile(
+        r"^(?:제\s*\d+\s*[장절관]\s+\S.{0,30}|제\s*\d+\s*조(?:의\s*\d+)?(?:\s*\([^()]{1,40}\))?\s+\S.*"
+        r"|부\s*칙(?:\s*<[^>]*>)?|의\s*안\s*번\s*호.*|(?:발|제)\s*[의출]\s*연\s*월\s*일.*"
+        rf"|{_spaced('제안이유')}.*|{_spaced('참고사항')}|신\s*[·ㆍ・.]?\s*{_spaced('구조문대비표')})$"),
+    min_signature=3,
+    headings=(
+        HeadingRule("part", re.compile(
+            rf"^(?P<title>{_spaced('제안이유')}(?:\s*{_spaced('및주요내용')})?|{_spaced('주요내용')}|{_spaced('참고사항')})$"),
+            PART),
+        HeadingRule("comparison", re.compile(rf"^(?P<title>신\s*[·ㆍ・.]?\s*{_spaced('구조문대비표')})$"), PART,
+                    scope_off=("jo", *_STATUTE_TEXT_OFF)),
+        HeadingRule("part", re.compile(rf"^(?P<title>.{{0,60}}(?:{_spaced('비용추계서')}|{_spaced('미첨부사유서')}))$"),
+                    PART, max_title=60),
+        HeadingRule("addenda", re.compile(rf"^(?:\S{{1,4}}\s+)?(?P<title>{_spaced('부칙')}(?:\s*<[^<>]{{1,40}}>)?)"
+                                          r"(?:\s+\S{1,6})?$"), PART, title_label=True),
+        # 개정문: "○○법 일부를 다음과 같이 개정한다." opens the amending text of a bill
+        HeadingRule("amendment", re.compile(r"^(?P<title>.{2,60}\s(?:일부|전부)를\s*다음과\s*같이\s*개정한다\.?)$"),
+                    PART, inline=True, max_title=70, title_terminal_ok=True, scope_off=_STATUTE_TEXT_OFF),
+        HeadingRule("pyeon", re.compile(r"^(?P<num>제\s*\d+\s*편)(?:\s+(?P<title>\S.*))?$"), PYEON, max_title=30),
+        HeadingRule("jang", re.compile(r"^(?P<num>제\s*\d+\s*장)(?:\s+(?P<title>\S.*))?$"), JANG, max_title=30),
+        HeadingRule("jeol", re.compile(r"^(?P<num>제\s*\d+\s*절)(?:\s+(?P<title>\S.*))?$"), JEOL, max_title=30),
+        HeadingRule("gwan", re.compile(r"^(?P<num>제\s*\d+\s*관)(?:\s+(?P<title>\S.*))?$"), GWAN, max_title=30),
+        HeadingRule("jo", re.compile(r"^(?P<num>제\s*\d+\s*조(?:\s*의\s*\d+)?)(?P<title>\s*\([^()]{1,40}\))?"
+                                     r"(?=\s|$)"),
+                    JO, inline=True, sequence=True, title_terminal_ok=True, reject_after=_REFERENCE_WORDS),
+    ),
+    bullets=re.compile(r"^(?:[①-⑳]|\d{1,2}\.(?=\s)|\d{1,2}의\d{1,2}\.(?=\s)|[가-하]\.(?=\s)|<\s*신\s*설\s*>)"),
+    furniture=(re.compile(r"^법률\s*제\s+호$"),),  # the blank law-number line of a bill's amending text
+    cover_fields=re.compile("의안번호|발의연월일|제출연월일|발의자|제출자|제안자"),  # on the squashed cover text
+)
+
+FAMILIES: tuple[Layout, ...] = (LEGAL, BRIEFING, MARKDOWN)
+
+
+def active_families(lines: list[str]) -> tuple[Layout, ...]:
+    """The families a document shows: those always on plus those with enough signature lines."""
+    out = []
+    for layout in FAMILIES:
+        if layout.signature is None:
+            out.append(layout)
+            continue
+        hits = 0
+        for line in lines:
+            if layout.signature.match(line.strip()):
+                hits += 1
+                if hits >= layout.min_signature:
+                    out.append(layout)
+                    break
+    return tuple(out)
