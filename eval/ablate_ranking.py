@@ -94,15 +94,17 @@ def ablate(searcher: Searcher, questions: list[Question], directory: Path = REPO
         chosen[knob] = best
     final = _evaluate(searcher, base, questions, chosen)
     first = _evaluate(searcher, base, questions, {**baseline, "dense_weight": base.dense_weight})
-    lines += ["## Baseline vs chosen", "", f"chosen: `{chosen}`", "", "### test", ""]
-    lines += [*_table([("baseline", first), ("chosen", final)], "test"), "", "### dev", ""]
-    lines += _table([("baseline", first), ("chosen", final)], "dev")
-    lines += ["", "### Paired significance on test (baseline vs chosen)", "", "```",
-              significance({"baseline": first, "chosen": final}, "test"), "```", ""]
+    configured = _evaluate(searcher, base, questions, {})
+    rows = [("baseline (no new signal)", first), ("chosen on dev", final), ("as configured (Settings)", configured)]
+    lines += ["## Baseline, chosen on dev, and as configured", "", f"chosen on dev: `{chosen}`",
+              "", "### test", "", *_table(rows, "test"), "", "### dev", "", *_table(rows, "dev"),
+              "", "### Paired significance on test (baseline vs chosen vs configured)", "", "```",
+              significance(dict(rows), "test"), "```", ""]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "ranking-ablation.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (directory / "ranking-ablation.json").write_text(json.dumps(
-        {"chosen": chosen, "baseline": first.per_split, "final": final.per_split}, indent=1), encoding="utf-8")
+        {"chosen": chosen, "baseline": first.per_split, "final": final.per_split,
+         "configured": configured.per_split}, indent=1), encoding="utf-8")
     return chosen
 
 

@@ -133,6 +133,10 @@ class Searcher:
         self.sentences = SentenceMaxSim(loaded.chunks, loaded.sentence_vectors)
         self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
 
+    def passage_terms(self, chunk_id: int) -> set[str]:
+        """The BM25 terms of a passage (empty for an unknown id)."""
+        return self._terms.get(chunk_id, set())
+
     def with_index(self, loaded: LoadedIndex) -> Searcher:
         """A searcher over another index version, sharing this one's model and analyzer."""
         return Searcher(loaded, self.encoder, self.settings, korean=self.korean)

@@ -65,10 +65,20 @@ class Settings(BaseSettings):
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
                                  "document are near-duplicates (summary vs body, overlapping chunks).")
-    answer_threshold: float = Field(0.875, description="Confidence below which /ask says the corpus has no answer "
-                                    "(calibrated: eval/reports/answers.md).")
+    answer_threshold: float = Field(0.9177, description="Confidence below which /ask says the corpus has no answer "
+                                    "(calibrated on dev: eval/reports/answers-calibration.md).")
     answer_lexical_weight: float = Field(0.1, ge=0, le=1, description="Weight of question-term coverage in "
                                          "sentence scores.")
+    answer_threshold_crosslingual: float = Field(
+        0.8126, description="Cosine below which a cross-lingual (English) question is not answered "
+        "(calibrated on dev: eval/reports/answers-calibration.md).")
+    answer_passage_weight: float = Field(0.0, ge=0, le=1, description="Weight of the answering passage's "
+                                         "idf-weighted question-term coverage in the confidence (chosen on dev).")
+    answer_margin_weight: float = Field(0.0, ge=0, le=1, description="Weight of the first passage's fused-score "
+                                        "margin over the next in the confidence (chosen on dev).")
+    crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
+                                            "Latin above which /ask treats it as cross-lingual (English over "
+                                            "Korean text): judged on the cosine alone.")
     answer_passages: int = Field(3, ge=1, le=10, description="Top passages whose sentences may answer.")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
     micro_batching: bool = Field(True, description="Under a burst, run one forward pass per core and let waiting "
