@@ -15,11 +15,13 @@ import itertools
 from pathlib import Path
 
 from eval.answers import Negative, calibrate, load_negatives
-from eval.evaluate import REPORTS, Question, load_questions
+from eval.evaluate import REPORTS, Question, load_questions, normalize_evidence
 from index.answer import Answerer
 from index.search import open_searcher
 from index.settings import get_settings
 
+NOVELTY_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
+WINDOWS = (0.03, 0.05, 0.08, 0.12)
 PASSAGE_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 MARGIN_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
@@ -37,8 +39,37 @@ def _score(f: dict, lexical_weight: float, passage_weight: float, margin_weight:
             + margin_weight * f["margin"])
 
 
+def evidence_share(answerer: Answerer, questions: list[Question]) -> float:
+    """Share of questions whose answer text, given whatever the confidence, holds an evidence phrase."""
+    saved = answerer.threshold, answerer.threshold_crosslingual
+    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
+    try:
+        hits = 0
+        for q in questions:
+            text = normalize_evidence(answerer.ask(q.question, k=5).answer)
+            hits += any(n and n in text for n in map(normalize_evidence, q.evidence))
+        return hits / max(1, len(questions))
+    finally:
+        answerer.threshold, answerer.threshold_crosslingual = saved
+
+
+def _sweep(answerer: Answerer, dev: list[Question], attribute: str,
+           values: tuple[float, ...]) -> tuple[float, list[tuple[float, float]]]:
+    """Set ``attribute`` to the value with the most dev answers holding the evidence (ties: the smaller)."""
+    rows = []
+    for value in values:
+        setattr(answerer, attribute, value)
+        rows.append((value, evidence_share(answerer, dev)))
+    best = max(rows, key=lambda r: (r[1], -r[0]))[0]
+    setattr(answerer, attribute, best)
+    return best, rows
+
+
 def choose(answerer: Answerer, questions: list[Question], negatives: list[Negative],
            directory: Path = REPORTS) -> dict[str, float]:
+    dev = [q for q in questions if q.split == "dev"]
+    novelty, novelty_rows = _sweep(answerer, dev, "novelty_weight", NOVELTY_WEIGHTS)
+    window, window_rows = _sweep(answerer, dev, "window", WINDOWS)
     on = _signals(answerer, [q.question for q in questions if q.split == "dev"])
     off = _signals(answerer, [n.question for n in negatives if n.split == "dev"])
     lw = answerer.lexical_weight
@@ -61,6 +92,12 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
     lines = ["# Answers: calibration on dev", "", "- command: `python -m eval.calibrate_answers`",
              f"- dev questions: {len(on)}; dev near-domain negatives: {len(off)}",
              f"- refused by the unknown-name gate: {n_gated_on} dev questions, {n_gated_off} dev negatives", "",
+             "## Sentence choice: novelty weight (dev answers holding the evidence, every question answered)", "",
+             "| novelty weight | evidence share |", "|---:|---:|",
+             *[f"| {w} | {e:.3f} |" for w, e in novelty_rows], "", f"Chosen: {novelty}.", "",
+             f"## Sentence choice: window of runners-up (with novelty {novelty})", "",
+             "| window | evidence share |", "|---:|---:|",
+             *[f"| {w} | {e:.3f} |" for w, e in window_rows], "", f"Chosen: {window}.", "",
              "## Korean regime: weight grid (missed + false rates at each pair's best threshold)", "",
              "| passage weight | margin weight | threshold | missed | false | sum |", "|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {wp} | {wm} | {t} | {m:.3f} | {f:.3f} | {s:.3f} |" for s, wp, wm, t, m, f in rows]
@@ -70,7 +107,8 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
               f"Threshold {t_xl} (missed {m_xl:.3f}, false {f_xl:.3f}).", ""]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "answers-calibration.md").write_text("\n".join(lines), encoding="utf-8")
-    return {"answer_passage_weight": best[1], "answer_margin_weight": best[2], "answer_threshold": best[3],
+    return {"answer_novelty_weight": novelty, "answer_window": window,
+            "answer_passage_weight": best[1], "answer_margin_weight": best[2], "answer_threshold": best[3],
             "answer_threshold_crosslingual": t_xl}
 
 

@@ -48,6 +48,9 @@ _MIN_SENTENCE_CHARS = 12
 _LIST_QUESTION = re.compile(r"(목록|나열|모두|각각|어떤 것들|무엇무엇|들은|들이|들을|\d+\s*(대|개|가지)\b|\d+대|"
                             r"(두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s*(가지|개)|\b(what|which) (are|were)\b|\blist\b)",
                             re.IGNORECASE)
+# a caption or heading restates a topic without answering: 〈표 제목〉, 표 1. ..., [그림 2], 출처/자료 lines
+_CAPTION = re.compile(r"^([〈<《\[〔【].*[〉>》\]〕】]\W*"
+                      r"|(표|그림|Table|Figure)\s*\d+[.:]?\s.*|(출처|자료)\s*[:：].*)$")
 _MARGIN_CAP = 0.3  # a first passage this far ahead of the next is as clear as it gets
 
 
@@ -140,6 +143,8 @@ class Answerer:
         self.threshold = settings.answer_threshold
         self.threshold_crosslingual = settings.answer_threshold_crosslingual
         self.lexical_weight = settings.answer_lexical_weight
+        self.novelty_weight = settings.answer_novelty_weight
+        self.window = settings.answer_window
         self.passage_weight = settings.answer_passage_weight
         self.margin_weight = settings.answer_margin_weight
         self.crosslingual_latin_share = settings.crosslingual_latin_share
@@ -197,12 +202,14 @@ class Answerer:
                 lead = len(raw) - len(raw.lstrip())
                 skip = bullet_prefix(raw[lead:])
                 sentence = raw[lead + skip :].strip()
-                if len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows):
+                if len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows) or _CAPTION.match(sentence):
                     continue
                 cosine = float(matrix[chunk.sentence_rows[i]] @ vector)
                 terms = set(chunk.sentence_terms[i])
                 coverage = sum(w for t, w in weights.items() if t in terms) / total
-                score = cosine + self.lexical_weight * coverage
+                # what the sentence adds beyond the question's own words: a restatement answers nothing
+                novelty = len(terms - weights.keys()) / max(1, len(terms))
+                score = cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
                 out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip))
         return out
 
@@ -248,7 +255,7 @@ class Answerer:
         chosen = [best]
         seen = {best.text}
         for cand in ranked[1:]:
-            if len(chosen) == 3 or cand.score < best.score - 0.03:
+            if len(chosen) == 3 or cand.score < best.score - self.window:
                 break
             if cand.text in seen or (not many and cand.chunk.chunk_id != best.chunk.chunk_id):
                 continue

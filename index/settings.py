@@ -65,14 +65,19 @@ class Settings(BaseSettings):
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
                                  "document are near-duplicates (summary vs body, overlapping chunks).")
-    answer_threshold: float = Field(0.9177, description="Confidence below which /ask says the corpus has no answer "
+    answer_threshold: float = Field(0.9935, description="Confidence below which /ask says the corpus has no answer "
                                     "(calibrated on dev: eval/reports/answers-calibration.md).")
     answer_lexical_weight: float = Field(0.1, ge=0, le=1, description="Weight of question-term coverage in "
                                          "sentence scores.")
     answer_threshold_crosslingual: float = Field(
         0.8126, description="Cosine below which a cross-lingual (English) question is not answered "
         "(calibrated on dev: eval/reports/answers-calibration.md).")
-    answer_passage_weight: float = Field(0.0, ge=0, le=1, description="Weight of the answering passage's "
+    answer_novelty_weight: float = Field(0.05, ge=0, le=1, description="Weight of the share of a sentence's "
+                                         "terms the question does not hold, in choosing answer sentences "
+                                         "(swept on dev: eval/reports/answers-calibration.md).")
+    answer_window: float = Field(0.05, ge=0, le=1, description="Sentences scoring within this of the best one "
+                                 "join the answer (up to three; swept on dev: eval/reports/answers-calibration.md).")
+    answer_passage_weight: float = Field(0.15, ge=0, le=1, description="Weight of the answering passage's "
                                          "idf-weighted question-term coverage in the confidence (chosen on dev).")
     answer_margin_weight: float = Field(0.0, ge=0, le=1, description="Weight of the first passage's fused-score "
                                         "margin over the next in the confidence (chosen on dev).")
