@@ -59,8 +59,10 @@ class SplitStats:
     missed_rate: float
     false_answer_rate: float  # near-domain negatives answered
     english_answered: str  # "answered of asked"
-    on_confidences: list[float]
+    on_confidences: list[float]  # Answer.confidence: 0 when an unknown name refused the question
     neg_confidences: list[float]
+    on_crosslingual: list[bool]
+    neg_crosslingual: list[bool]
     misses: list[str]
     wrong_answers: list[str]  # answered, but without the evidence
     false_answers: list[str]
@@ -78,10 +80,12 @@ class AnswerStats:
 
 def _measure_split(answerer: Answerer, questions: list[Question], negatives: list[Negative]) -> SplitStats:
     on, neg, hits, misses, wrong, false_answers = [], [], 0, [], [], []
+    on_xl, neg_xl = [], []
     english = [0, 0]
     for q in questions:
         ans = answerer.ask(q.question, k=5)
-        on.append(ans.features["confidence"])
+        on.append(ans.confidence)
+        on_xl.append(bool(ans.features["crosslingual"]))
         needles = [normalize_evidence(e) for e in q.evidence]
         if q.type == "english":
             english[1] += 1
@@ -94,7 +98,8 @@ def _measure_split(answerer: Answerer, questions: list[Question], negatives: lis
             misses.append(f"{q.id}: {q.question} (confidence {ans.confidence:.3f})")
     for n in negatives:
         ans = answerer.ask(n.question, k=5)
-        neg.append(ans.features["confidence"])
+        neg.append(ans.confidence)
+        neg_xl.append(bool(ans.features["crosslingual"]))
         if ans.answerable:
             false_answers.append(f"{n.id}: {n.question} (confidence {ans.confidence:.3f}) -> {ans.answer[:80]}")
     return SplitStats(
@@ -103,7 +108,8 @@ def _measure_split(answerer: Answerer, questions: list[Question], negatives: lis
         missed_rate=round(len(misses) / max(1, len(questions)), 4),
         false_answer_rate=round(len(false_answers) / max(1, len(negatives)), 4),
         english_answered=f"{english[0]} of {english[1]}",
-        on_confidences=on, neg_confidences=neg, misses=misses, wrong_answers=wrong, false_answers=false_answers,
+        on_confidences=on, neg_confidences=neg, on_crosslingual=on_xl, neg_crosslingual=neg_xl,
+        misses=misses, wrong_answers=wrong, false_answers=false_answers,
     )
 
 
@@ -116,7 +122,7 @@ def measure(answerer: Answerer, questions: list[Question], negatives: list[Negat
     off, off_false = [], []
     for text in off_corpus:
         ans = answerer.ask(text, k=5)
-        off.append(ans.features["confidence"])
+        off.append(ans.confidence)
         if ans.answerable:
             off_false.append(f"{text} (confidence {ans.confidence:.3f}) -> {ans.answer[:80]}")
     return AnswerStats(threshold=answerer.threshold, splits=splits, n_off_corpus=len(off_corpus),
@@ -170,7 +176,8 @@ def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], dir
         "| English questions answered | " + " | ".join(stats.splits[s].english_answered for s in order) + " |",
         "", f"Trivial off-corpus questions answered: {len(stats.off_false_answers)} of {stats.n_off_corpus} "
         f"(rate {stats.off_corpus_false_rate:.3f}).", "",
-        f"Calibration sweep on dev questions and dev negatives (minimizing missed + false): threshold "
+        f"Check of the threshold on Korean-script dev questions and dev negatives (minimizing missed + false; "
+        f"the weights and both thresholds are chosen by `python -m eval.calibrate_answers`): threshold "
         f"{calibrated[0]} gives missed {calibrated[1]:.3f}, false {calibrated[2]:.3f}.", "",
     ]
     for s in order:
@@ -190,9 +197,13 @@ def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], dir
 
 
 def calibration_sets(stats: AnswerStats) -> tuple[list[float], list[float]]:
-    """Confidences the threshold is chosen on: dev questions and dev negatives (all of them if unsplit)."""
+    """Confidences ``answer_threshold`` is checked on: Korean-script dev questions and dev negatives.
+
+    (Cross-lingual questions have their own threshold; eval/calibrate_answers.py chooses both and the weights.)
+    """
     dev = stats.splits.get("dev") or stats.splits.get("all") or next(iter(stats.splits.values()))
-    return dev.on_confidences, dev.neg_confidences
+    return ([c for c, x in zip(dev.on_confidences, dev.on_crosslingual, strict=True) if not x],
+            [c for c, x in zip(dev.neg_confidences, dev.neg_crosslingual, strict=True) if not x])
 
 
 def run(answerer: Answerer, directory: Path = REPORTS, questions: list[Question] | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_LEADING = re.compile(r"^(?:(?:[-*•·∙‣◦▪▫■□▶►▷○●◎◆◇❍❏❑☑✓✔※|ㅇ]|m(?=\s))\s*)+")
+_LEADING = re.compile(r"^(?:(?:[-*•·∙‣◦▪▫■□▶►▷○●◎◆◇❍❏❑☑✓✔※|]|[mㅇ](?=\s))\s*)+")
 
 
 def bullet_prefix(sentence: str) -> int:
