@@ -8,6 +8,8 @@ so nDCG@10 is measured against all of them. The average number of characters
 shown per result is reported beside the scores, so that longer passages cannot
 buy recall unnoticed.
 
+The eval set is ``questions.jsonl`` (split by eval/split.py) plus
+``fresh.jsonl``, test questions written after the ranking and answer tuning.
 Questions carry a ``split`` (``dev``: tune on it; ``test``: report and gate on
 it; see eval/split.py). Every function here takes any list of questions and a
 searcher, so other question sets reuse them.
@@ -31,6 +33,8 @@ from index.search import Searcher
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.jsonl"
+# written after all tuning, from the briefings' text (not from system output): test split only
+FRESH = EVAL_DIR / "fresh.jsonl"
 THRESHOLDS = EVAL_DIR / "thresholds.json"
 REPORTS = EVAL_DIR / "reports"
 CUTOFFS = (1, 3, 5, 10)
@@ -53,7 +57,10 @@ class Question:
     split: str = ""  # "dev" | "test" (eval/split.py); empty: in neither
 
 
-def load_questions(path: Path = QUESTIONS) -> list[Question]:
+def load_questions(path: Path | None = None) -> list[Question]:
+    """One JSONL question file, or (no path) the eval set: questions.jsonl plus the fresh test questions."""
+    if path is None:
+        return load_questions(QUESTIONS) + (load_questions(FRESH) if FRESH.exists() else [])
     questions = []
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):

@@ -326,7 +326,6 @@ def eval_cmd(
     from eval.evaluate import (
         LABELS,
         METRICS,
-        QUESTIONS,
         REPORTS,
         THRESHOLDS,
         ablation_markdown,
@@ -338,7 +337,7 @@ def eval_cmd(
 
     with _exit_codes():
         searcher = _built_searcher(ctx)
-    question_set = load_questions(questions or QUESTIONS)
+    question_set = load_questions(questions)  # default: questions.jsonl + fresh.jsonl
     if ablation:
         reports = {m.value: run_eval(searcher, question_set, mode=m.value) for m in Mode}
         out_dir = report_dir or REPORTS

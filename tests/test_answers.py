@@ -79,9 +79,12 @@ def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
     assert len(load_off_corpus()) >= 20 and set(stats.splits) == {"dev", "test"}
     test = stats.splits["test"]
     assert stats.off_corpus_false_rate == 0.0
-    assert test.false_answer_rate <= 0.7
-    assert test.missed_rate <= 0.15
-    assert test.evidence_rate >= 0.65
+    # floors just below the measured test figures (eval/reports/answers.md)
+    assert test.false_answer_rate <= 0.15
+    assert test.missed_rate <= 0.12
+    assert test.evidence_rate >= 0.69
+    answered, asked = map(int, test.english_answered.split(" of "))
+    assert asked >= 5 and answered / asked >= 0.7
     dev = stats.splits["dev"]
     assert calibrated[1] + calibrated[2] <= dev.missed_rate + dev.false_answer_rate + 1e-3
     assert path.read_text(encoding="utf-8").startswith("# Answers")

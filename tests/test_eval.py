@@ -9,6 +9,7 @@ import pytest
 
 from eval.answers import NEGATIVES, load_negatives
 from eval.evaluate import (
+    FRESH,
     QUESTIONS,
     THRESHOLDS,
     check_thresholds,
@@ -67,10 +68,18 @@ def test_near_domain_negatives_name_nothing_the_corpus_holds() -> None:
     assert [n.question for n in load_negatives()] == [r["question"] for r in rows]
 
 
+def test_fresh_questions_are_test_only_and_new() -> None:
+    fresh, old = load_questions(FRESH), load_questions(QUESTIONS)
+    assert len(fresh) >= 20 and {q.split for q in fresh} == {"test"}
+    assert not {q.id for q in fresh} & {q.id for q in old}
+    assert {q.doc_id for q in fresh} == {q.doc_id for q in old}
+    assert load_questions() == old + fresh
+
+
 def test_every_evidence_phrase_occurs_in_its_document() -> None:
     metas = {m.doc_id: m for m in load_manifest(REPO_ROOT / "corpus")}
     texts = {d: normalize_evidence(read_source(REPO_ROOT / "corpus" / m.file).raw) for d, m in metas.items()}
-    for q in load_questions(QUESTIONS):
+    for q in load_questions():
         assert q.evidence, q.id
         for phrase in q.evidence:
             assert normalize_evidence(phrase) in texts[q.doc_id], (q.id, phrase)
@@ -78,7 +87,7 @@ def test_every_evidence_phrase_occurs_in_its_document() -> None:
 
 @pytest.fixture(scope="module")
 def report(searcher):
-    return run_eval(searcher, load_questions(QUESTIONS), mode="hybrid")
+    return run_eval(searcher, load_questions(), mode="hybrid")
 
 
 def test_every_question_has_an_answering_passage(report) -> None:
@@ -97,12 +106,13 @@ def test_retrieval_quality_meets_thresholds(report) -> None:
     failures = check_thresholds(report, THRESHOLDS)
     assert not failures, failures
     thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
-    assert thresholds["hit_rate@5"] >= 0.95 and thresholds["mrr@10"] >= 0.85
+    # floors of the test split (old test half + fresh questions written after tuning), not of tuned-on questions
+    assert thresholds["hit_rate@5"] >= 0.94 and thresholds["mrr@10"] >= 0.88
 
 
 def test_hybrid_beats_each_side_alone(searcher, report) -> None:
     """The ablation claim, kept true: fusion beats dense and lexical on MRR@10 and Recall@5."""
-    questions = load_questions(QUESTIONS)
+    questions = load_questions()
     for mode in ("dense", "lexical"):
         alone = run_eval(searcher, questions, mode=mode)
         assert report.overall["mrr@10"] > alone.overall["mrr@10"], mode
