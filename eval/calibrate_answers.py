@@ -20,6 +20,7 @@ from index.answer import Answerer
 from index.search import open_searcher
 from index.settings import get_settings
 
+PASSAGES = (1, 2, 3, 5)
 NOVELTY_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
 WINDOWS = (0.03, 0.05, 0.08, 0.12)
 PASSAGE_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -54,7 +55,7 @@ def evidence_share(answerer: Answerer, questions: list[Question]) -> float:
 
 
 def _sweep(answerer: Answerer, dev: list[Question], attribute: str,
-           values: tuple[float, ...]) -> tuple[float, list[tuple[float, float]]]:
+           values: tuple[float, ...]) -> tuple[float, list[tuple[float, float]]]:  # ints for "passages"
     """Set ``attribute`` to the value with the most dev answers holding the evidence (ties: the smaller)."""
     rows = []
     for value in values:
@@ -68,6 +69,7 @@ def _sweep(answerer: Answerer, dev: list[Question], attribute: str,
 def choose(answerer: Answerer, questions: list[Question], negatives: list[Negative],
            directory: Path = REPORTS) -> dict[str, float]:
     dev = [q for q in questions if q.split == "dev"]
+    passages, passage_rows = _sweep(answerer, dev, "passages", PASSAGES)
     novelty, novelty_rows = _sweep(answerer, dev, "novelty_weight", NOVELTY_WEIGHTS)
     window, window_rows = _sweep(answerer, dev, "window", WINDOWS)
     on = _signals(answerer, [q.question for q in questions if q.split == "dev"])
@@ -92,7 +94,10 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
     lines = ["# Answers: calibration on dev", "", "- command: `python -m eval.calibrate_answers`",
              f"- dev questions: {len(on)}; dev near-domain negatives: {len(off)}",
              f"- refused by the unknown-name gate: {n_gated_on} dev questions, {n_gated_off} dev negatives", "",
-             "## Sentence choice: novelty weight (dev answers holding the evidence, every question answered)", "",
+             "## Sentence choice: passages whose sentences may answer (dev answers holding the evidence, every "
+             "question answered)", "", "| passages | evidence share |", "|---:|---:|",
+             *[f"| {w} | {e:.3f} |" for w, e in passage_rows], "", f"Chosen: {passages}.", "",
+             f"## Sentence choice: novelty weight (with {passages} passages)", "",
              "| novelty weight | evidence share |", "|---:|---:|",
              *[f"| {w} | {e:.3f} |" for w, e in novelty_rows], "", f"Chosen: {novelty}.", "",
              f"## Sentence choice: window of runners-up (with novelty {novelty})", "",
@@ -107,7 +112,7 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
               f"Threshold {t_xl} (missed {m_xl:.3f}, false {f_xl:.3f}).", ""]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "answers-calibration.md").write_text("\n".join(lines), encoding="utf-8")
-    return {"answer_novelty_weight": novelty, "answer_window": window,
+    return {"answer_passages": passages, "answer_novelty_weight": novelty, "answer_window": window,
             "answer_passage_weight": best[1], "answer_margin_weight": best[2], "answer_threshold": best[3],
             "answer_threshold_crosslingual": t_xl}
 

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     answer_lexical_weight: float = Field(0.1, ge=0, le=1, description="Weight of question-term coverage in "
                                          "sentence scores.")
     answer_threshold_crosslingual: float = Field(
-        0.8126, description="Cosine below which a cross-lingual (English) question is not answered "
+        0.7987, description="Cosine below which a cross-lingual (English) question is not answered "
         "(calibrated on dev: eval/reports/answers-calibration.md).")
     answer_novelty_weight: float = Field(0.05, ge=0, le=1, description="Weight of the share of a sentence's "
                                          "terms the question does not hold, in choosing answer sentences "
@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
                                             "Latin above which /ask treats it as cross-lingual (English over "
                                             "Korean text): judged on the cosine alone.")
-    answer_passages: int = Field(3, ge=1, le=10, description="Top passages whose sentences may answer.")
+    answer_passages: int = Field(1, ge=1, le=10, description="Top passages whose sentences may answer (swept on dev: "
+                                 "eval/reports/answers-calibration.md).")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
     micro_batching: bool = Field(True, description="Under a burst, run one forward pass per core and let waiting "
                                  "queries share the next one (a lone query runs at once; see bench/results.md).")
