@@ -19,8 +19,9 @@ eval/reports/answers-calibration.md):
   is judged on the cosine alone, against its own threshold (its words cannot
   be expected in the passages), and answered with the Korean sentences.
 
-An answer stays within the best passage unless the question asks for a list,
-and starts at the first word of its sentences (no bullet glyphs).
+An answer stays within the best passage (with ``answer_passages`` above 1,
+only a question asking for a list draws on several), and starts at the first
+word of its sentences (no bullet glyphs).
 """
 
 from __future__ import annotations
