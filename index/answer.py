@@ -170,6 +170,10 @@ class Answerer:
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
         candidates = self._candidates(result, result.hits[: self.passages])
+        for hit in result.hits[self.passages :]:  # a top passage of captions or table cells only: the next one
+            if candidates:
+                break
+            candidates = self._candidates(result, [hit])
         features = self.features(candidates, result)
         threshold = self.threshold_crosslingual if features["crosslingual"] else self.threshold
         answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
