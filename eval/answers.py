@@ -1,69 +1,133 @@
-"""Answer quality and the answerable threshold.
+"""Answer quality and the answerable threshold, on dev (calibrated) and test (reported).
 
 * evidence rate: share of eval questions whose extractive answer contains one
   of the question's evidence phrases (same normalization as retrieval eval);
 * missed-answer rate: eval questions (all answerable from the corpus) that
   /ask declares unanswerable;
-* false-answer rate: off-corpus questions (``eval/off_corpus.jsonl``) that /ask
-  answers anyway.
+* false-answer rate on near-domain negatives (``eval/negatives.jsonl``:
+  questions on the briefings' own topics about programmes, funds, chips,
+  places or figures no briefing mentions) and on trivial off-corpus questions
+  (``eval/off_corpus.jsonl``), counted separately;
+* English questions answered (the corpus is Korean; answers are its sentences).
 
-``calibrate`` sweeps the confidence threshold over both sets and returns the
-one minimizing missed + false rates (ties: the higher threshold, safer).
+``calibrate`` sweeps the confidence threshold over the dev questions and dev
+negatives only and returns the one minimizing missed + false rates (ties: the
+higher threshold, safer); test figures are measured at the configured one.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.evaluate import EVAL_DIR, REPORTS, Question, load_questions, normalize_evidence
 from index.answer import Answerer
 
 OFF_CORPUS = EVAL_DIR / "off_corpus.jsonl"
+NEGATIVES = EVAL_DIR / "negatives.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Negative:
+    """A question the corpus does not answer; ``absent`` are its key facts, found in no briefing."""
+
+    id: str
+    question: str
+    split: str = ""
+    type: str = ""
+    near_doc: str = ""
+    absent: list[str] = field(default_factory=list)
 
 
 def load_off_corpus(path: Path = OFF_CORPUS) -> list[str]:
     return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def load_negatives(path: Path = NEGATIVES) -> list[Negative]:
+    return [Negative(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 @dataclass(slots=True)
-class AnswerStats:
-    threshold: float
+class SplitStats:
+    """Answer figures over one split of the questions and negatives."""
+
     n_questions: int
-    n_off_corpus: int
-    evidence_rate: float  # answered and containing evidence, over all eval questions
+    n_negatives: int
+    evidence_rate: float  # answered and containing evidence, over all questions of the split
     missed_rate: float
-    false_answer_rate: float
-    on_confidences: list[float]
-    off_confidences: list[float]
+    false_answer_rate: float  # near-domain negatives answered
+    english_answered: str  # "answered of asked"
+    on_confidences: list[float]  # Answer.confidence: 0 when an unknown name refused the question
+    neg_confidences: list[float]
+    on_crosslingual: list[bool]
+    neg_crosslingual: list[bool]
     misses: list[str]
+    wrong_answers: list[str]  # answered, but without the evidence
     false_answers: list[str]
 
 
-def measure(answerer: Answerer, questions: list[Question], off_corpus: list[str]) -> AnswerStats:
-    on, off, hits, misses, false_answers = [], [], 0, [], []
+@dataclass(slots=True)
+class AnswerStats:
+    threshold: float
+    splits: dict[str, SplitStats]
+    n_off_corpus: int
+    off_corpus_false_rate: float
+    off_confidences: list[float]
+    off_false_answers: list[str]
+
+
+def _measure_split(answerer: Answerer, questions: list[Question], negatives: list[Negative]) -> SplitStats:
+    on, neg, hits, misses, wrong, false_answers = [], [], 0, [], [], []
+    on_xl, neg_xl = [], []
+    english = [0, 0]
     for q in questions:
         ans = answerer.ask(q.question, k=5)
-        on.append(ans.features["confidence"])
+        on.append(ans.confidence)
+        on_xl.append(bool(ans.features["crosslingual"]))
         needles = [normalize_evidence(e) for e in q.evidence]
+        if q.type == "english":
+            english[1] += 1
+            english[0] += ans.answerable
         if ans.answerable and any(n and n in normalize_evidence(ans.answer) for n in needles):
             hits += 1
+        elif ans.answerable:
+            wrong.append(f"{q.id}: {q.question} -> {ans.answer[:100]}")
         if not ans.answerable:
             misses.append(f"{q.id}: {q.question} (confidence {ans.confidence:.3f})")
-    for text in off_corpus:
-        ans = answerer.ask(text, k=5)
-        off.append(ans.features["confidence"])
+    for n in negatives:
+        ans = answerer.ask(n.question, k=5)
+        neg.append(ans.confidence)
+        neg_xl.append(bool(ans.features["crosslingual"]))
         if ans.answerable:
-            false_answers.append(f"{text} (confidence {ans.confidence:.3f}) -> {ans.answer[:80]}")
-    return AnswerStats(
-        threshold=answerer.threshold, n_questions=len(questions), n_off_corpus=len(off_corpus),
+            false_answers.append(f"{n.id}: {n.question} (confidence {ans.confidence:.3f}) -> {ans.answer[:80]}")
+    return SplitStats(
+        n_questions=len(questions), n_negatives=len(negatives),
         evidence_rate=round(hits / max(1, len(questions)), 4),
         missed_rate=round(len(misses) / max(1, len(questions)), 4),
-        false_answer_rate=round(len(false_answers) / max(1, len(off_corpus)), 4),
-        on_confidences=on, off_confidences=off, misses=misses, false_answers=false_answers,
+        false_answer_rate=round(len(false_answers) / max(1, len(negatives)), 4),
+        english_answered=f"{english[0]} of {english[1]}",
+        on_confidences=on, neg_confidences=neg, on_crosslingual=on_xl, neg_crosslingual=neg_xl,
+        misses=misses, wrong_answers=wrong, false_answers=false_answers,
     )
+
+
+def measure(answerer: Answerer, questions: list[Question], negatives: list[Negative],
+            off_corpus: list[str]) -> AnswerStats:
+    """Per split (dev, test; "all" for an unsplit set), plus the trivial off-corpus set."""
+    names = sorted({q.split for q in questions} | {n.split for n in negatives}) or [""]
+    splits = {(s or "all"): _measure_split(answerer, [q for q in questions if q.split == s],
+                                           [n for n in negatives if n.split == s]) for s in names}
+    off, off_false = [], []
+    for text in off_corpus:
+        ans = answerer.ask(text, k=5)
+        off.append(ans.confidence)
+        if ans.answerable:
+            off_false.append(f"{text} (confidence {ans.confidence:.3f}) -> {ans.answer[:80]}")
+    return AnswerStats(threshold=answerer.threshold, splits=splits, n_off_corpus=len(off_corpus),
+                       off_corpus_false_rate=round(len(off_false) / max(1, len(off_corpus)), 4),
+                       off_confidences=off, off_false_answers=off_false)
 
 
 def calibrate(on: list[float], off: list[float]) -> tuple[float, float, float]:
@@ -83,33 +147,68 @@ def calibrate(on: list[float], off: list[float]) -> tuple[float, float, float]:
     return best
 
 
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2] if values else 0.0
+
+
 def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], directory: Path = REPORTS) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    order = [s for s in ("test", "dev", "all") if s in stats.splits]
+    head = "| metric | " + " | ".join(order) + " |"
     lines = [
         "# Answers: quality and the answerable threshold", "",
         "- command: `briefsearch eval --answers`",
-        f"- eval questions: {stats.n_questions} (all answerable from the corpus); off-corpus questions: "
-        f"{stats.n_off_corpus} (`eval/off_corpus.jsonl`)",
+        f"- eval questions (all answerable from the corpus) and near-domain negatives (`eval/negatives.jsonl`) "
+        f"per split; trivial off-corpus questions: {stats.n_off_corpus} (`eval/off_corpus.jsonl`)",
         f"- configured threshold: {stats.threshold}", "",
-        "| metric | value |", "|---|---:|",
-        f"| answer contains an evidence phrase (share of eval questions) | {stats.evidence_rate:.3f} |",
-        f"| missed-answer rate (eval questions declared unanswerable) | {stats.missed_rate:.3f} |",
-        f"| false-answer rate (off-corpus questions answered) | {stats.false_answer_rate:.3f} |", "",
-        f"Calibration sweep (minimizing missed + false): threshold {calibrated[0]} gives missed "
-        f"{calibrated[1]:.3f}, false {calibrated[2]:.3f}.", "",
-        f"Confidence on eval questions: min {min(stats.on_confidences):.3f}, "
-        f"median {sorted(stats.on_confidences)[len(stats.on_confidences) // 2]:.3f}; "
-        f"off-corpus: max {max(stats.off_confidences):.3f}, "
-        f"median {sorted(stats.off_confidences)[len(stats.off_confidences) // 2]:.3f}.", "",
-        "## Missed", "", *[f"- {m}" for m in stats.misses], "",
-        "## False answers", "", *[f"- {f}" for f in stats.false_answers], "",
+        head, "|---|" + "---:|" * len(order),
+        "| questions / negatives | " + " | ".join(f"{stats.splits[s].n_questions} / {stats.splits[s].n_negatives}"
+                                                 for s in order) + " |",
+        "| answer contains an evidence phrase (share of questions) | "
+        + " | ".join(f"{stats.splits[s].evidence_rate:.3f}" for s in order) + " |",
+        "| answered without the evidence (share of questions) | "
+        + " | ".join(f"{len(stats.splits[s].wrong_answers) / max(1, stats.splits[s].n_questions):.3f}"
+                     for s in order) + " |",
+        "| missed-answer rate (questions declared unanswerable) | "
+        + " | ".join(f"{stats.splits[s].missed_rate:.3f}" for s in order) + " |",
+        "| false-answer rate, near-domain negatives | "
+        + " | ".join(f"{stats.splits[s].false_answer_rate:.3f}" for s in order) + " |",
+        "| English questions answered | " + " | ".join(stats.splits[s].english_answered for s in order) + " |",
+        "", f"Trivial off-corpus questions answered: {len(stats.off_false_answers)} of {stats.n_off_corpus} "
+        f"(rate {stats.off_corpus_false_rate:.3f}).", "",
+        f"Check of the threshold on Korean-script dev questions and dev negatives (minimizing missed + false; "
+        f"the weights and both thresholds are chosen by `python -m eval.calibrate_answers`): threshold "
+        f"{calibrated[0]} gives missed {calibrated[1]:.3f}, false {calibrated[2]:.3f}.", "",
     ]
+    for s in order:
+        st = stats.splits[s]
+        lines += [f"Confidence ({s}): questions min {min(st.on_confidences, default=0):.3f}, median "
+                  f"{_median(st.on_confidences):.3f}; negatives max {max(st.neg_confidences, default=0):.3f}, "
+                  f"median {_median(st.neg_confidences):.3f}.", ""]
+    for s in order:
+        st = stats.splits[s]
+        lines += [f"## Missed ({s})", "", *[f"- {m}" for m in st.misses], "",
+                  f"## Answered without the evidence ({s})", "", *[f"- {m}" for m in st.wrong_answers], "",
+                  f"## False answers to near-domain negatives ({s})", "", *[f"- {f}" for f in st.false_answers], ""]
+    lines += ["## False answers to off-corpus questions", "", *[f"- {f}" for f in stats.off_false_answers], ""]
     path = directory / "answers.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
 
-def run(answerer: Answerer, directory: Path = REPORTS) -> tuple[AnswerStats, tuple[float, float, float], Path]:
-    stats = measure(answerer, load_questions(), load_off_corpus())
-    calibrated = calibrate(stats.on_confidences, stats.off_confidences)
+def calibration_sets(stats: AnswerStats) -> tuple[list[float], list[float]]:
+    """Confidences ``answer_threshold`` is checked on: Korean-script dev questions and dev negatives.
+
+    (Cross-lingual questions have their own threshold; eval/calibrate_answers.py chooses both and the weights.)
+    """
+    dev = stats.splits.get("dev") or stats.splits.get("all") or next(iter(stats.splits.values()))
+    return ([c for c, x in zip(dev.on_confidences, dev.on_crosslingual, strict=True) if not x],
+            [c for c, x in zip(dev.neg_confidences, dev.neg_crosslingual, strict=True) if not x])
+
+
+def run(answerer: Answerer, directory: Path = REPORTS, questions: list[Question] | None = None,
+        negatives: list[Negative] | None = None) -> tuple[AnswerStats, tuple[float, float, float], Path]:
+    stats = measure(answerer, load_questions() if questions is None else questions,
+                    load_negatives() if negatives is None else negatives, load_off_corpus())
+    calibrated = calibrate(*calibration_sets(stats))
     return stats, calibrated, write_report(stats, calibrated, directory)

@@ -3,8 +3,8 @@
     python -m eval.tune_fusion            # prints MRR@10 / Recall@5 per setting, best first
 
 Only general knobs are searched (RRF constant and side weights, or a weighted
-score fusion), on the whole question set, including the questions written
-before any tuning.
+score fusion), on the dev split only (eval/split.py); eval/ablate_ranking.py
+re-sweeps the weight together with the newer signals.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from index.settings import get_settings
 
 def main() -> None:
     searcher = open_searcher(get_settings(), build=False, progress=False)
-    questions = load_questions()
+    questions = [q for q in load_questions() if q.split == "dev"]
     rows = []
     grid = [("rrf", k, w) for k, w in itertools.product((10, 30, 60, 100), (0.3, 0.4, 0.5, 0.6, 0.7))]
     grid += [("weighted", 0, w) for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]

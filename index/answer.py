@@ -5,6 +5,23 @@ so answering costs one retrieval plus dot products: a sentence scores by its
 cosine to the question plus how much of the question's (idf-weighted) terms it
 contains. Nothing in an answer is text that is not in the corpus; the only
 generated words are the "no answer" message and the citation markers.
+
+Whether the corpus answers at all rests on signals that do not depend on the
+questions seen so far (weights and thresholds calibrated on the dev split:
+eval/reports/answers-calibration.md):
+
+* a name the question asks about (proper noun, Hanzi, model number) that no
+  briefing mentions makes it unanswerable, however close the nearest passage;
+* confidence: the best sentence's cosine and question-term coverage, how much
+  of the question (idf-weighted) the answering passage holds, and the margin
+  of the first passage over the next;
+* a question written mostly in Latin letters (English over the Korean corpus)
+  is judged on the cosine alone, against its own threshold (its words cannot
+  be expected in the passages), and answered with the Korean sentences.
+
+An answer stays within the best passage (with ``answer_passages`` above 1,
+only a question asking for a list draws on several), and starts at the first
+word of its sentences (no bullet glyphs).
 """
 
 from __future__ import annotations
@@ -14,8 +31,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from index.bullets import bullet_prefix
 from index.chunk import Chunk
-from index.lexical import Term
+from index.salience import CorpusMentions, salient_names
 from index.search import Searcher, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
@@ -27,6 +45,19 @@ _FOLLOWUP_WORDS = ("그럼", "그러면", "그렇다면", "그리고", "그런�
                    "이건", "이것은?", "거기", "해당", "또한?", "반면")
 _FOLLOWUP_START = re.compile("^(" + "|".join(_FOLLOWUP_WORDS) + ")")
 _MIN_SENTENCE_CHARS = 12
+# questions asking for several items: plural/enumerating words, "N대 산업", "다섯 가지", English plurals of "what are"
+_LIST_QUESTION = re.compile(r"(목록|나열|모두|각각|어떤 것들|무엇무엇|들은|들이|들을|\d+\s*(대|개|가지)\b|\d+대|"
+                            r"(두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s*(가지|개)|\b(what|which) (are|were)\b|\blist\b)",
+                            re.IGNORECASE)
+# a caption or heading restates a topic without answering: 〈표 제목〉, 표 1. ..., [그림 2], 출처/자료 lines
+_CAPTION = re.compile(r"^([〈<《\[〔【].*[〉>》\]〕】]\W*"
+                      r"|(표|그림|Table|Figure)\s*\d+[.:]?\s.*|(출처|자료)\s*[:：].*)$")
+_MARGIN_CAP = 0.3  # a first passage this far ahead of the next is as clear as it gets
+
+
+def _model_number(name: str) -> bool:
+    """Digit-led names are model or serial numbers (910B, H20, S4000), not words or formulas (CO2)."""
+    return sum(c.isdigit() for c in name) >= sum(c.isalpha() for c in name)
 
 
 @dataclass(slots=True)
@@ -68,6 +99,7 @@ class _Candidate:
     cosine: float
     coverage: float
     score: float
+    skip: int = 0  # characters of leading bullet glyphs left out of ``text``
 
 
 def resolve_followup(history: list[str], question: str, searcher: Searcher) -> str:
@@ -110,9 +142,17 @@ class Answerer:
         self.searcher = searcher
         settings = searcher.settings
         self.threshold = settings.answer_threshold
+        self.threshold_crosslingual = settings.answer_threshold_crosslingual
         self.lexical_weight = settings.answer_lexical_weight
+        self.novelty_weight = settings.answer_novelty_weight
+        self.window = settings.answer_window
+        self.passage_weight = settings.answer_passage_weight
+        self.margin_weight = settings.answer_margin_weight
+        self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         chunks = searcher.index.chunks
+        self.mentions = CorpusMentions(
+            ("\n".join([c.title, c.section, c.text, *c.footnotes]) for c in chunks.values()), searcher.aliases)
         df: dict[str, int] = {}
         for chunk in chunks.values():
             for term in set(chunk.terms):
@@ -129,15 +169,19 @@ class Answerer:
         started = time.perf_counter()
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
-        query_terms = result.terms
         candidates = self._candidates(result, result.hits[: self.passages])
-        features = self._features(candidates, query_terms)
-        confidence = features["confidence"]
-        answerable = bool(candidates) and confidence >= self.threshold
+        for hit in result.hits[self.passages :]:  # a top passage of captions or table cells only: the next one
+            if candidates:
+                break
+            candidates = self._candidates(result, [hit])
+        features = self.features(candidates, result)
+        threshold = self.threshold_crosslingual if features["crosslingual"] else self.threshold
+        answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
+        confidence = 0.0 if features["unknown_names"] else features["confidence"]
         citations: list[AnswerCitation] = []
         text = NO_ANSWER
         if answerable:
-            chosen = self._choose(candidates)
+            chosen = self._choose(candidates, many=bool(_LIST_QUESTION.search(query)))
             parts = []
             for n, cand in enumerate(chosen, start=1):
                 citations.append(self._cite(n, cand))
@@ -159,35 +203,66 @@ class Answerer:
         for hit in hits:
             chunk = hit.chunk
             for i, (a, b, *_) in enumerate(chunk.sentences):
-                sentence = chunk.text[a:b].strip()
-                if len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows):
+                raw = chunk.text[a:b]
+                lead = len(raw) - len(raw.lstrip())
+                skip = bullet_prefix(raw[lead:])
+                sentence = raw[lead + skip :].strip()
+                if len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows) or _CAPTION.match(sentence):
                     continue
                 cosine = float(matrix[chunk.sentence_rows[i]] @ vector)
                 terms = set(chunk.sentence_terms[i])
                 coverage = sum(w for t, w in weights.items() if t in terms) / total
-                score = cosine + self.lexical_weight * coverage
-                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score))
+                # what the sentence adds beyond the question's own words: a restatement answers nothing
+                novelty = len(terms - weights.keys()) / max(1, len(terms))
+                score = cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
+                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip))
         return out
 
-    def _features(self, candidates: list[_Candidate], query_terms: list[Term]) -> dict[str, float]:
+    def passage_coverage(self, result: SearchResult, hits: list[SearchHit]) -> float:
+        """The largest idf-weighted share of the question's terms that one answering passage holds."""
+        weights = {t.term: self.idf(t.term) for t in result.terms}
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        return max((sum(w for t, w in weights.items() if t in self.searcher.passage_terms(h.chunk.chunk_id))
+                    / total for h in hits), default=0.0)
+
+    def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
+        """Every signal the answerable decision reads, and the confidence combining them."""
+        letters = [c for c in result.query if c.isalpha()]
+        latin = sum(c.isascii() for c in letters) / max(1, len(letters))
+        crosslingual = latin > self.crosslingual_latin_share
+        names = salient_names(self.searcher.korean, result.query)
+        if crosslingual:  # English names are not expected verbatim in Korean text; model numbers (910B, H20) are
+            names = [n for n in names if not n.isascii() or _model_number(n)]
+        unknown = self.mentions.unknown(names)
         if not candidates:
-            return {"confidence": 0.0, "best_cosine": 0.0, "best_coverage": 0.0}
+            return {"confidence": 0.0, "best_cosine": 0.0, "best_coverage": 0.0, "passage_coverage": 0.0,
+                    "margin": 0.0, "crosslingual": crosslingual, "unknown_names": unknown}
         best = max(candidates, key=lambda c: c.score)
         coverage = max(c.coverage for c in candidates)
-        # the best sentence's similarity, lifted by how much of the question the passages cover
-        confidence = best.cosine + self.lexical_weight * coverage
-        return {"confidence": confidence, "best_cosine": best.cosine, "best_coverage": coverage}
+        hits = result.hits
+        margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
+        passage = self.passage_coverage(result, hits[: self.passages])
+        if crosslingual:
+            confidence = best.cosine
+        else:
+            confidence = (best.cosine + self.lexical_weight * coverage + self.passage_weight * passage
+                          + self.margin_weight * margin)
+        return {"confidence": confidence, "best_cosine": best.cosine, "best_coverage": coverage,
+                "passage_coverage": passage, "margin": margin, "crosslingual": crosslingual,
+                "unknown_names": unknown}
 
-    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        """The best sentence, plus up to two close runners-up, in reading order."""
+    def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
+        """The best sentence, plus up to two close runners-up (from its own passage unless a list is asked for)."""
         ranked = sorted(candidates, key=lambda c: -c.score)
         best = ranked[0]
         chosen = [best]
         seen = {best.text}
         for cand in ranked[1:]:
-            if len(chosen) == 3 or cand.score < best.score - 0.03:
+            if len(chosen) == 3 or cand.score < best.score - self.window:
                 break
-            if cand.text in seen:
+            if cand.text in seen or (not many and cand.chunk.chunk_id != best.chunk.chunk_id):
                 continue
             chosen.append(cand)
             seen.add(cand.text)
@@ -196,6 +271,7 @@ class Answerer:
     def _cite(self, n: int, cand: _Candidate) -> AnswerCitation:
         chunk = cand.chunk
         _, _, src_start, src_end, line_start, line_end = chunk.sentences[cand.index]
+        src_start += cand.skip  # the glyphs and spaces left out of the text are literal in the file
         doc = self.searcher.index.documents[chunk.doc_id]
         return AnswerCitation(
             n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section,

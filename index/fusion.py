@@ -45,3 +45,18 @@ def weighted_score_fusion(rankings: Sequence[Ranking], weights: Sequence[float])
         for item, score in ranking:
             fused[item] = fused.get(item, 0.0) + weight * (score - low) / span
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def coverage_weights(dense_weight: float, coverage: float) -> tuple[float, float]:
+    """(dense, lexical) weights when the lexical side knows only part of the query.
+
+    BM25 can match only query terms in its vocabulary; an English query over a
+    Korean corpus matches a few loan words and drags in passages through them.
+    The lexical weight shrinks with the share of query terms it knows, the
+    dense weight stays: a fully covered query fuses as before.
+
+    >>> coverage_weights(0.6, 1.0), coverage_weights(0.6, 0.0)
+    ((0.6, 0.4), (0.6, 0.0))
+    """
+    coverage = min(1.0, max(0.0, coverage))
+    return dense_weight, (1 - dense_weight) * coverage

@@ -109,6 +109,13 @@ class LexicalIndex:
         ids = np.array(json.loads((directory / "chunk_ids.json").read_text(encoding="utf-8")), dtype=np.int64)
         return cls(bm25, ids)
 
+    def coverage(self, terms: list[str]) -> float:
+        """Share of query terms the index's vocabulary holds (1.0 for no terms: nothing to miss)."""
+        if not terms:
+            return 1.0
+        vocab = self.bm25.vocab_dict
+        return sum(t in vocab for t in terms) / len(terms)
+
     def search(self, terms: list[str], k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) best first; only chunks in ``allowed`` when given; zero scores dropped."""
         if not terms or k <= 0:

@@ -19,13 +19,16 @@ from datetime import date
 import faiss
 import numpy as np
 
+from index.aliases import expand_query, mine_aliases
 from index.build import build_index, chunker_identity, index_status
 from index.chunk import Chunk
 from index.embed import Encoder
 from index.errors import QueryError
-from index.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from index.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
 from index.korean import KoreanText
 from index.lexical import LexicalAnalyzer, Term
+from index.query import lexical_query
+from index.sentence_sim import SentenceMaxSim
 from index.settings import Settings
 from index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
 
@@ -127,6 +130,12 @@ class Searcher:
         self._terms = {cid: set(c.terms) for cid, c in loaded.chunks.items()}
         # (char_start, char_end, is summary) per chunk, for the near-duplicate check
         self._spans = {cid: (c.char_start, c.char_end, c.kind == "summary") for cid, c in loaded.chunks.items()}
+        self.sentences = SentenceMaxSim(loaded.chunks, loaded.sentence_vectors)
+        self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
+
+    def passage_terms(self, chunk_id: int) -> set[str]:
+        """The BM25 terms of a passage (empty for an unknown id)."""
+        return self._terms.get(chunk_id, set())
 
     def with_index(self, loaded: LoadedIndex) -> Searcher:
         """A searcher over another index version, sharing this one's model and analyzer."""
@@ -166,10 +175,14 @@ class Searcher:
         if allowed is not None and not allowed:
             return SearchResult(text, mode, (time.perf_counter() - started) * 1000, [], timings)
 
+        # a name in the original script ("Jiuquan", "Suncatcher") brings its Korean name along
+        wanted_text = expand_query(text, self.aliases) if self.settings.query_aliases else text
+
         def analyze_and_match() -> tuple[list[Term], list[tuple[int, float]], float]:
             t0 = time.perf_counter()
-            terms = self.analyzer.analyze(text)  # also for dense: the matched terms shown with each hit
-            ranked = self.index.lexical.search([t.term for t in terms], depth, allowed) if mode != "dense" else []
+            terms = self.analyzer.analyze(wanted_text)  # also for dense: the matched terms shown with each hit
+            wanted = lexical_query(terms, wanted_text) if self.settings.query_analysis else [t.term for t in terms]
+            ranked = self.index.lexical.search(wanted, depth, allowed) if mode != "dense" else []
             return terms, ranked, (time.perf_counter() - t0) * 1000
 
         vector = None
@@ -178,7 +191,7 @@ class Searcher:
         else:
             # the lexical side runs during the query's forward pass, on the other core
             t0 = time.perf_counter()
-            vector, side = self.encoder.encode_query_beside(text, analyze_and_match)
+            vector, side = self.encoder.encode_query_beside(wanted_text, analyze_and_match)
             t1 = time.perf_counter()
             assert side is not None
             query_terms, lexical, timings["lexical_ms"] = side
@@ -190,18 +203,22 @@ class Searcher:
             fused = dense
         elif mode == "lexical":
             fused = lexical
-        elif self.settings.fusion == "rrf":
-            fused = reciprocal_rank_fusion([dense, lexical], [self.settings.dense_weight,
-                                                              1 - self.settings.dense_weight], self.settings.rrf_k)
         else:
-            fused = weighted_score_fusion([dense, lexical], [self.settings.dense_weight,
-                                                             1 - self.settings.dense_weight])
+            weights = (self.settings.dense_weight, 1 - self.settings.dense_weight)
+            if self.settings.coverage_fusion:
+                weights = coverage_weights(self.settings.dense_weight,
+                                           self.index.lexical.coverage([t.term for t in query_terms]))
+            if self.settings.fusion == "rrf":
+                fused = reciprocal_rank_fusion([dense, lexical], weights, self.settings.rrf_k)
+            else:
+                fused = weighted_score_fusion([dense, lexical], weights)
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings, query_terms,
                             vector)
 
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None) -> list[tuple[int, float]]:
+        """FAISS's top passages; with ``sentence_weight`` their cosine is blended with their best sentence's."""
         index = self.index.faiss_index
         k_eff = min(depth, index.ntotal)
         if not k_eff:
@@ -210,7 +227,13 @@ class Searcher:
         if allowed is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
         scores, ids = index.search(np.ascontiguousarray(vector, dtype=np.float32), k_eff, params=params)
-        return [(i, s) for s, i in zip(scores[0].tolist(), ids[0].tolist(), strict=True) if i >= 0]
+        ranked = [(i, s) for s, i in zip(scores[0].tolist(), ids[0].tolist(), strict=True) if i >= 0]
+        weight = self.settings.sentence_weight
+        if not weight:
+            return ranked
+        best = self.sentences.scores(vector[0], (i for i, _ in ranked))
+        blended = [(i, (1 - weight) * s + weight * best.get(i, s)) for i, s in ranked]
+        return sorted(blended, key=lambda kv: (-kv[1], kv[0]))
 
     def _collapse(self, fused: list[tuple[int, float]], k: int, dense: list[tuple[int, float]],
                   lexical: list[tuple[int, float]], query_terms: list[Term]) -> list[SearchHit]:

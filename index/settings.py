@@ -47,16 +47,45 @@ class Settings(BaseSettings):
     dense_weight: float = Field(
         0.6, ge=0.0, le=1.0, description="Weight of the dense side in fusion (tuned: eval/reports/fusion-tuning.txt)."
     )
+    sentence_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of a passage's dense score taken from its best sentence's cosine "
+        "(max-sim over the sentence vectors); swept on dev: eval/reports/ranking-ablation.md.")
+    coverage_fusion: bool = Field(
+        False, description="Scale the lexical weight by the share of query terms BM25 knows (English queries "
+        "lean dense); measured on dev and test: eval/reports/ranking-ablation.md.")
+    query_analysis: bool = Field(
+        False, description="Lexical query without interrogatives and light verbs, quoted names counted twice "
+        "(index/query.py); measured: eval/reports/ranking-ablation.md.")
+    query_aliases: bool = Field(
+        True, description="Append the Korean name of aliases the query names (mined from 한글(原文) pairs, Hanzi "
+        "also as pinyin; index/aliases.py); dev unchanged, test +1 question at rank 1: "
+        "eval/reports/ranking-ablation.md.")
     fusion_depth: int = Field(100, ge=10, le=1000, description="Candidates taken from each side before fusion.")
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
                                  "document are near-duplicates (summary vs body, overlapping chunks).")
-    answer_threshold: float = Field(0.875, description="Confidence below which /ask says the corpus has no answer "
-                                    "(calibrated: eval/reports/answers.md).")
+    answer_threshold: float = Field(0.9935, description="Confidence below which /ask says the corpus has no answer "
+                                    "(calibrated on dev: eval/reports/answers-calibration.md).")
     answer_lexical_weight: float = Field(0.1, ge=0, le=1, description="Weight of question-term coverage in "
                                          "sentence scores.")
-    answer_passages: int = Field(3, ge=1, le=10, description="Top passages whose sentences may answer.")
+    answer_threshold_crosslingual: float = Field(
+        0.7987, description="Cosine below which a cross-lingual (English) question is not answered "
+        "(calibrated on dev: eval/reports/answers-calibration.md).")
+    answer_novelty_weight: float = Field(0.05, ge=0, le=1, description="Weight of the share of a sentence's "
+                                         "terms the question does not hold, in choosing answer sentences "
+                                         "(swept on dev: eval/reports/answers-calibration.md).")
+    answer_window: float = Field(0.05, ge=0, le=1, description="Sentences scoring within this of the best one "
+                                 "join the answer (up to three; swept on dev: eval/reports/answers-calibration.md).")
+    answer_passage_weight: float = Field(0.15, ge=0, le=1, description="Weight of the answering passage's "
+                                         "idf-weighted question-term coverage in the confidence (chosen on dev).")
+    answer_margin_weight: float = Field(0.0, ge=0, le=1, description="Weight of the first passage's fused-score "
+                                        "margin over the next in the confidence (chosen on dev).")
+    crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
+                                            "Latin above which /ask treats it as cross-lingual (English over "
+                                            "Korean text): judged on the cosine alone.")
+    answer_passages: int = Field(1, ge=1, le=10, description="Top passages whose sentences may answer (swept on dev: "
+                                 "eval/reports/answers-calibration.md).")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
     micro_batching: bool = Field(True, description="Under a burst, run one forward pass per core and let waiting "
                                  "queries share the next one (a lone query runs at once; see bench/results.md).")

@@ -322,11 +322,10 @@ def eval_cmd(
     ablation: Annotated[bool, typer.Option(help="Evaluate every mode; write eval/reports/ablation.md.")] = False,
     answers: Annotated[bool, typer.Option(help="Also measure /ask: evidence rate, missed and false answers.")] = False,
 ) -> None:
-    """Measure retrieval quality on the eval set; writes JSON and Markdown reports."""
+    """Measure retrieval quality on the eval set (gated on its test split); writes JSON and Markdown reports."""
     from eval.evaluate import (
         LABELS,
         METRICS,
-        QUESTIONS,
         REPORTS,
         THRESHOLDS,
         ablation_markdown,
@@ -338,7 +337,7 @@ def eval_cmd(
 
     with _exit_codes():
         searcher = _built_searcher(ctx)
-    question_set = load_questions(questions or QUESTIONS)
+    question_set = load_questions(questions)  # default: questions.jsonl + fresh.jsonl
     if ablation:
         reports = {m.value: run_eval(searcher, question_set, mode=m.value) for m in Mode}
         out_dir = report_dir or REPORTS
@@ -354,9 +353,12 @@ def eval_cmd(
         from index.answer import Answerer
 
         stats, calibrated, answers_path = run_answers(Answerer(searcher), report_dir or REPORTS)
-        typer.echo(f"answers: evidence rate {stats.evidence_rate:.3f}, missed {stats.missed_rate:.3f}, "
-                   f"false answers {stats.false_answer_rate:.3f} at threshold {stats.threshold} "
-                   f"(calibrated best: {calibrated[0]}) -> {answers_path}")
+        for split, st in stats.splits.items():
+            typer.echo(f"answers {split}: evidence rate {st.evidence_rate:.3f}, missed {st.missed_rate:.3f}, "
+                       f"near-domain false answers {st.false_answer_rate:.3f}, English answered "
+                       f"{st.english_answered}")
+        typer.echo(f"off-corpus false answers {stats.off_corpus_false_rate:.3f} at threshold {stats.threshold} "
+                   f"(calibrated on dev: {calibrated[0]}) -> {answers_path}")
     failures = check_thresholds(report, thresholds or THRESHOLDS) if check else []
     json_path, md_path = write_reports(report, report_dir or REPORTS, name="latest" if report.mode == "hybrid"
                                        else f"latest-{report.mode}")
@@ -364,7 +366,10 @@ def eval_cmd(
     def line(name: str, scores: dict[str, float]) -> str:
         return f"{name:<24} n={int(scores['n']):<4}" + "  ".join(f"{LABELS[m]}={scores[m]:.3f}" for m in METRICS)
 
+    for split, scores in sorted(report.per_split.items(), reverse=True):  # test (gated) first, then dev
+        typer.echo(line(split, scores))
     typer.echo(line("all", report.overall))
+    typer.echo(f"characters shown per result: {report.mean_chars_shown:.0f}")
     for doc, scores in sorted(report.per_document.items()):
         typer.echo(line(doc, scores))
     typer.echo(f"reports: {json_path}, {md_path}")

@@ -74,12 +74,19 @@ def test_followup_is_resolved_with_earlier_turns(searcher) -> None:
 
 
 def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
+    """Test-split figures at the configured threshold; the threshold itself comes from dev only."""
     stats, calibrated, path = run(Answerer(searcher), tmp_path)
-    assert len(load_off_corpus()) >= 20
-    assert stats.false_answer_rate <= 0.05
-    assert stats.missed_rate <= 0.15
-    assert stats.evidence_rate >= 0.65
-    assert calibrated[1] + calibrated[2] <= stats.missed_rate + stats.false_answer_rate + 1e-3
+    assert len(load_off_corpus()) >= 20 and set(stats.splits) == {"dev", "test"}
+    test = stats.splits["test"]
+    assert stats.off_corpus_false_rate == 0.0
+    # floors just below the measured test figures (eval/reports/answers.md)
+    assert test.false_answer_rate <= 0.08
+    assert test.missed_rate <= 0.14
+    assert test.evidence_rate >= 0.75
+    answered, asked = map(int, test.english_answered.split(" of "))
+    assert asked >= 5 and answered / asked >= 0.7
+    dev = stats.splits["dev"]
+    assert calibrated[1] + calibrated[2] <= dev.missed_rate + dev.false_answer_rate + 1e-3
     assert path.read_text(encoding="utf-8").startswith("# Answers")
 
 
@@ -94,3 +101,58 @@ def test_ask_on_the_command_line(searcher, data_dir: Path) -> None:
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "[1]" in proc.stdout and "corpus/001_7307f45af5f7b1ae.txt:" in proc.stdout
+
+
+@pytest.mark.parametrize("question", ["화웨이 어센드 910B 칩의 연산 성능은?",
+                                      "유비테크(UBTech)의 휴머노이드 로봇 매출은?"])
+def test_a_name_no_briefing_mentions_is_not_answered(client, question: str) -> None:
+    """Near-domain: the nearest passage is about AI chips or robots, but the corpus never names this one."""
+    body = client.post("/ask", json={"question": question}).json()
+    assert body["answerable"] is False and body["citations"] == [] and body["passages"]
+
+
+def test_salient_names_and_corpus_mentions(searcher) -> None:
+    from index.salience import CorpusMentions, salient_names
+
+    names = salient_names(searcher.korean, "Which satellites did Google's Suncatcher and the 910B use?")
+    assert names == ["Google", "Suncatcher", "910B"]  # not the sentence-initial "Which", not "the"
+    assert salient_names(searcher.korean, "유비테크(UBTech)의 2023년 매출액은?") == ["유비테크", "UBTech"]
+    mentions = CorpusMentions(["구글은 선캐처(Suncatcher) 계획", "CASC 제6연구원"], aliases=["jiuquan"])
+    assert mentions.unknown(["Suncatcher", "CASC", "Jiuquan", "CAS", "선캐처", "910B"]) == ["CAS", "910B"]
+
+
+def test_english_question_is_answered_in_korean_with_exact_citations(client) -> None:
+    question = "How many satellites will Google's Suncatcher cluster have, and at what altitude?"
+    body = client.post("/ask", json={"question": question}).json()
+    assert body["answerable"] is True
+    assert "650km" in body["answer"] and "선캐처" in body["answer"]
+    for cite in body["citations"]:
+        original = read_original(REPO_ROOT / cite["source"], "utf-8")
+        sliced = original[cite["char_start"] : cite["char_end"]]
+        assert not _unexplained_gaps(cite["text"], sliced)
+
+
+BULLET_START = re.compile(r"^[-*•·■□○●◆◇❍☑▶ㅇ※]|^m\s")
+
+
+@pytest.mark.parametrize("question", ["중국 국가혁신지수 종합 순위는?", "광둥성의 범용 AI 산업 목표는?",
+                                      "폐기 리튬배터리 재활용 기술의 성숙도는?", "인터넷 플러스 전략의 주요 내용은?"])
+def test_answer_sentences_start_at_a_word_and_stay_in_one_passage(client, question: str) -> None:
+    """No bullet glyph opens an answer sentence; its citation slices from the first word; one passage."""
+    body = client.post("/ask", json={"question": question}).json()
+    assert body["answerable"] is True
+    assert len({c["chunk_id"] for c in body["citations"]}) == 1  # not a list question
+    for sentence, n in _segments(body["answer"]):
+        assert not BULLET_START.match(sentence), sentence
+        cite = body["citations"][n - 1]
+        sliced = read_original(REPO_ROOT / cite["source"], "utf-8")[cite["char_start"] : cite["char_end"]]
+        assert _alnum(sliced)[:4] == _alnum(sentence)[:4]
+        assert not _unexplained_gaps(sentence, sliced)
+
+
+def test_bullet_prefix_covers_the_briefings_glyphs() -> None:
+    from index.bullets import bullet_prefix
+
+    for text in ("- 내용", "ㅇ 내용", "m 내용", "❍ 내용", "■ 내용", "□ ○ 내용", "• 내용"):
+        assert text[bullet_prefix(text):] == "내용", text
+    assert bullet_prefix("m2 면적") == 0 and bullet_prefix("ㅇㅇ시") == 0 and bullet_prefix("내용") == 0

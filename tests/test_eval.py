@@ -7,14 +7,18 @@ from collections import Counter
 
 import pytest
 
+from eval.answers import NEGATIVES, load_negatives
 from eval.evaluate import (
+    FRESH,
     QUESTIONS,
     THRESHOLDS,
     check_thresholds,
+    gated_scores,
     load_questions,
     normalize_evidence,
     run_eval,
 )
+from eval.split import assign_splits
 from index.ingest import load_manifest, read_source
 from index.settings import REPO_ROOT
 
@@ -34,10 +38,48 @@ def test_question_set_covers_the_corpus() -> None:
     assert sum(1 for q in questions if q.type == "english") >= 3
 
 
+def _rows(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(("path", "keys"), [(QUESTIONS, ("doc_id", "type")), (NEGATIVES, ("near_doc", "type"))])
+def test_split_is_the_deterministic_stratified_one(path, keys) -> None:
+    """Committed splits are exactly eval/split.py's, and every (document, type) stratum is halved."""
+    rows = _rows(path)
+    assert {r["id"]: r["split"] for r in rows} == assign_splits(rows, keys)
+    per_split = Counter(r["split"] for r in rows)
+    assert set(per_split) == {"dev", "test"} and abs(per_split["dev"] - per_split["test"]) <= 1
+    strata = Counter((tuple(r[k] for k in keys), r["split"]) for r in rows)
+    for key in {tuple(r[k] for k in keys) for r in rows}:
+        assert abs(strata[(key, "dev")] - strata[(key, "test")]) <= 1, key
+
+
+def test_near_domain_negatives_name_nothing_the_corpus_holds() -> None:
+    """Each negative's key facts (its ``absent`` terms) occur in no briefing, so no passage can answer it."""
+    metas = load_manifest(REPO_ROOT / "corpus")
+    corpus = "\n".join(read_source(REPO_ROOT / "corpus" / m.file).raw for m in metas).casefold()
+    rows = _rows(NEGATIVES)
+    assert len(rows) >= 40 and len({r["id"] for r in rows}) == len(rows)
+    assert {r["near_doc"] for r in rows} == {m.doc_id for m in metas}  # on the corpus's own topics
+    for row in rows:
+        assert row["absent"], row["id"]
+        for term in row["absent"]:
+            assert term.casefold() not in corpus, (row["id"], term)
+    assert [n.question for n in load_negatives()] == [r["question"] for r in rows]
+
+
+def test_fresh_questions_are_test_only_and_new() -> None:
+    fresh, old = load_questions(FRESH), load_questions(QUESTIONS)
+    assert len(fresh) >= 20 and {q.split for q in fresh} == {"test"}
+    assert not {q.id for q in fresh} & {q.id for q in old}
+    assert {q.doc_id for q in fresh} == {q.doc_id for q in old}
+    assert load_questions() == old + fresh
+
+
 def test_every_evidence_phrase_occurs_in_its_document() -> None:
     metas = {m.doc_id: m for m in load_manifest(REPO_ROOT / "corpus")}
     texts = {d: normalize_evidence(read_source(REPO_ROOT / "corpus" / m.file).raw) for d, m in metas.items()}
-    for q in load_questions(QUESTIONS):
+    for q in load_questions():
         assert q.evidence, q.id
         for phrase in q.evidence:
             assert normalize_evidence(phrase) in texts[q.doc_id], (q.id, phrase)
@@ -45,7 +87,7 @@ def test_every_evidence_phrase_occurs_in_its_document() -> None:
 
 @pytest.fixture(scope="module")
 def report(searcher):
-    return run_eval(searcher, load_questions(QUESTIONS), mode="hybrid")
+    return run_eval(searcher, load_questions(), mode="hybrid")
 
 
 def test_every_question_has_an_answering_passage(report) -> None:
@@ -55,16 +97,22 @@ def test_every_question_has_an_answering_passage(report) -> None:
 
 
 def test_retrieval_quality_meets_thresholds(report) -> None:
+    """The gate reads the test split; dev (tuned on) is reported beside it."""
     assert report.mode == "hybrid"
+    assert set(report.per_split) == {"dev", "test"}
+    assert gated_scores(report) is report.per_split["test"]
+    assert report.per_split["test"]["n"] + report.per_split["dev"]["n"] == report.n_questions
+    assert 100 < report.mean_chars_shown < 2000
     failures = check_thresholds(report, THRESHOLDS)
     assert not failures, failures
     thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
-    assert thresholds["hit_rate@5"] >= 0.95 and thresholds["mrr@10"] >= 0.85
+    # floors of the test split (old test half + fresh questions written after tuning), not of tuned-on questions
+    assert thresholds["hit_rate@5"] >= 0.94 and thresholds["mrr@10"] >= 0.88
 
 
 def test_hybrid_beats_each_side_alone(searcher, report) -> None:
     """The ablation claim, kept true: fusion beats dense and lexical on MRR@10 and Recall@5."""
-    questions = load_questions(QUESTIONS)
+    questions = load_questions()
     for mode in ("dense", "lexical"):
         alone = run_eval(searcher, questions, mode=mode)
         assert report.overall["mrr@10"] > alone.overall["mrr@10"], mode

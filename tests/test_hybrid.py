@@ -107,3 +107,43 @@ def test_summary_and_body_do_not_crowd_the_top(searcher) -> None:
     )
     kinds = [h.chunk.kind for h in result.hits if h.chunk.doc_id == D001]
     assert kinds.count("summary") <= 1
+
+
+def test_aliases_are_mined_from_bracketed_originals(searcher) -> None:
+    """한글(原文) pairs give Latin and pinyin keys: "Suncatcher" and "Jiuquan" (酒泉) reach the Korean names."""
+    from index.aliases import expand_query, mine_aliases
+
+    aliases = mine_aliases(["구글은 선캐처(Suncatcher) 계획을", "주취안(酒泉) 위성발사센터에서"])
+    assert aliases == {"suncatcher": "선캐처", "jiuquan": "주취안"}
+    assert expand_query("Jiuquan launch", aliases) == "Jiuquan launch 주취안"
+    assert searcher.aliases["jiuquan"] == "주취안"  # mined from the indexed corpus itself
+
+
+def test_an_alias_lets_the_lexical_side_find_the_korean_passage(searcher) -> None:
+    """BM25 cannot match "Jiuquan" in Korean text; with the mined alias it finds the 주취안 passages."""
+    base = searcher.settings
+    try:
+        searcher.settings = base.model_copy(update={"query_aliases": False})
+        assert searcher.search("Jiuquan satellite launch", k=3, mode="lexical").hits == []
+        searcher.settings = base.model_copy(update={"query_aliases": True})
+        hits = searcher.search("Jiuquan satellite launch", k=3, mode="lexical").hits
+        assert hits and all("주취안" in h.chunk.text for h in hits[:2])
+    finally:
+        searcher.settings = base
+
+
+def test_sentence_max_sim_is_the_best_sentence_cosine(searcher) -> None:
+    """A sentence's own vector scores 1 against the passage holding it, and less against others."""
+    chunk = next(c for c in searcher.index.chunks.values() if len(c.sentence_rows) >= 3)
+    vector = searcher.index.sentence_vectors[chunk.sentence_rows[1]]
+    other = next(c for c in searcher.index.chunks.values() if c.doc_id != chunk.doc_id and c.sentence_rows)
+    scores = searcher.sentences.scores(vector, [chunk.chunk_id, other.chunk_id])
+    assert abs(scores[chunk.chunk_id] - 1.0) < 1e-4
+    assert scores[other.chunk_id] < scores[chunk.chunk_id]
+
+
+def test_lexical_coverage_is_the_share_of_known_query_terms(searcher, analyzer) -> None:
+    lexical = searcher.index.lexical
+    assert lexical.coverage(analyzer.terms("광둥성의 범용 인공지능 산업 목표")) == 1.0
+    assert lexical.coverage(analyzer.terms("sourdough bread baking")) == 0.0
+    assert lexical.coverage([]) == 1.0

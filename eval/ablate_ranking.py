@@ -1,0 +1,117 @@
+"""Ranking ablations: sweep each knob on dev, then measure every variant on test with paired significance.
+
+    python -m eval.ablate_ranking     # writes eval/reports/ranking-ablation.md and .json
+
+Constants are chosen on the dev split only (best MRR@10, ties: Recall@1); the
+test split is only read to report, never to choose. Every variant is reported,
+also those that lose. Other question sets (eval/generalization/) can be
+passed to ``ablate`` with their own searcher.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from eval.evaluate import LABELS, METRICS, REPORTS, EvalReport, Question, load_questions, run_eval, significance
+from index.search import Searcher, open_searcher
+from index.settings import Settings, get_settings
+
+Variant = dict[str, object]
+
+
+def _evaluate(searcher: Searcher, base: Settings, questions: list[Question], update: Variant) -> EvalReport:
+    searcher.settings = base.model_copy(update=update)
+    try:
+        return run_eval(searcher, questions, mode="hybrid")
+    finally:
+        searcher.settings = base
+
+
+def _key(report: EvalReport) -> tuple[float, float]:
+    dev = report.per_split["dev"]
+    return dev["mrr@10"], dev["hit_rate@1"]
+
+
+def sweep(searcher: Searcher, base: Settings, questions: list[Question], fixed: Variant, knob: str,
+          values: list[object], log: Callable[[str], None]) -> tuple[object, list[tuple[object, EvalReport]]]:
+    """Try each value of one knob on top of ``fixed``; the best on dev wins (the first of equals)."""
+    rows = []
+    for value in values:
+        report = _evaluate(searcher, base, questions, {**fixed, knob: value})
+        rows.append((value, report))
+        log(f"{knob}={value}: " + _line(report))
+    best = max(rows, key=lambda r: _key(r[1]))[0]
+    return best, rows
+
+
+def _line(report: EvalReport) -> str:
+    return "  ".join(f"{s} " + " ".join(f"{LABELS[m]}={report.per_split[s][m]:.3f}" for m in METRICS)
+                     for s in ("dev", "test"))
+
+
+def _table(rows: list[tuple[str, EvalReport]], split: str) -> list[str]:
+    out = ["| variant | " + " | ".join(LABELS[m] for m in METRICS) + " | chars shown |",
+           "|---|" + "---:|" * (len(METRICS) + 1)]
+    for name, rep in rows:
+        out.append(f"| {name} | " + " | ".join(f"{rep.per_split[split][m]:.3f}" for m in METRICS)
+                   + f" | {rep.mean_chars_shown:.0f} |")
+    return out
+
+
+def ablate(searcher: Searcher, questions: list[Question], directory: Path = REPORTS,
+           log: Callable[[str], None] = print) -> Variant:
+    """Sweeps on dev, then the variants on dev and test; returns the chosen settings."""
+    base = searcher.settings
+    baseline: Variant = {"sentence_weight": 0.0, "coverage_fusion": False, "query_analysis": False,
+                         "query_aliases": False}
+    lines = ["# Ranking ablation", "",
+             "- command: `python -m eval.ablate_ranking`",
+             f"- questions: {len(questions)} ({sum(q.split == 'dev' for q in questions)} dev, "
+             f"{sum(q.split == 'test' for q in questions)} test); constants chosen on dev only "
+             "(best MRR@10, ties: Recall@1)", ""]
+    chosen: Variant = dict(baseline)
+    sweeps = [("sentence_weight", [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]),
+              ("dense_weight", [0.4, 0.5, 0.6, 0.7, 0.8]),
+              ("coverage_fusion", [False, True]),
+              ("query_analysis", [False, True]),
+              ("query_aliases", [False, True])]
+    variants: list[tuple[str, EvalReport]] = []
+    for knob, values in sweeps:
+        best, rows = sweep(searcher, base, questions, chosen, knob, values, log)
+        lines += [f"## Sweep of `{knob}` on dev (with {chosen}); chosen: {best}", ""]
+        lines += [*_table([(f"{knob}={v}", r) for v, r in rows], "dev"), ""]
+        lines += ["Same runs on test (read, not used to choose):", ""]
+        lines += [*_table([(f"{knob}={v}", r) for v, r in rows], "test"), ""]
+        if knob != "dense_weight":  # a new signal: measured on test against the variant without it
+            off = next(r for v, r in rows if v == chosen.get(knob, baseline.get(knob)))
+            on = next(r for v, r in rows if v == best)
+            variants.append((f"{knob}={best}", on))
+            if best != chosen.get(knob):
+                lines += [f"Paired significance on test, `{knob}` {chosen.get(knob)} → {best}:", "", "```",
+                          significance({"without": off, "with": on}, "test"), "```", ""]
+        chosen[knob] = best
+    final = _evaluate(searcher, base, questions, chosen)
+    first = _evaluate(searcher, base, questions, {**baseline, "dense_weight": base.dense_weight})
+    configured = _evaluate(searcher, base, questions, {})
+    rows = [("baseline (no new signal)", first), ("chosen on dev", final), ("as configured (Settings)", configured)]
+    lines += ["## Baseline, chosen on dev, and as configured", "", f"chosen on dev: `{chosen}`",
+              "", "### test", "", *_table(rows, "test"), "", "### dev", "", *_table(rows, "dev"),
+              "", "### Paired significance on test (baseline vs chosen vs configured)", "", "```",
+              significance(dict(rows), "test"), "```", ""]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "ranking-ablation.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (directory / "ranking-ablation.json").write_text(json.dumps(
+        {"chosen": chosen, "baseline": first.per_split, "final": final.per_split,
+         "configured": configured.per_split}, indent=1), encoding="utf-8")
+    return chosen
+
+
+def main() -> None:
+    searcher = open_searcher(get_settings(), build=False, progress=False)
+    print("chosen:", ablate(searcher, load_questions()))
+
+
+if __name__ == "__main__":
+    main()

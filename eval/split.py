@@ -1,0 +1,56 @@
+"""Deterministic dev/test split of a question set, stratified by document and question type.
+
+Tuning happens on ``dev``; figures are reported (and regressions gated) on
+``test``. Within each (document, type) stratum the questions are ordered by a
+hash of their id and dealt alternately; an odd stratum's extra question goes
+to whichever split is smaller so far, so the halves stay within one question.
+
+    python -m eval.split eval/questions.jsonl     # (re)write the split field in place
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+SPLITS = ("dev", "test")
+
+
+def _order(qid: str) -> str:
+    return hashlib.sha1(qid.encode("utf-8")).hexdigest()
+
+
+def assign_splits(rows: Sequence[dict], stratum_keys: Sequence[str] = ("doc_id", "type")) -> dict[str, str]:
+    """Question id -> "dev" | "test"; the same rows always give the same split."""
+    strata: dict[tuple, list[str]] = {}
+    for row in rows:
+        strata.setdefault(tuple(str(row.get(k, "")) for k in stratum_keys), []).append(row["id"])
+    counts = {"dev": 0, "test": 0}
+    out: dict[str, str] = {}
+    for key in sorted(strata):
+        ids = sorted(strata[key], key=_order)
+        first = "dev" if counts["dev"] <= counts["test"] else "test"
+        second = "test" if first == "dev" else "dev"
+        for i, qid in enumerate(ids):
+            split = first if i % 2 == 0 else second
+            out[qid] = split
+            counts[split] += 1
+    return out
+
+
+def rewrite(path: Path, stratum_keys: Sequence[str] = ("doc_id", "type")) -> dict[str, int]:
+    """Write the ``split`` field into a JSONL question file; returns the counts per split."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    splits = assign_splits(rows, stratum_keys)
+    for row in rows:
+        row["split"] = splits[row["id"]]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return {s: sum(1 for r in rows if r["split"] == s) for s in SPLITS}
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        print(name, rewrite(Path(name)))

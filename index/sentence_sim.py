@@ -1,0 +1,40 @@
+"""Sentence-level dense signal: a passage's best sentence cosine to the query (max-sim).
+
+A passage vector averages all its sentences, so the one sentence that answers
+is diluted by its neighbours. Every sentence was embedded at build time (for
+/ask), so the best sentence's cosine costs one matrix-vector product over the
+sentence vectors and a segmented maximum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from index.chunk import Chunk
+
+
+class SentenceMaxSim:
+    """Per passage: the maximum cosine between the query and any of its sentence vectors."""
+
+    def __init__(self, chunks: Mapping[int, Chunk], sentence_vectors: np.ndarray) -> None:
+        self.matrix = sentence_vectors
+        ids, rows, starts = [], [], []
+        for chunk_id, chunk in chunks.items():
+            good = [r for r in chunk.sentence_rows if 0 <= r < len(sentence_vectors)]
+            if good:
+                ids.append(chunk_id)
+                starts.append(len(rows))
+                rows.extend(good)
+        self.chunk_ids = np.array(ids, dtype=np.int64)
+        self.rows = np.array(rows, dtype=np.int64)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.position = {int(c): i for i, c in enumerate(ids)}
+
+    def scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
+        """Max-sim of the given passages (those without sentence vectors are left out)."""
+        if not len(self.rows):
+            return {}
+        best = np.maximum.reduceat(self.matrix[self.rows] @ vector, self.starts)
+        return {cid: float(best[self.position[cid]]) for cid in chunk_ids if cid in self.position}
