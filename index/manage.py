@@ -112,7 +112,7 @@ class CorpusManager:
         prepared = self._prepare(data, filename, given or DocumentInput())
         with self._claim(prepared.doc_id), self._write, self.library.lock(self.lock_wait):
             state = self.library.state()
-            entries = {e.meta.doc_id: e for e in self.library.entries(state)}
+            entries = self._entries(state)
             checksum = sha256_bytes(data)
             checksums = {doc_id: _checksum(entry) for doc_id, entry in entries.items()}
             twin = next((d for d, c in checksums.items() if c == checksum and d != prepared.doc_id), None)
@@ -138,7 +138,7 @@ class CorpusManager:
         started = time.perf_counter()
         with self._claim(doc_id), self._write, self.library.lock(self.lock_wait):
             state = self.library.state()
-            entries = {e.meta.doc_id: e for e in self.library.entries(state)}
+            entries = self._entries(state)
             if doc_id not in entries:
                 raise UnknownDocumentError(f"unknown document id {doc_id!r}")
             if len(entries) == 1:
@@ -178,6 +178,13 @@ class CorpusManager:
                 "date": (given.date or "").strip(), "publisher": (given.publisher or "").strip(),
                 "kind": (given.kind or "").strip()}
         return _Prepared(doc_id, name, data, rendition, meta)
+
+    def _entries(self, state) -> dict[str, LibraryEntry]:
+        """The library's documents; a seed manifest the server cannot read is its fault, not the request's."""
+        try:
+            return {e.meta.doc_id: e for e in self.library.entries(state)}
+        except CorpusError as exc:
+            raise ServerFaultError(f"the corpus library cannot be read ({exc}); nothing was changed") from exc
 
     @contextmanager
     def _claim(self, doc_id: str) -> Iterator[None]:

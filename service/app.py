@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         summary="Semantic search over Korean policy briefings, with exact citations.",
         version="0.1.0",
         lifespan=lifespan,
+        openapi_url=None, docs_url=None, redoc_url=None,  # served by install_openapi, guarded like every route
     )
     app.state.api_keys = frozenset(k.encode("utf-8") for k in settings.api_key_set)
     app.router.route_class = GuardedRoute  # routes added on the app itself (e.g. /metrics) are guarded too

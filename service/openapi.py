@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from service.access import Access, access_of
+from service.access import Access, GuardedRoute, access_of
 
 SCHEME = "apiKey"
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
 
 
 def install_openapi(app: FastAPI) -> None:
+    """The completed schema, and /openapi.json, /docs and /redoc as guarded routes like any other.
+
+    Create the app with ``openapi_url=None, docs_url=None, redoc_url=None``: FastAPI's
+    own versions are plain routes that no access check would cover.
+    """
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
@@ -29,6 +36,21 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    router = APIRouter(route_class=GuardedRoute, include_in_schema=False)
+
+    @router.get("/openapi.json")
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @router.get("/docs")
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - Swagger UI")
+
+    @router.get("/redoc")
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
+
+    app.include_router(router)
 
 
 def _complete(app: FastAPI, schema: dict[str, Any]) -> None:
