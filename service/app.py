@@ -17,8 +17,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Mount
 
 from index.engine import Engine
 from index.search import Searcher
@@ -94,11 +95,12 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
 
 
 def _check_routes_guarded(app: FastAPI) -> None:
-    """Refuse to build an app with an API route that would skip the access check."""
+    """Refuse to build an app with a route that would skip the access check (mounts serve static files)."""
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if isinstance(route, APIRoute) and not isinstance(route, GuardedRoute):
-            raise RuntimeError(f"route {context.path} is a plain APIRoute; use service.access.GuardedRoute")
+        if not isinstance(route, GuardedRoute | Mount):
+            raise RuntimeError(f"route {context.path} is a {type(route).__name__}, which no access check covers; "
+                               "use service.access.GuardedRoute")
 
 
 async def _load(engine: Engine, build: bool, exit_on_failure: bool) -> None:
