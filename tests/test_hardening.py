@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -276,3 +277,43 @@ def _wait(url: str, condition, timeout: float = 20.0) -> dict:
             return health
         assert time.monotonic() < deadline, f"not reached in {timeout} s: {health}"
         time.sleep(0.2)
+
+
+def test_searches_are_served_while_a_change_runs_with_one_pool_thread(scratch_settings: Settings, encoder,
+                                                                        korean) -> None:
+    """A change held a thread of the pool searches use for its whole build; with that pool down to one thread,
+    searches waited for the upload. Changes now run on their own thread."""
+    import anyio.to_thread
+
+    from index.errors import BriefsearchError
+
+    with _app(scratch_settings, encoder, korean) as client:
+        before = _snapshot(client, scratch_settings)
+
+        def one_thread() -> None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+
+        client.portal.call(one_thread)
+        outcome: list[int] = []
+        sections = [f"## {i}. 허페이시 양자 산업 과제 {i}\n\n- 허페이시는 {2025 + i % 10}년까지 양자 부품 "
+                    f"기업 {i * 7}곳을 육성하고 연구개발 예산 {i * 13}억 위안을 투입한다.\n- 시범단지 {i}호에는 "
+                    f"측정 장비 {i * 3}대를 설치한다.\n" for i in range(1, 41)]
+        document = ("# 허페이시 양자 산업 과제 목록\n\n" + "\n".join(sections)).encode()  # a build of some seconds
+        upload = threading.Thread(target=lambda: outcome.append(client.post(
+            "/documents", files={"file": ("hefei-tasks.md", document, "text/markdown")}, headers=KEY).status_code))
+        upload.start()
+        deadline = time.monotonic() + 60
+        while True:  # until the change holds the writer lock, i.e. it is building
+            try:
+                with Library(scratch_settings).lock(0):
+                    pass
+            except BriefsearchError:
+                break
+            assert upload.is_alive() and time.monotonic() < deadline, outcome
+            time.sleep(0.01)
+        search = client.post("/search", json={"query": "광둥성 AI 목표", "k": 3}, headers=KEY)
+        assert search.status_code == 200
+        assert upload.is_alive(), "the search waited for the upload to finish"
+        upload.join(timeout=120)
+        assert outcome == [201]
+        assert len(_snapshot(client, scratch_settings)["documents"]) == len(before["documents"]) + 1
