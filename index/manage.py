@@ -33,6 +33,7 @@ from index.korean import KoreanText
 from index.library import (
     Library,
     LibraryEntry,
+    LibraryState,
     check_doc_id,
     check_file_name,
     doc_id_from_name,
@@ -111,8 +112,7 @@ class CorpusManager:
         started = time.perf_counter()
         prepared = self._prepare(data, filename, given or DocumentInput())
         with self._claim(prepared.doc_id), self._write, self.library.lock(self.lock_wait):
-            state = self.library.state()
-            entries = self._entries(state)
+            state, entries = self._read_library()
             checksum = sha256_bytes(data)
             checksums = {doc_id: _checksum(entry) for doc_id, entry in entries.items()}
             twin = next((d for d, c in checksums.items() if c == checksum and d != prepared.doc_id), None)
@@ -137,8 +137,7 @@ class CorpusManager:
         """Drop a document's passages, vectors and BM25 entries from the index."""
         started = time.perf_counter()
         with self._claim(doc_id), self._write, self.library.lock(self.lock_wait):
-            state = self.library.state()
-            entries = self._entries(state)
+            state, entries = self._read_library()
             if doc_id not in entries:
                 raise UnknownDocumentError(f"unknown document id {doc_id!r}")
             if len(entries) == 1:
@@ -179,10 +178,12 @@ class CorpusManager:
                 "kind": (given.kind or "").strip()}
         return _Prepared(doc_id, name, data, rendition, meta)
 
-    def _entries(self, state) -> dict[str, LibraryEntry]:
-        """The library's documents; a seed manifest the server cannot read is its fault, not the request's."""
+    def _read_library(self) -> tuple[LibraryState, dict[str, LibraryEntry]]:
+        """The library's state and documents; a library.json or seed manifest the server cannot read is its
+        fault, not the request's."""
         try:
-            return {e.meta.doc_id: e for e in self.library.entries(state)}
+            state = self.library.state()
+            return state, {e.meta.doc_id: e for e in self.library.entries(state)}
         except CorpusError as exc:
             raise ServerFaultError(f"the corpus library cannot be read ({exc}); nothing was changed") from exc
 

@@ -238,6 +238,20 @@ def test_a_broken_seed_file_is_a_server_fault_and_nothing_is_lost(scratch_settin
         assert _snapshot(client, settings) == before
 
 
+def test_an_unreadable_library_is_a_server_fault(scratch_settings: Settings, encoder, korean) -> None:
+    """A library.json the server cannot parse is not the uploader's mistake (it was a 400)."""
+    library = scratch_settings.data_dir / "library" / "library.json"
+    library.parent.mkdir(parents=True)
+    library.write_text('{"added": {', encoding="utf-8")  # cut short by a full disk
+    with _app(scratch_settings, encoder, korean) as client:
+        before = _snapshot(client, scratch_settings)
+        response = client.post("/documents", files={"file": ("hefei.md", NEW_DOC.encode(), "text/markdown")},
+                               headers=KEY)
+        assert response.status_code == 500 and "library cannot be read" in response.json()["detail"], response.text
+        assert client.delete("/documents/002_22ff6807f067724b", headers=KEY).status_code == 500
+        assert _snapshot(client, scratch_settings) == before
+
+
 def test_the_poller_survives_any_failure_and_reports_it(scratch_settings: Settings, encoder, korean,
                                                         serve_app) -> None:
     """A version whose manifest lacks a field raised TypeError, which ended the poller silently."""
