@@ -44,6 +44,7 @@ NO_ANSWER = (
 _FOLLOWUP_WORDS = ("그럼", "그러면", "그렇다면", "그리고", "그런데", "그건", "그것은?", "그게", r"그\s",
                    "이건", "이것은?", "거기", "해당", "또한?", "반면")
 _FOLLOWUP_START = re.compile("^(" + "|".join(_FOLLOWUP_WORDS) + ")")
+_CONTENT_TAGS = frozenset({"NNG", "NNP", "SL", "SH", "SN", "XR", "VV", "VA"})
 _MIN_SENTENCE_CHARS = 12
 # questions asking for several items: plural/enumerating words, "N대 산업", "다섯 가지", English plurals of "what are"
 _LIST_QUESTION = re.compile(r"(목록|나열|모두|각각|어떤 것들|무엇무엇|들은|들이|들을|\d+\s*(대|개|가지)\b|\d+대|"
@@ -120,7 +121,7 @@ def resolve_followup(history: list[str], question: str, searcher: Searcher) -> s
 
 def _resolve_one(previous: str, question: str, searcher: Searcher) -> str:
     tokens = searcher.analyzer.korean.tokenize(question)
-    content = [t for t in tokens if t.tag in {"NNG", "NNP", "SL", "SH", "SN", "XR", "VV", "VA"}]
+    content = [t for t in tokens if t.tag in _CONTENT_TAGS]
     if not (_FOLLOWUP_START.match(question.strip()) or len(content) <= 2):
         return question
     new_proper = [question[t.start : t.start + t.len] for t in tokens if t.tag == "NNP"]
@@ -131,8 +132,33 @@ def _resolve_one(previous: str, question: str, searcher: Searcher) -> str:
             replaced = previous
             for old in dict.fromkeys(old_proper):
                 replaced = replaced.replace(old, " ".join(new_proper))
-            return f"{replaced} {question}"
-    return f"{previous} {question}"
+            return _within_limit(replaced, question, searcher)
+    return _within_limit(previous, question, searcher)
+
+
+def _within_limit(context: str, question: str, searcher: Searcher) -> str:
+    """``context question``, or, when that is over the query limit, the question whole after the context's
+    salient terms (proper nouns first, then other content words, each once, in their order) that fit."""
+    limit = searcher.settings.max_query_chars
+    joined = f"{context} {question}"
+    budget = limit - len(question) - 1
+    if len(joined) <= limit or budget <= 0:
+        return joined if len(joined) <= limit else question
+    tokens = searcher.analyzer.korean.tokenize(context)
+    words = [(t.start, context[t.start : t.start + t.len], t.tag) for t in tokens if t.tag in _CONTENT_TAGS]
+    seen: set[str] = set()
+    ranked = []
+    for start, word, _tag in sorted(words, key=lambda w: (w[2] != "NNP", w[0])):
+        if word not in seen:
+            seen.add(word)
+            ranked.append((start, word))
+    kept: list[tuple[int, str]] = []
+    used = 0
+    for start, word in ranked:
+        if used + len(word) + 1 <= budget:
+            kept.append((start, word))
+            used += len(word) + 1
+    return " ".join([w for _, w in sorted(kept)] + [question])
 
 
 class Answerer:

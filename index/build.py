@@ -18,7 +18,7 @@ import numpy as np
 from index.chunk import CHUNKER_VERSION, Chunk, Chunker
 from index.embed import Encoder
 from index.embed_cache import EmbeddingCache, encode_with_cache
-from index.errors import CorpusError, IndexIncompatibleError, IndexMissingError
+from index.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
 from index.ingest import read_source, sha256_bytes
 from index.korean import KoreanText
 from index.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
@@ -33,6 +33,7 @@ from index.store import (
     load_index,
     publish_version,
     read_manifest,
+    remove_build_leftovers,
     write_version,
 )
 from index.structure import parse_document
@@ -66,7 +67,7 @@ def corpus_state(settings: Settings, library_state: LibraryState | None = None) 
         try:
             checksum = sha256_bytes(entry.path.read_bytes())
         except OSError as exc:
-            raise CorpusError(f"{entry.path}: cannot read ({exc.strerror})") from exc
+            raise DocumentBuildError(entry.meta.doc_id, f"{entry.path}: cannot read ({exc.strerror})") from exc
         state[entry.meta.doc_id] = {**asdict(entry.meta), "source": _relative(entry.path), "sha256": checksum}
     return state
 
@@ -214,6 +215,22 @@ def _sentence_texts(chunks: list[Chunk]) -> list[str]:
     return list(rows)
 
 
+def rebuild_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
+                  only_if_needed: bool = False) -> BuildReport | None:
+    """Build and publish under the library's writer lock, as every change does (``index build``, ``serve``).
+
+    Builds and changes serialize, so a build never publishes a library older than
+    a change committed while it ran. ``only_if_needed`` re-checks the index under
+    the lock and skips the build when another process made it fresh meanwhile.
+    """
+    library = Library(settings)
+    with library.lock(settings.cli_lock_wait_seconds):
+        if only_if_needed and index_status(settings, encoder.identity).state == "fresh":
+            return None
+        remove_build_leftovers(settings.index_dir)  # no other build runs while the lock is held
+        return build_index(settings, encoder, korean=korean, progress=progress)
+
+
 def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
                 library_state: LibraryState | None = None,
                 before_publish: Callable[[], None] | None = None, live: LoadedIndex | None = None) -> BuildReport:
@@ -225,6 +242,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     not-yet-committed library; ``before_publish`` runs after the new version is
     complete and before it goes live (the caller commits the library there).
     ``live`` is the index a running service already holds (saves reading it again).
+    The caller holds the library lock (``rebuild_index``, ``CorpusManager``).
     """
     started = time.perf_counter()
     korean = korean or KoreanText()
@@ -241,7 +259,12 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
             doc_chunks, record = docs.reuse(doc_id)
             reused_ids.append(doc_id)
         else:
-            doc_chunks, record = docs.parse(entry, corpus[doc_id])
+            try:
+                doc_chunks, record = docs.parse(entry, corpus[doc_id])
+            except DocumentBuildError:
+                raise
+            except CorpusError as exc:
+                raise DocumentBuildError(doc_id, str(exc)) from exc
             parsed_ids.append(doc_id)
         chunks.extend(doc_chunks)
         documents.append(record)

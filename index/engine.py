@@ -9,20 +9,25 @@ noticed by ``refresh``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from index.answer import Answerer
 from index.build import chunker_identity
-from index.errors import BriefsearchError
+from index.errors import LibraryBusyError, ServerFaultError
 from index.manage import ChangeResult, CorpusManager, DocumentInput
 from index.search import Searcher, open_searcher
 from index.settings import Settings
 from index.store import check_compatible, live_version, load_index
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +49,10 @@ class Engine:
         self.started_at = time.monotonic()
         self.current: Serving | None = None
         self.manager: CorpusManager | None = None
+        self.refresh_error = ""  # why the last check for a new index version failed ("" when it worked)
         self._swap_lock = threading.Lock()
+        # changes run one at a time on their own thread: a long build never holds a thread searches need
+        self._changes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-change")
         if searcher is not None:
             self._install(searcher)
 
@@ -86,20 +94,47 @@ class Engine:
         return True
 
     def refresh_quietly(self) -> None:
-        """``refresh`` for a background poller: a version that fails to load leaves the current one serving."""
+        """``refresh`` for a background poller: any failure is logged and kept for /health, never raised,
+        and the current version keeps serving."""
         try:
             self.refresh()
-        except (BriefsearchError, OSError, ValueError, RuntimeError) as exc:
-            log.warning("could not load the new index version, still serving the previous one: %s", exc)
+        except Exception as exc:
+            self.refresh_error = f"{type(exc).__name__}: {exc}"
+            log.warning("could not load the new index version, still serving the previous one: %s",
+                        self.refresh_error)
+        else:
+            self.refresh_error = ""
+
+    async def run_change(self, change: Callable[..., T], *args: object) -> T:
+        """Run ``add``/``remove`` on the changes thread; 409 (``LibraryBusyError``) if it cannot start in time."""
+        wait = self.settings.lock_wait_seconds
+        future = self._changes.submit(change, *args)
+        waiting = asyncio.wrap_future(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), timeout=wait)
+        except TimeoutError:
+            if future.cancel():  # still queued behind another change: refuse rather than queue for minutes
+                raise LibraryBusyError("another change is still running; retry shortly",
+                                       retry_after=max(1.0, wait)) from None
+        return await waiting  # it started: let it finish
+
+    def close(self) -> None:
+        self._changes.shutdown(wait=False, cancel_futures=True)
 
     def add(self, data: bytes, filename: str, given: DocumentInput | None = None) -> ChangeResult:
-        result = self._manager().add(data, filename, given, live=self._live())
-        self.refresh()
-        return result
+        return self._serve_change(self._manager().add(data, filename, given, live=self._live()))
 
     def remove(self, doc_id: str) -> ChangeResult:
-        result = self._manager().remove(doc_id, live=self._live())
-        self.refresh()
+        return self._serve_change(self._manager().remove(doc_id, live=self._live()))
+
+    def _serve_change(self, result: ChangeResult) -> ChangeResult:
+        """Swap to the version a committed change published; failing that is the server's fault, not the client's."""
+        try:
+            self.refresh()
+        except Exception as exc:
+            self.refresh_error = f"{type(exc).__name__}: {exc}"
+            raise ServerFaultError(f"{result.message} was saved as index {result.index_version}, but this server "
+                                   f"could not load it ({exc}); it still serves the previous index") from exc
         return result
 
     def _manager(self) -> CorpusManager:

@@ -39,3 +39,23 @@ class UnsupportedFormatError(CorpusError):
 
 class DocumentTooLargeError(CorpusError):
     """An upload above the configured size limit."""
+
+
+class LibraryBusyError(BriefsearchError):
+    """Another change or build holds the writer lock; the request may be retried shortly."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerFaultError(BriefsearchError):
+    """The server, not the request, failed (a broken seed file, an index it cannot load); nothing was lost."""
+
+
+class DocumentBuildError(CorpusError):
+    """One document of the library could not be read or parsed while building; ``doc_id`` names it."""
+
+    def __init__(self, doc_id: str, message: str) -> None:
+        super().__init__(message)
+        self.doc_id = doc_id

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.errors import CorpusError
+from index.errors import CorpusError, LibraryBusyError
 from index.ingest import DocumentMeta, load_manifest, sha256_bytes
 from index.settings import Settings
 
@@ -126,8 +126,11 @@ class Library:
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
-    def lock(self, timeout: float = 600.0) -> Iterator[None]:
-        """One writer at a time across processes (CLI and service); readers never wait."""
+    def lock(self, timeout: float) -> Iterator[None]:
+        """One writer (change or build) at a time across processes; readers never wait.
+
+        Waits up to ``timeout`` seconds, then raises ``LibraryBusyError`` (HTTP 409 with Retry-After).
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / ".lock").open("a+") as fh:
             deadline = time.monotonic() + timeout
@@ -136,8 +139,9 @@ class Library:
                     fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise CorpusError("another ingestion is still running; try again later") from None
+                    if time.monotonic() >= deadline:
+                        raise LibraryBusyError("another change or index build is still running; retry shortly",
+                                               retry_after=max(1.0, timeout)) from None
                     time.sleep(0.1)
             try:
                 yield

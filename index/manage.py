@@ -21,8 +21,10 @@ from index.build import build_index
 from index.embed import Encoder
 from index.errors import (
     CorpusError,
+    DocumentBuildError,
     DocumentConflictError,
     DocumentTooLargeError,
+    ServerFaultError,
     UnknownDocumentError,
     UnsupportedFormatError,
 )
@@ -31,6 +33,7 @@ from index.korean import KoreanText
 from index.library import (
     Library,
     LibraryEntry,
+    LibraryState,
     check_doc_id,
     check_file_name,
     doc_id_from_name,
@@ -90,8 +93,11 @@ def supported_suffixes() -> frozenset[str]:
 class CorpusManager:
     """Changes the corpus and publishes the rebuilt index; safe to call from many threads and processes."""
 
-    def __init__(self, settings: Settings, encoder: Encoder, korean: KoreanText) -> None:
+    def __init__(self, settings: Settings, encoder: Encoder, korean: KoreanText,
+                 lock_wait: float | None = None) -> None:
+        """``lock_wait``: seconds to wait for another writer (default ``settings.lock_wait_seconds``)."""
         self.settings = settings
+        self.lock_wait = settings.lock_wait_seconds if lock_wait is None else lock_wait
         self.encoder = encoder
         self.korean = korean
         self.library = Library(settings)
@@ -105,9 +111,8 @@ class CorpusManager:
         """Index a new file, or replace the document with the same id; identical re-adds are no-ops."""
         started = time.perf_counter()
         prepared = self._prepare(data, filename, given or DocumentInput())
-        with self._claim(prepared.doc_id), self._write, self.library.lock():
-            state = self.library.state()
-            entries = {e.meta.doc_id: e for e in self.library.entries(state)}
+        with self._claim(prepared.doc_id), self._write, self.library.lock(self.lock_wait):
+            state, entries = self._read_library()
             checksum = sha256_bytes(data)
             checksums = {doc_id: _checksum(entry) for doc_id, entry in entries.items()}
             twin = next((d for d, c in checksums.items() if c == checksum and d != prepared.doc_id), None)
@@ -131,9 +136,8 @@ class CorpusManager:
     def remove(self, doc_id: str, live: LoadedIndex | None = None) -> ChangeResult:
         """Drop a document's passages, vectors and BM25 entries from the index."""
         started = time.perf_counter()
-        with self._claim(doc_id), self._write, self.library.lock():
-            state = self.library.state()
-            entries = {e.meta.doc_id: e for e in self.library.entries(state)}
+        with self._claim(doc_id), self._write, self.library.lock(self.lock_wait):
+            state, entries = self._read_library()
             if doc_id not in entries:
                 raise UnknownDocumentError(f"unknown document id {doc_id!r}")
             if len(entries) == 1:
@@ -174,6 +178,15 @@ class CorpusManager:
                 "kind": (given.kind or "").strip()}
         return _Prepared(doc_id, name, data, rendition, meta)
 
+    def _read_library(self) -> tuple[LibraryState, dict[str, LibraryEntry]]:
+        """The library's state and documents; a library.json or seed manifest the server cannot read is its
+        fault, not the request's."""
+        try:
+            state = self.library.state()
+            return state, {e.meta.doc_id: e for e in self.library.entries(state)}
+        except CorpusError as exc:
+            raise ServerFaultError(f"the corpus library cannot be read ({exc}); nothing was changed") from exc
+
     @contextmanager
     def _claim(self, doc_id: str) -> Iterator[None]:
         """A second change to the same document while one is running is refused, not queued."""
@@ -192,9 +205,14 @@ class CorpusManager:
         try:
             report = build_index(self.settings, self.encoder, self.korean, progress=False, library_state=new_state,
                                  before_publish=lambda: self.library.commit(new_state), live=live)
-        except BaseException:
+        except BaseException as exc:
             if self.library.state() == old_state:
                 self.library.collect_garbage(old_state)  # staged files of the change that failed
+            if isinstance(exc, DocumentBuildError) and exc.doc_id == doc_id:
+                raise  # the changed document itself: the client's file
+            if isinstance(exc, Exception):
+                raise ServerFaultError(f"{status} {doc_id} failed: the index could not be rebuilt ({exc}); "
+                                       "nothing was changed and the current index keeps serving") from exc
             raise
         passages = report.doc_passages.get(doc_id, 0)
         log.info("%s %s: %d passages, embedded %d passages + %d sentences, index %s", status, doc_id, passages,

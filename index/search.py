@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from index.aliases import expand_query, mine_aliases
-from index.build import build_index, chunker_identity, index_status
+from index.build import chunker_identity, index_status, rebuild_index
 from index.chunk import Chunk
 from index.embed import Encoder
 from index.errors import QueryError
@@ -291,7 +291,7 @@ def open_searcher(settings: Settings, build: bool = True, progress: bool = True)
     status = index_status(settings, encoder.identity)
     if status.state != "fresh" and build:
         log.warning("index %s (%s): building", status.state, status.reason)
-        build_index(settings, encoder, korean=korean, progress=progress)
+        rebuild_index(settings, encoder, korean=korean, progress=progress, only_if_needed=True)
     loaded = load_index(settings.index_dir)
     check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
     return Searcher(loaded, encoder, settings, korean=korean)

@@ -94,9 +94,20 @@ class Settings(BaseSettings):
     build_workers: int = Field(2, ge=1, le=16, description="Forward passes run side by side when embedding "
                                "passages (builds, uploads), one thread each: measured 1.8x faster on 2 cores.")
     cors_origins: str = Field("", description="Comma-separated origins allowed to call the API from a browser.")
-    api_keys: str = Field("", description="Comma-separated API keys; when set, all endpoints but /health need "
-                          "'Authorization: Bearer <key>'.")
-    max_upload_bytes: int = Field(20 * 2**20, ge=1, description="Largest document accepted by add / POST /documents.")
+    api_keys: str = Field("", description="Comma-separated API keys; when set, every route but the "
+                          "pages, /health and /ready needs 'Authorization: Bearer <key>', and corpus changes are "
+                          "enabled. Several keys at once allow rotation.")
+    max_upload_bytes: int = Field(20 * 2**20, ge=1, description="Largest document accepted by add / POST /documents "
+                                  "(its request body may be 64 KiB more, for the multipart framing).")
+    max_body_bytes: int = Field(256 * 2**10, ge=1024, description="Largest request body of every other route (JSON: "
+                                "/search, /ask, /v1/chat/completions); counted as it arrives, 413 above it.")
+    max_chat_messages: int = Field(100, ge=1, le=200, description="Most messages one chat completion may carry.")
+    max_message_chars: int = Field(20_000, ge=1, description="Longest chat message (a history turn may be an "
+                                   "earlier answer with its sources; the question itself obeys max_query_chars).")
+    lock_wait_seconds: float = Field(5.0, ge=0, description="Seconds an HTTP change waits for another change or "
+                                     "build to finish before a 409 with Retry-After.")
+    cli_lock_wait_seconds: float = Field(600.0, ge=0, description="Seconds `briefsearch add/remove/index build` "
+                                         "and serve's start-up build wait for another change or build.")
     extract_timeout: float = Field(120.0, gt=0, description="Seconds a PDF/DOCX/HWPX may take to extract.")
     extract_memory_mb: int = Field(2048, ge=256, description="Address-space limit of the extraction process.")
     reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for an index version published "

@@ -195,14 +195,23 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _remove_stale_versions(index_dir: Path, keep: set[str]) -> None:
-    """Drop old versions and leftovers of builds that died (never the live one)."""
+    """Drop old published versions (never the live one, nor any build's temp dir: another build may own it)."""
     for path in index_dir.iterdir():
         if path.name in keep or path.name == POINTER or not path.is_dir():
-            if path.name.startswith(f".{POINTER}.") and path.is_file():
-                path.unlink(missing_ok=True)
             continue
-        if path.name.startswith(("v-", ".tmp-v-")):
+        if path.name.startswith("v-"):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_build_leftovers(index_dir: Path) -> None:
+    """Temp dirs and pointer files of builds that died; only safe while holding the library lock."""
+    if not index_dir.is_dir():
+        return
+    for path in index_dir.iterdir():
+        if path.name.startswith(".tmp-v-") and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(f".{POINTER}.") and path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def check_compatible(manifest: IndexManifest, model_identity: dict, chunker: dict) -> None:

@@ -11,28 +11,29 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Mount
 
 from index.engine import Engine
 from index.search import Searcher
 from index.settings import Settings, get_settings
+from service.access import GuardedRoute
+from service.body_limit import BodyLimit
 from service.errors import install_error_handlers
 from service.observability import install_observability
+from service.openapi import install_openapi
 from service.routes import ask, chat, documents, health, pages, search
 from service.routes.pages import STATIC_DIR
 
-OPEN_PATHS = {"/health", "/ready", "/"}  # pages carry no data; the API calls they make need the key
-
-
 log = logging.getLogger(__name__)
+MULTIPART_OVERHEAD = 64 * 1024  # multipart framing and form fields around an upload's file
 
 
 def create_app(settings: Settings | None = None, searcher: Searcher | None = None, build: bool = False,
@@ -58,13 +59,17 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        engine.close()
 
     app = FastAPI(
         title="briefsearch",
         summary="Semantic search over Korean policy briefings, with exact citations.",
         version="0.1.0",
         lifespan=lifespan,
+        openapi_url=None, docs_url=None, redoc_url=None,  # served by install_openapi, guarded like every route
     )
+    app.state.api_keys = frozenset(k.encode("utf-8") for k in settings.api_key_set)
+    app.router.route_class = GuardedRoute  # routes added on the app itself (e.g. /metrics) are guarded too
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(ask.router)
@@ -73,16 +78,29 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
-    _install_api_keys(app, settings.api_key_set)  # added after, so it runs before: no key, no size check
+    # innermost middleware: every body is counted as it arrives (chunked too), 413 before any parsing
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       routes={("POST", "/documents"): settings.max_upload_bytes + MULTIPART_OVERHEAD})
     if settings.cors_origin_list:
-        # added last so it runs first: browser preflights are answered before the key check
+        # added last so it runs first: browser preflights are answered before any route's key check
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                            expose_headers=["X-Request-ID"])  # a browser frontend can quote the request id
     install_observability(app, settings)  # last: its access log must wrap every other middleware
+    install_openapi(app)
+    _check_routes_guarded(app)
     return app
+
+
+
+def _check_routes_guarded(app: FastAPI) -> None:
+    """Refuse to build an app with a route that would skip the access check (mounts serve static files)."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, GuardedRoute | Mount):
+            raise RuntimeError(f"route {context.path} is a {type(route).__name__}, which no access check covers; "
+                               "use service.access.GuardedRoute")
 
 
 async def _load(engine: Engine, build: bool, exit_on_failure: bool) -> None:
@@ -100,46 +118,9 @@ async def _poll_versions(engine: Engine, interval: float) -> None:
         return
     while True:
         await asyncio.sleep(interval)
-        if engine.state == "ready":
+        if engine.state != "ready":
+            continue
+        try:
             await asyncio.to_thread(engine.refresh_quietly)
-
-
-class UploadLimit:
-    """Refuse an oversized upload from its Content-Length, before any of it is read or spooled.
-
-    Pure ASGI (not ``@app.middleware``): it sits on every request's path, and a
-    BaseHTTPMiddleware costs a task and a stream per request.
-    """
-
-    def __init__(self, app, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/documents":
-            length = dict(scope["headers"]).get(b"content-length", b"")
-            # multipart framing and form fields add a little to the file itself
-            if length.isdigit() and int(length) > self.limit + 64 * 1024:
-                response = JSONResponse(status_code=413, content={
-                    "detail": f"upload of {length.decode()} bytes is over the limit of {self.limit} bytes"})
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def _install_api_keys(app: FastAPI, keys: frozenset[str]) -> None:
-    """With keys configured, every endpoint but /health needs ``Authorization: Bearer <key>``."""
-    if not keys:
-        return
-
-    @app.middleware("http")
-    async def require_key(request: Request, call_next):
-        path = request.url.path
-        page = path.startswith("/static/") or (path.startswith("/documents/") and path.endswith("/view"))
-        if request.method == "OPTIONS" or path in OPEN_PATHS or page:
-            return await call_next(request)
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not any(secrets.compare_digest(token.strip(), k) for k in keys):
-            return JSONResponse(status_code=401, content={"detail": "missing or invalid API key"},
-                                headers={"WWW-Authenticate": "Bearer"})
-        return await call_next(request)
+        except Exception:  # never let one bad check end the polling: the server would stop noticing versions
+            log.exception("checking for a new index version failed; checking again in %.1f s", interval)

@@ -22,6 +22,7 @@ from index.errors import (
     IndexIncompatibleError,
     IndexMissingError,
     ModelError,
+    ServerFaultError,
 )
 from index.settings import Settings
 
@@ -51,7 +52,7 @@ def _exit_codes() -> Iterator[None]:
         yield
     except BriefsearchError as exc:
         code = EXIT_INPUT  # QueryError, CorpusError and anything else the caller got wrong
-        if isinstance(exc, (IndexMissingError, IndexIncompatibleError)):
+        if isinstance(exc, (IndexMissingError, IndexIncompatibleError, ServerFaultError)):
             code = EXIT_INDEX
         elif isinstance(exc, ModelError):
             code = EXIT_MODEL
@@ -100,7 +101,7 @@ def index_build(
     force: Annotated[bool, typer.Option(help="Rebuild even when the index is current.")] = True,
 ) -> None:
     """Build the index from the corpus (atomically replaces the live one)."""
-    from index.build import build_index, index_status
+    from index.build import index_status, rebuild_index
     from index.embed import Encoder
 
     settings: Settings = ctx.obj
@@ -110,7 +111,11 @@ def index_build(
         if status.state == "fresh" and not force:
             typer.echo(f"index is current ({status.reason})")
             return
-        manifest = build_index(settings, encoder).manifest
+        report = rebuild_index(settings, encoder, only_if_needed=not force)
+        if report is None:
+            typer.echo("index is current (built by another process meanwhile)")
+            return
+        manifest = report.manifest
     typer.echo(f"built {manifest.n_chunks} passages from {manifest.n_documents} documents "
                f"in {manifest.build_seconds:.1f} s -> {settings.index_dir}")
 
@@ -134,7 +139,8 @@ def _manager(settings: Settings):
     from index.korean import KoreanText
     from index.manage import CorpusManager
 
-    return CorpusManager(settings, Encoder(settings, progress=False), KoreanText())
+    return CorpusManager(settings, Encoder(settings, progress=False), KoreanText(),
+                         lock_wait=settings.cli_lock_wait_seconds)
 
 
 def _report(result) -> None:

@@ -14,7 +14,9 @@ from index.errors import (
     DocumentConflictError,
     DocumentTooLargeError,
     IndexMissingError,
+    LibraryBusyError,
     QueryError,
+    ServerFaultError,
     UnknownDocumentError,
     UnsupportedFormatError,
 )
@@ -22,6 +24,8 @@ from index.errors import (
 # first match wins: subclasses before their base class
 _STATUS: list[tuple[type[BriefsearchError], int]] = [
     (UnknownDocumentError, 404),
+    (LibraryBusyError, 409),
+    (ServerFaultError, 500),
     (DocumentConflictError, 409),
     (DocumentTooLargeError, 413),
     (UnsupportedFormatError, 415),
@@ -49,7 +53,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BriefsearchError)
     async def _domain(_: Request, exc: BriefsearchError) -> JSONResponse:
         status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
-        return JSONResponse(status_code=status, content={"detail": str(exc)})
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(max(1, round(retry)))} if retry is not None else None
+        return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -213,6 +213,8 @@ class HealthResponse(BaseModel):
     index_version: str | None = None
     chunker: dict | None = None
     error: str | None = None
+    refresh_error: str | None = Field(None, description="Why the last check for a newer index version failed "
+                                      "(the previous version keeps serving); null when it worked")
 
 
 class ReadyResponse(BaseModel):

@@ -159,3 +159,41 @@ def test_killed_ingestion_and_killed_build_leave_the_previous_index_serving(scra
     assert added.returncode == 0, added.stderr
     stored = sorted(p.name for p in (scratch_settings.data_dir / "library" / "files").iterdir())
     assert len(stored) == 1 and stored[0].endswith("-hydrogen.md")
+
+
+def test_an_add_during_a_full_build_is_in_the_final_index(scratch_settings: Settings, tmp_path: Path) -> None:
+    """Two real processes: `index build` (a full rebuild, after a chunking change) and an `add` started while it
+    runs. The build used to take no lock, so it published the library as it was before the add, after the add,
+    and the added document was gone; builds and changes now serialize on the library lock."""
+    # new chunking: every passage is new text, so the build embeds for a while (sentences come from the cache)
+    env = {**_env(scratch_settings), "BRIEFSEARCH_MAX_CHUNK_TOKENS": "200"}
+    build = subprocess.Popen([sys.executable, "-m", "service.cli", "-v", "index", "build"], cwd=REPO_ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log: list[str] = []
+    embedding = threading.Event()
+
+    def drain() -> None:  # read the build's log (a full pipe would stall it) and say when it starts embedding
+        for line in build.stderr:
+            log.append(line)
+            if "passages:" in line:  # it has read the library
+                embedding.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        assert embedding.wait(timeout=300), "".join(log)
+        assert build.poll() is None, "".join(log)
+        doc = tmp_path / "hydrogen.md"
+        doc.write_text(NEW_DOC, encoding="utf-8")
+        added = _cli(["add", str(doc)], scratch_settings)
+        build.wait(timeout=900)
+        reader.join(timeout=30)
+    finally:
+        if build.poll() is None:
+            build.kill()
+    assert build.returncode == 0, "".join(log)
+    assert added.returncode == 0, added.stderr
+    final = load_index(scratch_settings.index_dir)
+    assert "hydrogen" in final.documents
+    assert final.manifest.chunker["max_chunk_tokens"] == 256  # the add came last, with its own settings
+    assert not [p for p in scratch_settings.index_dir.iterdir() if p.name.startswith(".tmp-")]

@@ -291,3 +291,48 @@ def test_documented_outcomes_of_corpus_changes(write_schema: schemathesis.BaseSc
     assert removed.status_code == 200 and removed.json()["status"] == "removed", removed.text
     again = remove.Case(path_parameters={"doc_id": "schema-quantum"}).call_and_validate(headers=AUTH, checks=CHECKS)
     assert again.status_code == 404, again.text
+
+
+# Authorization headers a client may send wrong; once, a non-ASCII key made a 500
+MALFORMED_AUTH: list[str | bytes | None] = [None, KEY, f"Basic {KEY}", "Bearer", "Bearer ", "Bearer é",
+                                            "Bearer é".encode(), "Bearer " + "k" * 5000, "Bearer wrong"]
+OPEN_OPERATIONS = {("GET", "/health"), ("GET", "/ready")}
+
+
+@pytest.fixture(scope="module")
+def keyed_url(settings: Settings, searcher: Searcher, serve_app: Callable) -> Iterator[str]:
+    """The real app over the session index with a key configured; corpus changes are only sent with bad keys."""
+    keyed = settings.model_copy(update={"api_keys": KEY})
+    yield from _served(serve_app, create_app(keyed, searcher=searcher))
+
+
+@pytest.fixture(scope="module")
+def keyed_schema(keyed_url: str) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{keyed_url}/openapi.json", headers=AUTH)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_operation_with_and_without_a_key(method: str, path: str, keyed_schema: schemathesis.BaseSchema,
+                                          searcher: Searcher) -> None:
+    """With keys configured, every operation answers a missing or malformed key as declared: 401 unless it is
+    open; with the key, the read operations answer as declared (the corpus changes: see above)."""
+    operation = keyed_schema[path][method]
+    assert ("security" in operation.definition.raw) == ((method, path) not in OPEN_OPERATIONS)
+
+    @settings(max_examples=3, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+    def run(case: schemathesis.Case) -> None:
+        for auth in MALFORMED_AUTH:
+            headers = {} if auth is None else {"Authorization": auth}
+            if auth is None:
+                case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+            response = case.call_and_validate(headers=headers, checks=CHECKS)
+            if (method, path) in OPEN_OPERATIONS:
+                assert response.status_code != 401, response.text
+            else:
+                assert response.status_code == 401, (auth, response.text)
+
+    run()
+    if (method, path) not in CORPUS_CHANGES:
+        _fuzz(operation, sorted(searcher.index.documents), 5, 3, headers=AUTH)

@@ -31,6 +31,7 @@ from index.store import (
     live_version,
     load_index,
     read_manifest,
+    remove_build_leftovers,
     write_index,
 )
 from index.structure import parse_document
@@ -209,7 +210,11 @@ def test_successful_write_switches_pointer_and_cleans_up(index_copy: Settings) -
     assert new_path != before.path and new_path.parent == index_dir
     assert (index_dir / POINTER).read_text(encoding="utf-8") == new_path.name
     assert live_version(index_dir) == new_path
-    # the replaced version stays one round (a reader may be loading it), debris is gone
+    # the replaced version stays one round (a reader may be loading it); another build's temp dir is never
+    # touched (it may be running), debris goes only with remove_build_leftovers, called under the library lock
+    debris = [".tmp-v-20000101T000000-dead00", f".{POINTER}.dead00"]
+    assert sorted(p.name for p in index_dir.iterdir()) == sorted([POINTER, new_path.name, before.path.name, *debris])
+    remove_build_leftovers(index_dir)
     assert sorted(p.name for p in index_dir.iterdir()) == sorted([POINTER, new_path.name, before.path.name])
     newer = write_index(index_dir, before.manifest, vectors_of(before, ids),
                         [before.chunks[i] for i in ids], list(before.documents.values()), before.lexical)

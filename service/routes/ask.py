@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from service.access import GuardedRoute
 from service.deps import AnswererDep
 from service.schemas import UNAVAILABLE, AskRequest, AskResponse, ErrorResponse
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(tags=["answers"], route_class=GuardedRoute)
 
 
 @router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}, **UNAVAILABLE},

@@ -19,6 +19,8 @@ from fastapi.responses import StreamingResponse
 
 from index.answer import Answer
 from index.errors import QueryError
+from index.settings import Settings
+from service.access import GuardedRoute
 from service.deps import AnswererDep
 from service.schemas import (
     UNAVAILABLE,
@@ -30,7 +32,7 @@ from service.schemas import (
     answer_citations,
 )
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], route_class=GuardedRoute)
 MODEL_ID = "briefsearch"
 
 
@@ -60,6 +62,7 @@ def render_markdown(answer: Answer, base_url: str) -> str:
              responses={422: {"model": ErrorResponse}, 200: {"content": {"text/event-stream": {}}}, **UNAVAILABLE},
              summary="Chat completions (OpenAI-compatible, with stream: true as server-sent events)")
 async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Request):
+    _check_bounds(body, answerer.searcher.settings)
     users = [m.text() for m in body.messages if m.role == "user" and m.text().strip()]
     if not users:
         raise QueryError("messages must contain a user message with text")
@@ -94,6 +97,16 @@ async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Re
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _check_bounds(body: ChatRequest, settings: Settings) -> None:
+    """The configured bounds on a conversation (the schema declares only the hard ceilings)."""
+    if len(body.messages) > settings.max_chat_messages:
+        raise QueryError(f"messages: {len(body.messages)} messages; the limit is {settings.max_chat_messages}")
+    for i, message in enumerate(body.messages):
+        if len(message.text()) > settings.max_message_chars:
+            raise QueryError(f"messages.{i}: {len(message.text())} characters; the limit is "
+                             f"{settings.max_message_chars}")
 
 
 def _pieces(text: str, size: int = 48) -> list[str]:

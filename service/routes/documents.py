@@ -5,24 +5,27 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 
+from index.engine import Engine
 from index.errors import DocumentTooLargeError, UnknownDocumentError
 from index.manage import ChangeResult, DocumentInput
+from service.access import GuardedRoute, writes
 from service.deps import EngineDep, SearcherDep
 from service.schemas import UNAVAILABLE, DocumentChange, DocumentDetail, DocumentSummary, ErrorResponse
 
-router = APIRouter(prefix="/documents", tags=["documents"])
+router = APIRouter(prefix="/documents", tags=["documents"], route_class=GuardedRoute)
 
 _CHANGE_ERRORS = {
     400: {"model": ErrorResponse, "description": "Bad file: empty, binary, undecodable, no text, bad name"},
     401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
     403: {"model": ErrorResponse, "description": "Corpus changes are disabled (no API keys configured)"},
-    409: {"model": ErrorResponse, "description": "Same document being changed concurrently, or a duplicate"},
+    409: {"model": ErrorResponse, "description": "A duplicate, or another change or build still running "
+          "(retry after Retry-After seconds)"},
     413: {"model": ErrorResponse, "description": "Upload over the size limit"},
     415: {"model": ErrorResponse, "description": "Unsupported file type"},
     422: {"model": ErrorResponse, "description": "Invalid form fields or document metadata"},
+    500: {"model": ErrorResponse, "description": "The server could not rebuild or load the index (nothing lost)"},
     **UNAVAILABLE,
 }
 
@@ -43,12 +46,8 @@ async def get_document(doc_id: str, searcher: SearcherDep) -> DocumentDetail:
                           text=doc.text, blocks=doc.blocks)
 
 
-def _require_writes(request: Request) -> None:
-    """Changing the corpus is only possible when API keys are configured (the middleware checks the key)."""
-    engine = request.app.state.engine
-    if not engine.settings.api_key_set:
-        raise HTTPException(status_code=403, detail="corpus changes are disabled: configure BRIEFSEARCH_API_KEYS "
-                            "and send 'Authorization: Bearer <key>'")
+def _require_loaded(engine: Engine) -> None:
+    """Changes build on the served index (the 401/403 came earlier, from the route's access check)."""
     if engine.current is None:
         raise HTTPException(status_code=503, detail="the index is still loading; retry shortly",
                             headers={"Retry-After": "5"})
@@ -60,8 +59,8 @@ def _change(result: ChangeResult) -> DocumentChange:
 
 @router.post("", response_model=DocumentChange, status_code=201, responses={200: {"model": DocumentChange},
              **_CHANGE_ERRORS}, summary="Add a document (.txt .md .pdf .docx .hwpx), or replace one with the same id")
+@writes
 async def add_document(
-    request: Request,
     response: Response,
     engine: EngineDep,
     file: Annotated[UploadFile, File(description="The briefing: .txt/.md (UTF-8 or CP949), .pdf, .docx or .hwpx")],
@@ -71,13 +70,13 @@ async def add_document(
     publisher: Annotated[str | None, Form()] = None,
     kind: Annotated[str | None, Form(description="e.g. weekly, report")] = None,
 ) -> DocumentChange:
-    _require_writes(request)
+    _require_loaded(engine)
     limit = engine.settings.max_upload_bytes
     if file.size is not None and file.size > limit:
         raise DocumentTooLargeError(f"{file.filename}: {file.size} bytes is over the limit of {limit} bytes")
     data = await file.read(limit + 1)
     given = DocumentInput(doc_id=doc_id, title=title, date=date, publisher=publisher, kind=kind)
-    result = await run_in_threadpool(engine.add, data, file.filename or "", given)
+    result = await engine.run_change(engine.add, data, file.filename or "", given)
     if result.status != "added":
         response.status_code = 200
     return _change(result)
@@ -85,6 +84,7 @@ async def add_document(
 
 @router.delete("/{doc_id}", response_model=DocumentChange, responses={404: {"model": ErrorResponse},
                **_CHANGE_ERRORS}, summary="Remove a document: its passages, vectors and BM25 entries")
-async def remove_document(doc_id: str, request: Request, engine: EngineDep) -> DocumentChange:
-    _require_writes(request)
-    return _change(await run_in_threadpool(engine.remove, doc_id))
+@writes
+async def remove_document(doc_id: str, engine: EngineDep) -> DocumentChange:
+    _require_loaded(engine)
+    return _change(await engine.run_change(engine.remove, doc_id))

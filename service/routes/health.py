@@ -7,13 +7,15 @@ import time
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from service.access import GuardedRoute, public
 from service.deps import EngineDep
 from service.schemas import HealthResponse, ModelInfo, ReadyResponse
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 
 @router.get("/health", response_model=HealthResponse, summary="Liveness, and what is served once loaded")
+@public
 async def health(engine: EngineDep) -> HealthResponse:
     searcher = engine.searcher
     if searcher is None:
@@ -27,11 +29,13 @@ async def health(engine: EngineDep) -> HealthResponse:
         index_built_at=manifest.built_at,
         index_version=searcher.index.path.name,
         chunker=manifest.chunker,
+        refresh_error=engine.refresh_error or None,
     )
 
 
 @router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}},
             summary="200 once the model and index are loaded; 503 while loading or after a failed load")
+@public
 async def ready(engine: EngineDep) -> JSONResponse:
     searcher = engine.searcher
     body = ReadyResponse(

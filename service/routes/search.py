@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from index.search import SearchFilters
+from service.access import GuardedRoute
 from service.deps import SearcherDep
 from service.schemas import MAX_K, MAX_QUERY_CHARS, UNAVAILABLE, ErrorResponse, SearchRequest, SearchResponse
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], route_class=GuardedRoute)
 _ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}, **UNAVAILABLE}
 
 
