@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +23,9 @@ from fastapi.staticfiles import StaticFiles
 from index.engine import Engine
 from index.search import Searcher
 from index.settings import Settings, get_settings
+from service.auth import bearer_key_valid, unauthorized
 from service.errors import install_error_handlers
+from service.mcp_server import McpEndpoint
 from service.observability import install_observability
 from service.routes import ask, chat, documents, health, pages, search
 from service.routes.pages import STATIC_DIR
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     """
 
     settings = settings or get_settings()
+    mcp = McpEndpoint(settings)  # MCP over streamable HTTP; checks the API key itself (a mount is not a route)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,7 +54,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         tasks = [asyncio.create_task(_poll_versions(engine, settings.reload_interval))]
         if engine.current is None:
             tasks.append(asyncio.create_task(_load(engine, build, exit_on_load_failure)))
-        yield
+        async with mcp.running(engine):
+            yield
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_route("/mcp", mcp, include_in_schema=False)  # an ASGI app at exactly /mcp (a mount would redirect)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
     _install_api_keys(app, settings.api_key_set)  # added after, so it runs before: no key, no size check
     if settings.cors_origin_list:
@@ -138,8 +142,6 @@ def _install_api_keys(app: FastAPI, keys: frozenset[str]) -> None:
         page = path.startswith("/static/") or (path.startswith("/documents/") and path.endswith("/view"))
         if request.method == "OPTIONS" or path in OPEN_PATHS or page:
             return await call_next(request)
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not any(secrets.compare_digest(token.strip(), k) for k in keys):
-            return JSONResponse(status_code=401, content={"detail": "missing or invalid API key"},
-                                headers={"WWW-Authenticate": "Bearer"})
+        if not bearer_key_valid(request.headers.get("authorization", ""), keys):
+            return unauthorized()
         return await call_next(request)
