@@ -311,6 +311,38 @@ def serve(
             raise engine.exception
 
 
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    build: Annotated[bool, typer.Option(help="Build the index first when missing or stale.")] = True,
+) -> None:
+    """Serve the MCP tools over stdio, for desktop clients that launch a command.
+
+    The protocol answers at once; the model and index load (and if needed build)
+    meanwhile, like `serve`, and tool calls wait for them. Nothing but protocol
+    goes to stdout: logs and errors go to stderr.
+    """
+    import threading
+
+    from index.engine import Engine
+    from service.logging_setup import configure_logging
+    from service.mcp_server import build_server
+
+    settings: Settings = ctx.obj
+    configure_logging(settings)
+    engine = Engine(settings)
+
+    def load() -> None:
+        try:
+            engine.load(build=build, progress=False)
+        except Exception as exc:  # the engine keeps the error; every tool call reports it
+            typer.echo(f"error: {exc}", err=True)
+
+    threading.Thread(target=load, name="load-index", daemon=True).start()
+    # a build takes minutes on a slow host; a call waits up to that, then says the index is still loading
+    build_server(settings, lambda: engine, load_wait=600.0, refresh=True).run("stdio")
+
+
 @app.command("eval")
 def eval_cmd(
     ctx: typer.Context,

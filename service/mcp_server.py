@@ -9,8 +9,7 @@ FastAPI app (``McpEndpoint``, run by the app's lifespan) and stdio
 answers Korean questions about Korean documents.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: FastMCP evaluates the tool signatures, whose limits are locals
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -34,7 +33,7 @@ from index.search import SearchFilters
 from index.settings import REPO_ROOT, Settings
 from index.store import DocumentRecord
 from service.auth import RequireApiKey
-from service.schemas import MAX_K, MAX_QUERY_CHARS, AskResponse, DocumentSummary, SearchResponse
+from service.schemas import AskResponse, DocumentSummary, SearchResponse
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -136,6 +135,9 @@ def build_server(settings: Settings, engine_of: Callable[[], Engine], load_wait:
     has no background poller; the check is one small file read).
     """
     loopback = settings.host in LOOPBACK
+    max_k, max_chars = settings.max_k, settings.max_query_chars  # the schema states the limits the searcher applies
+    if settings.log_level != "DEBUG":  # the SDK logs every request at INFO; the access log already has them
+        logging.getLogger("mcp.server.lowlevel.server").setLevel(logging.WARNING)
     server = BriefingServer(
         engine_of, name="briefsearch", instructions=INSTRUCTIONS, log_level="WARNING",
         stateless_http=True, json_response=True,  # every call stands alone; plain JSON replies, no held streams
@@ -175,8 +177,8 @@ def build_server(settings: Settings, engine_of: Callable[[], Engine], load_wait:
     @server.tool(title="정책 브리핑 검색", annotations=read_only, structured_output=True)
     async def search_briefings(
         query: Annotated[str, Field(description="찾을 내용: 한국어(또는 영어) 질문이나 키워드. "
-                                    "예: '광둥성의 범용 AI 산업 목표는?'", max_length=MAX_QUERY_CHARS)],
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="돌려받을 문단 수")] = 5,
+                                    "예: '광둥성의 범용 AI 산업 목표는?'", max_length=max_chars)],
+        k: Annotated[int, Field(ge=1, le=max_k, description="돌려받을 문단 수")] = 5,
         mode: Annotated[Mode | None, Field(description="hybrid(기본, 의미+키워드 결합), dense(의미 검색만), "
                                            "lexical(키워드 BM25만: 고유명사·수치를 정확히 찾을 때)")] = None,
         doc_ids: Annotated[list[str] | None, Field(max_length=1000, description="이 문서들 안에서만 검색 "
@@ -201,7 +203,7 @@ def build_server(settings: Settings, engine_of: Callable[[], Engine], load_wait:
     @server.tool(title="근거 문장으로 답하기", annotations=read_only, structured_output=True)
     async def ask_briefings(
         question: Annotated[str, Field(description="한국어(또는 영어) 질문. 예: '광둥성의 범용 AI 산업 목표는?'",
-                                       max_length=MAX_QUERY_CHARS)],
+                                       max_length=max_chars)],
     ) -> AskResponse:
         """질문에 대해 브리핑 원문에서 뽑은 1~3개 문장으로 답합니다 (추출형: 원문에 없는 말은 만들지 않음).
 
