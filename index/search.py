@@ -61,8 +61,9 @@ def _date_bounds(text: str, end: bool) -> date:
     month = parts[1] if len(parts) > 1 else (12 if end else 1)
     if len(parts) > 2:
         return date(year, month, parts[2])
+    first = date(year, month, 1)  # raises for month 13 (the end-of-month step below would wrap it)
     if not end:
-        return date(year, month, 1)
+        return first
     nxt = date(year + (month == 12), month % 12 + 1, 1)
     return date.fromordinal(nxt.toordinal() - 1)
 

@@ -16,7 +16,10 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_KEY_BYTES = 512  # longer tokens are refused unread: no configured key is this long
@@ -85,3 +88,26 @@ class GuardedRoute(APIRoute):
             return await handler(request)
 
         return guarded
+
+
+class RequireKey:
+    """An ASGI app behind the same key check, for endpoints that are not FastAPI routes (``/mcp``).
+
+    Routes added with ``app.add_route`` get no ``GuardedRoute`` handler, so the
+    app they serve is wrapped in this; ``create_app`` accepts no other plain route.
+    CORS preflights (OPTIONS) pass, as on the routes: browsers send them without credentials.
+    """
+
+    access = Access.KEY
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "OPTIONS":
+            keys: frozenset[bytes] = scope["app"].state.api_keys
+            if keys and not key_matches(Headers(scope=scope).get("authorization"), keys):
+                await JSONResponse(status_code=401, content={"detail": "missing or invalid API key"},
+                                   headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

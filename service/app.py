@@ -19,14 +19,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 from index.engine import Engine
 from index.search import Searcher
 from index.settings import Settings, get_settings
-from service.access import GuardedRoute
+from service.access import GuardedRoute, RequireKey
 from service.body_limit import BodyLimit
 from service.errors import install_error_handlers
+from service.mcp_server import McpEndpoint
 from service.observability import install_observability
 from service.openapi import install_openapi
 from service.routes import ask, chat, documents, health, pages, search
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     """
 
     settings = settings or get_settings()
+    mcp = McpEndpoint(settings)  # MCP over streamable HTTP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +55,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         tasks = [asyncio.create_task(_poll_versions(engine, settings.reload_interval))]
         if engine.current is None:
             tasks.append(asyncio.create_task(_load(engine, build, exit_on_load_failure)))
-        yield
+        async with mcp.running(engine):
+            yield
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -78,6 +81,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # an ASGI app at exactly /mcp (a mount would redirect); not a FastAPI route, so it carries the key check itself
+    app.add_route("/mcp", RequireKey(mcp), include_in_schema=False)
     # innermost middleware: every body is counted as it arrives (chunked too), 413 before any parsing
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        routes={("POST", "/documents"): settings.max_upload_bytes + MULTIPART_OVERHEAD})
@@ -93,11 +98,12 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     return app
 
 
-
 def _check_routes_guarded(app: FastAPI) -> None:
     """Refuse to build an app with a route that would skip the access check (mounts serve static files)."""
     for context in iter_route_contexts(app.routes):
         route = context.original_route
+        if isinstance(route, Route) and isinstance(route.endpoint, RequireKey):
+            continue
         if not isinstance(route, GuardedRoute | Mount):
             raise RuntimeError(f"route {context.path} is a {type(route).__name__}, which no access check covers; "
                                "use service.access.GuardedRoute")

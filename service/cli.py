@@ -1,11 +1,14 @@
 """The ``briefsearch`` command line (Typer): build, search, serve, eval.
 
 Exit codes: 0 success; 1 evaluation below thresholds; 2 usage error;
-3 index missing or incompatible; 4 bad input (query, document, unknown id); 5 model error.
+3 index missing or incompatible (or not loaded yet by the service ``--url`` names);
+4 bad input (query, document, unknown id, unreadable file); 5 model error;
+6 the service ``--url`` names is unreachable or failing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -27,7 +30,7 @@ from index.errors import (
 from index.settings import Settings
 
 if TYPE_CHECKING:
-    from index.search import Searcher
+    from index.search import Searcher, SearchFilters
 
 app = typer.Typer(help="Semantic search over Korean policy briefings.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -36,13 +39,25 @@ model_app = typer.Typer(help="Prepare the embedding model.", no_args_is_help=Tru
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
-EXIT_EVAL_FAILED, EXIT_INDEX, EXIT_INPUT, EXIT_MODEL = 1, 3, 4, 5
+EXIT_EVAL_FAILED, EXIT_INDEX, EXIT_INPUT, EXIT_MODEL, EXIT_SERVICE = 1, 3, 4, 5, 6
 
 
 class Mode(StrEnum):
     hybrid = "hybrid"
     dense = "dense"
     lexical = "lexical"
+
+
+# the mode and filters of /search and /ask, shared by `search` and `ask`
+ModeOption = Annotated[Mode | None, typer.Option(help="hybrid (default), dense or lexical.")]
+DocOption = Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")]
+DateFromOption = Annotated[str | None, typer.Option(help="Published on or after (YYYY[-MM[-DD]]).")]
+DateToOption = Annotated[str | None, typer.Option(help="Published on or before (YYYY[-MM[-DD]]).")]
+PublisherOption = Annotated[str | None, typer.Option(help="Publisher contains.")]
+UrlOption = Annotated[str | None, typer.Option(
+    help="Query a running service at this base URL (e.g. http://127.0.0.1:8000) instead of loading the model.")]
+ApiKeyOption = Annotated[str | None, typer.Option(
+    envvar="BRIEFSEARCH_API_KEY", help="Bearer key for --url when the service has API keys configured.")]
 
 
 @contextmanager
@@ -58,6 +73,49 @@ def _exit_codes() -> Iterator[None]:
             code = EXIT_MODEL
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code) from exc
+
+
+@contextmanager
+def _input_file() -> Iterator[None]:
+    """A file the user named that cannot be read or parsed: a message and exit 4, not a traceback."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT) from exc
+
+
+def _payload(field: str, text: str, k: int, mode: Mode | None, filters: SearchFilters) -> dict:
+    """The /search or /ask request body for the same options as a local search."""
+    return {field: text, "k": k, "mode": mode.value if mode else None, **dataclasses.asdict(filters),
+            "doc_ids": list(filters.doc_ids) or None}
+
+
+def _remote(url: str, path: str, payload: dict, api_key: str | None) -> dict:
+    """POST JSON to a running service; its refusals become the documented exit codes."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    body = json.dumps({k: v for k, v in payload.items() if v is not None}, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url.rstrip("/") + path, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read()).get("detail", exc.reason)
+        except (ValueError, AttributeError):
+            detail = exc.reason
+        code = EXIT_INDEX if exc.code == 503 else EXIT_INPUT if 400 <= exc.code < 500 else EXIT_SERVICE
+        typer.echo(f"error: {url}{path} answered {exc.code}: {detail}", err=True)
+        raise typer.Exit(code) from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        typer.echo(f"error: cannot query the service at {url}: {reason}", err=True)
+        raise typer.Exit(EXIT_SERVICE) from exc
 
 
 def _built_searcher(ctx: typer.Context) -> Searcher:
@@ -98,9 +156,9 @@ def model_prepare(ctx: typer.Context) -> None:
 @index_app.command("build")
 def index_build(
     ctx: typer.Context,
-    force: Annotated[bool, typer.Option(help="Rebuild even when the index is current.")] = True,
+    force: Annotated[bool, typer.Option(help="Rebuild even when the index is current.")] = False,
 ) -> None:
-    """Build the index from the corpus (atomically replaces the live one)."""
+    """Build the index from the corpus when it is missing, stale or incompatible (atomically replaces the live one)."""
     from index.build import index_status, rebuild_index
     from index.embed import Encoder
 
@@ -219,22 +277,28 @@ def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Question, e.g. \"광둥성의 범용 AI 산업 목표는?\"")],
     k: Annotated[int, typer.Option("-k", "--k", help="Number of passages (1-50).")] = 5,
-    mode: Annotated[Mode | None, typer.Option(help="hybrid (default), dense or lexical.")] = None,
-    doc: Annotated[list[str] | None, typer.Option(help="Only this document id (repeatable).")] = None,
-    date_from: Annotated[str | None, typer.Option(help="Published on or after (YYYY[-MM[-DD]]).")] = None,
-    date_to: Annotated[str | None, typer.Option(help="Published on or before (YYYY[-MM[-DD]]).")] = None,
-    publisher: Annotated[str | None, typer.Option(help="Publisher contains.")] = None,
+    mode: ModeOption = None,
+    doc: DocOption = None,
+    date_from: DateFromOption = None,
+    date_to: DateToOption = None,
+    publisher: PublisherOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly the /search JSON.")] = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
-    """Search the built index and print ranked passages with citations."""
+    """Search the built index (or a running service, with --url) and print ranked passages with citations."""
     from index.search import SearchFilters
     from service.schemas import SearchResponse
 
-    with _exit_codes():
-        searcher = _built_searcher(ctx)
-        filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
-        result = searcher.search(query, k, mode.value if mode else None, filters)
-    response = SearchResponse.from_result(result, searcher.index.documents)
+    filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
+    if url:
+        body = _remote(url, "/search", _payload("query", query, k, mode, filters), api_key)
+        response = SearchResponse.model_validate(body)
+    else:
+        with _exit_codes():
+            searcher = _built_searcher(ctx)
+            result = searcher.search(query, k, mode.value if mode else None, filters)
+        response = SearchResponse.from_result(result, searcher.index.documents)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -265,16 +329,29 @@ def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="Question, e.g. \"광둥성의 범용 AI 산업 목표는?\"")],
     k: Annotated[int, typer.Option("-k", "--k", help="Passages to retrieve (1-50).")] = 5,
+    mode: ModeOption = None,
+    doc: DocOption = None,
+    date_from: DateFromOption = None,
+    date_to: DateToOption = None,
+    publisher: PublisherOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly the /ask JSON.")] = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
-    """Answer with sentences from the corpus, each with its citation."""
+    """Answer with sentences from the corpus, each with its citation (from a running service, with --url)."""
     from index.answer import Answerer
+    from index.search import SearchFilters
     from service.schemas import AskResponse
 
-    with _exit_codes():
-        searcher = _built_searcher(ctx)
-        answer = Answerer(searcher).ask(question, k)
-    response = AskResponse.from_answer(answer, searcher.index.documents)
+    filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
+    if url:
+        body = _remote(url, "/ask", _payload("question", question, k, mode, filters), api_key)
+        response = AskResponse.model_validate(body)
+    else:
+        with _exit_codes():
+            searcher = _built_searcher(ctx)
+            answer = Answerer(searcher).ask(question, k, mode.value if mode else None, filters)
+        response = AskResponse.from_answer(answer, searcher.index.documents)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -317,6 +394,38 @@ def serve(
             raise engine.exception
 
 
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    build: Annotated[bool, typer.Option(help="Build the index first when missing or stale.")] = True,
+) -> None:
+    """Serve the MCP tools over stdio, for desktop clients that launch a command.
+
+    The protocol answers at once; the model and index load (and if needed build)
+    meanwhile, like `serve`, and tool calls wait for them. Nothing but protocol
+    goes to stdout: logs and errors go to stderr.
+    """
+    import threading
+
+    from index.engine import Engine
+    from service.logging_setup import configure_logging
+    from service.mcp_server import build_server
+
+    settings: Settings = ctx.obj
+    configure_logging(settings)
+    engine = Engine(settings)
+
+    def load() -> None:
+        try:
+            engine.load(build=build, progress=False)
+        except Exception as exc:  # the engine keeps the error; every tool call reports it
+            typer.echo(f"error: {exc}", err=True)
+
+    threading.Thread(target=load, name="load-index", daemon=True).start()
+    # a build takes minutes on a slow host; a call waits up to that, then says the index is still loading
+    build_server(settings, lambda: engine, load_wait=600.0, refresh=True).run("stdio")
+
+
 @app.command("eval")
 def eval_cmd(
     ctx: typer.Context,
@@ -341,9 +450,12 @@ def eval_cmd(
         write_reports,
     )
 
+    with _input_file():  # before the model loads: a wrong path fails at once
+        question_set = load_questions(questions)  # default: questions.jsonl + fresh.jsonl
+        if check:
+            json.loads((thresholds or THRESHOLDS).read_text(encoding="utf-8"))
     with _exit_codes():
         searcher = _built_searcher(ctx)
-    question_set = load_questions(questions)  # default: questions.jsonl + fresh.jsonl
     if ablation:
         reports = {m.value: run_eval(searcher, question_set, mode=m.value) for m in Mode}
         out_dir = report_dir or REPORTS
@@ -365,7 +477,8 @@ def eval_cmd(
                        f"{st.english_answered}")
         typer.echo(f"off-corpus false answers {stats.off_corpus_false_rate:.3f} at threshold {stats.threshold} "
                    f"(calibrated on dev: {calibrated[0]}) -> {answers_path}")
-    failures = check_thresholds(report, thresholds or THRESHOLDS) if check else []
+    with _input_file():
+        failures = check_thresholds(report, thresholds or THRESHOLDS) if check else []
     json_path, md_path = write_reports(report, report_dir or REPORTS, name="latest" if report.mode == "hybrid"
                                        else f"latest-{report.mode}")
 

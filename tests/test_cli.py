@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,59 @@ def test_search_mode_and_filters_on_the_command_line(searcher, data_dir: Path) -
     assert body["results"] and {r["doc_id"] for r in body["results"]} == {"004_0772bc47312adfbb"}
     bad = _run(["search", "위성", "--mode", "fuzzy"], data_dir)
     assert bad.returncode == 2
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_search_and_ask_against_a_running_service(live_server: str, client, data_dir: Path) -> None:
+    """--url queries the service (no model loaded here) and prints exactly what it answered."""
+    proc = _run(["search", "중국 국가혁신지수 종합 순위는?", "-k", "3", "--json", "--url", live_server], data_dir)
+    assert proc.returncode == 0, proc.stderr
+    api = client.post("/search", json={"query": "중국 국가혁신지수 종합 순위는?", "k": 3}).json()
+    assert [r["chunk_id"] for r in json.loads(proc.stdout)["results"]] == [r["chunk_id"] for r in api["results"]]
+
+    args = ["ask", "위성 연산 목표", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "--json"]
+    remote = _run([*args, "--url", live_server], data_dir)
+    assert remote.returncode == 0, remote.stderr
+    body = json.loads(remote.stdout)
+    assert body["passages"] and {p["doc_id"] for p in body["passages"]} == {"004_0772bc47312adfbb"}
+    api = client.post("/ask", json={"question": "위성 연산 목표", "mode": "lexical",
+                                    "doc_ids": ["004_0772bc47312adfbb"]}).json()
+    assert body["answer"] == api["answer"] and [p["chunk_id"] for p in body["passages"]] == [
+        p["chunk_id"] for p in api["passages"]]
+
+    bad = _run(["ask", "광둥성 목표", "--date-from", "20xx", "--url", live_server], data_dir)
+    assert bad.returncode == 4 and "422" in bad.stderr and "bad date" in bad.stderr
+    gone = _run(["search", "광둥성 목표", "--url", _closed_port_url()], data_dir)
+    assert gone.returncode == 6 and "cannot query the service" in gone.stderr
+    assert "Traceback" not in bad.stderr + gone.stderr
+
+
+def test_ask_takes_the_mode_and_filters_of_ask(searcher, client, data_dir: Path) -> None:
+    proc = _run(["ask", "위성 연산 목표", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "--json"], data_dir)
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    api = client.post("/ask", json={"question": "위성 연산 목표", "mode": "lexical",
+                                    "doc_ids": ["004_0772bc47312adfbb"]}).json()
+    assert {p["doc_id"] for p in body["passages"]} == {"004_0772bc47312adfbb"}
+    assert [p["chunk_id"] for p in body["passages"]] == [p["chunk_id"] for p in api["passages"]]
+    bad = _run(["ask", "위성", "--date-to", "2026-13"], data_dir)
+    assert bad.returncode == 4 and "bad date" in bad.stderr
+
+
+def test_index_build_keeps_a_current_index_and_bad_files_exit_4(searcher, data_dir: Path, tmp_path: Path) -> None:
+    version = (data_dir / "index" / "CURRENT").read_text()
+    proc = _run(["index", "build"], data_dir)
+    assert proc.returncode == 0 and "index is current" in proc.stdout, proc.stderr
+    assert (data_dir / "index" / "CURRENT").read_text() == version
+    missing = _run(["eval", "--questions", str(tmp_path / "none.jsonl")], data_dir)
+    assert missing.returncode == 4 and "No such file" in missing.stderr
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{not json\n", encoding="utf-8")
+    bad = _run(["eval", "--questions", str(broken)], data_dir)
+    assert bad.returncode == 4 and "bad question line" in bad.stderr
+    assert "Traceback" not in missing.stderr + bad.stderr

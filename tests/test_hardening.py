@@ -19,13 +19,14 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from test_corpus import KEY, NEW_DOC, _snapshot
 
 from index.library import Library
 from index.search import Searcher
 from index.settings import Settings
 from index.store import POINTER, live_version, load_index
+from service.access import RequireKey
 from service.app import create_app
 
 OPEN = {("GET", "/"), ("GET", "/documents/{doc_id}/view"), ("GET", "/health"), ("GET", "/ready")}
@@ -68,6 +69,11 @@ def test_every_route_is_guarded_unless_it_declares_itself_open(keyed) -> None:
         if isinstance(route, Mount):
             assert route.path == "/static"  # the pages' CSS and JS
             continue
+        if isinstance(route, Route) and isinstance(route.endpoint, RequireKey):  # an ASGI app: /mcp
+            for method in ("GET", "POST", "DELETE"):
+                status = client.request(method, context.path_format).status_code
+                (guarded if status == 401 else open_routes).add((method, context.path_format))
+            continue
         assert isinstance(route, APIRoute), f"{context.path} is not an API route: no access check covers it"
         path = context.path_format.replace("{doc_id}", "view")
         for method in sorted(context.methods - {"HEAD"}):
@@ -75,7 +81,8 @@ def test_every_route_is_guarded_unless_it_declares_itself_open(keyed) -> None:
             (guarded if status == 401 else open_routes).add((method, context.path_format))
     assert open_routes == OPEN
     assert {("GET", "/documents/{doc_id}"), ("DELETE", "/documents/{doc_id}"), ("POST", "/documents"),
-            ("GET", "/metrics"), ("GET", "/openapi.json"), ("POST", "/v1/chat/completions")} <= guarded
+            ("GET", "/metrics"), ("GET", "/openapi.json"), ("POST", "/v1/chat/completions"),
+            ("POST", "/mcp")} <= guarded
     assert client.get("/static/view.js").status_code == 200
     assert _snapshot(client, settings) == before
 

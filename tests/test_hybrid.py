@@ -91,6 +91,8 @@ def test_date_and_publisher_filters(client, searcher) -> None:
     assert none["results"] == []
     bad = client.post("/search", json={"query": "인공지능", "date_from": "last week"})
     assert bad.status_code == 422 and "date" in bad.json()["detail"]
+    month = client.post("/search", json={"query": "인공지능", "date_to": "2026-13"})  # not wrapped to 2027-01
+    assert month.status_code == 422 and "month" in month.json()["detail"]
     direct = searcher.search("인공지능", 5, "lexical", SearchFilters(doc_ids=(D001,)))
     assert {h.chunk.doc_id for h in direct.hits} == {D001}
 
