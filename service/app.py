@@ -26,6 +26,7 @@ from index.search import Searcher
 from index.settings import Settings, get_settings
 from service.errors import install_error_handlers
 from service.observability import install_observability
+from service.openai_compat import error_response, is_openai_path
 from service.routes import ask, chat, documents, health, pages, search
 from service.routes.pages import STATIC_DIR
 
@@ -140,6 +141,9 @@ def _install_api_keys(app: FastAPI, keys: frozenset[str]) -> None:
             return await call_next(request)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not any(secrets.compare_digest(token.strip(), k) for k in keys):
+            if is_openai_path(path):
+                return error_response(401, "missing or invalid API key", "invalid_api_key",
+                                      headers={"WWW-Authenticate": "Bearer"})
             return JSONResponse(status_code=401, content={"detail": "missing or invalid API key"},
                                 headers={"WWW-Authenticate": "Bearer"})
         return await call_next(request)

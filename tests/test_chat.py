@@ -27,7 +27,7 @@ def test_chat_completion_non_streaming(openai_client: OpenAI, live_server: str) 
     content = reply.choices[0].message.content
     assert reply.choices[0].finish_reason == "stop" and reply.object == "chat.completion"
     assert "[1]" in content and "**출처**" in content and "광둥성" in content
-    assert f"{live_server}/documents/001_7307f45af5f7b1ae" in content
+    assert f"{live_server}/documents/001_7307f45af5f7b1ae/view?start=" in content
     extra = reply.model_extra or {}
     assert extra["citations"][0]["doc_id"] == "001_7307f45af5f7b1ae"
     assert extra["citations"][0]["char_end"] > extra["citations"][0]["char_start"]
@@ -69,7 +69,7 @@ def test_followup_uses_earlier_turns(openai_client: OpenAI) -> None:
 def test_chat_rejects_requests_without_a_user_message(client) -> None:
     assert client.post("/v1/chat/completions", json={"messages": []}).status_code == 422
     only_system = client.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "x"}]})
-    assert only_system.status_code == 422 and "user" in only_system.json()["detail"]
+    assert only_system.status_code == 422 and "user" in only_system.json()["error"]["message"]
 
 
 def test_api_keys_and_cors(settings, searcher) -> None:
