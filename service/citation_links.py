@@ -26,11 +26,10 @@ class CitedSpan:
     end: int
 
 
-def public_base_url(settings: Settings, request: Request) -> str:
+def public_base_url(request: Request) -> str:
     """``BRIEFSEARCH_PUBLIC_URL`` when set (a frontend may reach us by an internal name), else the request origin."""
-    if settings.public_url:
-        return settings.public_url
-    return str(request.base_url).rstrip("/")
+    settings: Settings = request.app.state.engine.settings
+    return settings.public_url or str(request.base_url).rstrip("/")
 
 
 def citation_url(base_url: str, doc_id: str, start: int, end: int) -> str:

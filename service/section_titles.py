@@ -16,7 +16,7 @@ MAX_TITLE_CHARS = 60
 _CHAPTER = re.compile(r"^(?:[IVX]+|[Ⅰ-Ⅻ]+)\.?\s+(\S.*)$")
 _NUMBERING = re.compile(r"^(?:\d{1,2}[.)]?|\d{1,2}\)|[가-하][.)]|[①-⑳])\s+")
 _NOT_A_TITLE = re.compile(r"^(?:[■□◆◇▶※○●•\-*]|[〈<(（\[【〔]|요약$|참고자료$)")
-_CAPTION = re.compile(r"^[〈<]\s*(.+?)\s*[〉>]$")
+_CAPTION = re.compile(r"^[〈<]\s*(?:※\s*)?(?:참고\s*[:：]\s*)?(.+?)\s*[〉>]$")  # "〈※참고: …〉" names "…"
 
 
 def _parts(section: str) -> list[str]:

@@ -58,7 +58,7 @@ async def get_model(model_id: str) -> ModelCard:
              summary="Chat completions (OpenAI-compatible, with stream: true as server-sent events)")
 async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Request):
     model = check_model(body.model)
-    base_url = public_base_url(answerer.searcher.settings, request)
+    base_url = public_base_url(request)
     task = chat_tasks.detect_task(body.messages)
     extra: dict[str, object]
     if task is not None:  # no search: not logged as a query, not limited like one
