@@ -35,6 +35,7 @@ MAX_FOLLOW_UPS = 3
 NO_TITLE = "새 대화"
 GENERAL_TAG = "General"  # what the tags template itself asks for when there is too little to go on
 _TOPIC_TAGS = {"NNP", "NNG", "SL"}
+_AFFIX_OR_NOUN = _TOPIC_TAGS | {"XPN", "XSN"}  # 부+도심, 피복+률: a prefix or suffix stays with its noun
 
 
 @dataclass(slots=True)
@@ -138,13 +139,32 @@ def tags(task: ChatTask, index: LoadedIndex, korean) -> list[str]:
     found = [c for c in (section_titles.chapter(s) for s in _cited_sections(task, index)) if c]
     counts: dict[str, int] = {}
     for question in task.questions:
-        for token in korean.tokenize(question):
-            word = question[token.start : token.start + token.len]
-            if token.tag in _TOPIC_TAGS and len(word) >= 2:
-                counts[word] = counts.get(word, 0) + (2 if token.tag == "NNP" else 1)
+        for word, proper in _compound_nouns(question, korean):
+            if len(word) >= 2:
+                counts[word] = counts.get(word, 0) + (2 if proper else 1)
     topical = sorted(counts, key=lambda w: -counts[w])[:3]  # stable: ties keep the order of first mention
     out = list(dict.fromkeys(found[:2] + topical))[:MAX_TAGS]
     return out or [GENERAL_TAG]
+
+
+def _compound_nouns(text: str, korean) -> list[tuple[str, bool]]:
+    """Nouns as written: morphemes with no space between them form one word ("부도심", "피복률"), with
+    whether a proper noun is part of it."""
+    words: list[tuple[str, bool]] = []
+    start = end = -1
+    noun = proper = False
+    for token in [*korean.tokenize(text), None]:
+        if token is not None and token.tag in _AFFIX_OR_NOUN and token.start == end:
+            end = token.start + token.len
+            noun, proper = noun or token.tag in _TOPIC_TAGS, proper or token.tag == "NNP"
+            continue
+        if start >= 0 and noun:
+            words.append((text[start:end], proper))
+        start = end = -1
+        if token is not None and token.tag in _AFFIX_OR_NOUN:
+            start, end = token.start, token.start + token.len
+            noun, proper = token.tag in _TOPIC_TAGS, token.tag == "NNP"
+    return words
 
 
 def follow_ups(task: ChatTask, index: LoadedIndex) -> list[str]:
