@@ -34,8 +34,20 @@ def fill(text: str, messages: list[dict]) -> str:
     return re.sub(r"\{\{MESSAGES:END:(\d+)\}\}", last, text)
 
 
+def follow_up_view(messages: list[dict]) -> list[dict]:
+    """What the default follow-up template sees (utils/task.py, use_default): the first user message and the
+    last four, each over 1,000 characters cut to its first 498 and last 499 around "..."."""
+    start = max(0, len(messages) - 4)
+    first = next((i for i, m in enumerate(messages) if m["role"] == "user"), None)
+    kept = ([messages[first]] if first is not None and first < start else []) + messages[start:]
+    return [{**m, "content": m["content"] if len(m["content"]) <= 1000 else
+             f"{m['content'][:498]}...{m['content'][-499:]}"} for m in kept]
+
+
 def task_request(client: TestClient, name: str, messages: list[dict], **more) -> tuple[dict, dict]:
     """POST the task the way Open WebUI does (one user message, not streamed); the reply's JSON and the body."""
+    if name == "follow_ups":
+        messages = follow_up_view(messages)
     body = {"model": "briefsearch", "messages": [{"role": "user", "content": fill(template(name), messages)}],
             "stream": False, **more}
     response = client.post("/v1/chat/completions", json=body)
@@ -78,7 +90,7 @@ def test_tags_from_the_cited_documents_and_the_question(client: TestClient, conv
 
 def test_follow_ups_from_the_cited_sections(client: TestClient, conversation: list[dict], searcher,
                                             no_search: None) -> None:
-    prompt = fill(template("follow_ups"), conversation)
+    prompt = fill(template("follow_ups"), follow_up_view(conversation))
     assert len(prompt) > searcher.settings.max_query_chars  # as a question this was a 422
     answer, _ = task_request(client, "follow_ups", conversation)
     suggestions = answer["follow_ups"]
