@@ -63,7 +63,9 @@ def turn(api: httpx.Client, chat_id: str | None, parent: str | None, history: li
     body = {"model": "briefsearch", "stream": True, "messages": [*history, {"role": "user", "content": question}],
             "id": assistant_id, "parent_id": parent, "user_message": user_message, "session_id": "e2e",
             "params": {}, "features": {}, "tool_ids": [], "files": [],
-            "background_tasks": {"title_generation": True, "tags_generation": True, "follow_up_generation": True}}
+            # as the page does: title and tags for a new chat only, follow-up suggestions after every answer
+            "background_tasks": {**({"title_generation": True, "tags_generation": True} if parent is None else {}),
+                                 "follow_up_generation": True}}
     if chat_id:
         body["chat_id"] = chat_id
     r = api.post("/api/chat/completions", json=body)
@@ -123,8 +125,10 @@ def main() -> None:
             chat = api.get(f"/api/v1/chats/{chat_id}").json()
         title = chat["chat"].get("title")
         assert title == "베이징 부도심 국가녹색개발시범구의 삼림 피복률 목표", title
+        follow_ups = second.get("followUps") or second.get("follow_ups") or []
+        assert follow_ups and all(f.endswith("에 대해 더 알려 줘") for f in follow_ups), second.keys()
         print(f"open-webui e2e passed: answer 1 with {len(first['sources'])} sources, answer 2 with "
-              f"{len(second['sources'])}, title {title!r}, tags {[t.get('name', t) for t in chat.get('tags', [])]}")
+              f"{len(second['sources'])}, title {title!r}, follow-ups {follow_ups}")
         print(f"start-up (both services) {t_up - t0:.0f} s, two turns {t_chat - t_up:.0f} s, "
               f"total {time.monotonic() - t0:.0f} s")
     finally:
