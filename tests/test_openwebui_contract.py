@@ -1,12 +1,11 @@
 """Open WebUI's requests replayed against the real app over HTTP: every one 200, with the JSON or stream it expects.
 
-The request bodies in tests/fixtures/openwebui/request_*.json have the shape Open WebUI 0.12.4 sends to an
-OpenAI-compatible connection (built from its source: routers/tasks.py, routers/openai.py, utils/middleware.py):
-a streamed chat turn with its built-in tools payload and ``stream_options.include_usage``, a follow-up turn
-quoting our earlier reply, and the title, tags and follow-up task prompts (its default templates, filled
-with that conversation). What is checked is what Open WebUI reads: ``delta.annotations`` of type
-``url_citation`` for its source chips, the JSON object in a task reply (parsed as it parses it, from the
-first "{" to the last "}"), ``usage``.
+tests/fixtures/openwebui/request_*.json are the bodies a real Open WebUI 0.12.4 sent to this service in a
+two-turn chat, recorded by ``tests/e2e/openwebui.py --record DIR`` (a pass-through proxy): the streamed chat
+turns with its built-in tools payload (28 tools), the title prompt (sent when the chat is created, before
+any answer), the tags prompt, and the follow-up prompts after each answer (middle-truncated by Open WebUI).
+What is checked is what Open WebUI reads: ``delta.annotations`` of type ``url_citation`` for its source
+chips, the JSON object in a task reply (parsed as it parses it, from the first "{" to the last "}").
 """
 
 from __future__ import annotations
@@ -43,8 +42,8 @@ def task_json(live_server: str, name: str) -> dict:
 @pytest.mark.parametrize("name", ["chat_turn", "chat_followup_turn"])
 def test_chat_turn_streams_answer_sources_and_usage(live_server: str, name: str) -> None:
     body = recorded(name)
-    assert body["tools"] and body["stream"] and body["stream_options"] == {"include_usage": True}
-    events = stream_events(live_server, body)
+    assert body["tools"] and body["stream"]
+    events = stream_events(live_server, {**body, "stream_options": {"include_usage": True}})  # as with usage on
     assert events[-1] == "[DONE]"
     chunks = [e for e in events if isinstance(e, dict)]
     deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
@@ -83,7 +82,8 @@ def test_tags_task(live_server: str) -> None:
     assert tags[0] == "정책동향" and "베이징" in tags and all(isinstance(t, str) and t for t in tags)
 
 
-def test_follow_ups_task(live_server: str) -> None:
-    follow_ups = task_json(live_server, "follow_ups")["follow_ups"]
+@pytest.mark.parametrize("name", ["follow_ups", "follow_ups_after_two_turns"])
+def test_follow_ups_task(live_server: str, name: str) -> None:
+    follow_ups = task_json(live_server, name)["follow_ups"]
     assert "베이징, 부도심 국가녹색개발시범구 건설 실시계획 발표에 대해 더 알려 줘" in follow_ups
     assert 1 <= len(follow_ups) <= 3 and all(isinstance(f, str) and len(f) <= 400 for f in follow_ups)

@@ -10,13 +10,17 @@ annotations) and the generated title. Prints how long each step took.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -55,6 +59,44 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def recording_proxy(upstream: str, out: Path) -> tuple[str, ThreadingHTTPServer]:
+    """A pass-through to ``upstream`` that saves every chat-completions body Open WebUI sends, by kind."""
+    out.mkdir(parents=True, exist_ok=True)
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _forward(self, body: bytes | None) -> None:
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization")}
+            r = httpx.request(self.command, upstream + self.path, content=body, headers=headers, timeout=300)
+            self.send_response(r.status_code)
+            self.send_header("Content-Type", r.headers.get("content-type", "application/json"))
+            self.send_header("Content-Length", str(len(r.content)))
+            self.end_headers()
+            self.wfile.write(r.content)
+
+        def do_GET(self) -> None:
+            self._forward(None)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.endswith("/chat/completions"):
+                request = json.loads(body)
+                text = str(request["messages"][-1].get("content", ""))
+                task = re.search(r'\{\s*"(\w+)"\s*:', text) if text.lstrip().startswith("### Task:") else None
+                kind = task[1] if task else "chat_turn"
+                seen.append(kind)
+                name = f"recorded_{kind}_{seen.count(kind)}.json"
+                (out / name).write_text(json.dumps(request, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            self._forward(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
 def turn(api: httpx.Client, chat_id: str | None, parent: str | None, history: list[dict], question: str) -> tuple:
     """Send one user turn the way Open WebUI's page does; wait until the saved assistant message is done."""
     user_id, assistant_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -86,6 +128,7 @@ def main() -> None:
     parser.add_argument("--open-webui", default=str(REPO / "var/openwebui/venv/bin/open-webui"))
     parser.add_argument("--port", type=int, default=18000)
     parser.add_argument("--webui-port", type=int, default=18080)
+    parser.add_argument("--record", type=Path, help="save the chat-completions requests Open WebUI sends here")
     args = parser.parse_args()
     data = REPO / "var" / "openwebui" / "data"
     shutil.rmtree(data, ignore_errors=True)  # a fresh instance: the first sign-up is the admin
@@ -94,9 +137,12 @@ def main() -> None:
     t0 = time.monotonic()
     ours = start([str(REPO / ".venv/bin/briefsearch"), "serve", "--port", str(args.port)],
                  {"OMP_NUM_THREADS": "1"}, logs / "briefsearch.log")
+    ours_url = f"http://127.0.0.1:{args.port}"
+    if args.record:
+        ours_url, _ = recording_proxy(ours_url, args.record)
     webui = start([args.open_webui, "serve", "--host", "127.0.0.1", "--port", str(args.webui_port)], {
         "DATA_DIR": str(data), "OFFLINE_MODE": "true", "HF_HUB_OFFLINE": "1", "ENABLE_OLLAMA_API": "false",
-        "OPENAI_API_BASE_URL": f"http://127.0.0.1:{args.port}/v1", "OPENAI_API_KEY": "unused",
+        "OPENAI_API_BASE_URL": f"{ours_url}/v1", "OPENAI_API_KEY": "unused",
         "WEBUI_SECRET_KEY": "e2e-secret", "ENABLE_TITLE_GENERATION": "true", "ENABLE_TAGS_GENERATION": "true",
         "ENABLE_FOLLOW_UP_GENERATION": "true", "ENABLE_VERSION_UPDATE_CHECK": "false",
         "ENABLE_WEB_SEARCH": "false", "ENABLE_OPENAI_API": "true"}, logs / "open-webui.log")
