@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup system-deps run test eval index bench clean
+.PHONY: setup system-deps run test eval index bench e2e-openwebui clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,17 @@ eval: setup
 # benchmark harness (not part of the tests): writes bench/results.json and bench/results.md
 bench: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m bench.run
+
+# Open WebUI end to end (not part of `make test`: ~3 GB in its own venv, CPU torch first so no CUDA wheels)
+OWUI_VENV := var/openwebui/venv
+$(OWUI_VENV)/.installed-stamp:
+	test -x $(OWUI_VENV)/bin/python || $(PYTHON) -m venv $(OWUI_VENV)
+	$(OWUI_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(OWUI_VENV)/bin/python -m pip install --quiet open-webui==0.12.4
+	touch $@
+
+e2e-openwebui: setup $(OWUI_VENV)/.installed-stamp
+	OMP_NUM_THREADS=1 $(BIN)/python tests/e2e/openwebui.py --open-webui $(OWUI_VENV)/bin/open-webui
 
 clean:
 	rm -rf var .pytest_cache

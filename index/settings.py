@@ -6,6 +6,7 @@ map onto these fields, and values are validated once at start-up.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -93,6 +94,8 @@ class Settings(BaseSettings):
                                 "core; one thread each).")
     build_workers: int = Field(2, ge=1, le=16, description="Forward passes run side by side when embedding "
                                "passages (builds, uploads), one thread each: measured 1.8x faster on 2 cores.")
+    public_url: str = Field("", description="Base URL the service is reached at from outside (e.g. "
+                            "https://search.example.org), for the links in chat replies; empty: the request's origin.")
     cors_origins: str = Field("", description="Comma-separated origins allowed to call the API from a browser.")
     api_keys: str = Field("", description="Comma-separated API keys; when set, every route but the "
                           "pages, /health and /ready needs 'Authorization: Bearer <key>', and corpus changes are "
@@ -127,6 +130,14 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+            raise ValueError("public_url must be an http(s) URL without query or fragment, e.g. https://search.example.org")
+        return url
 
     @field_validator("log_level")
     @classmethod

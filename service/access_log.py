@@ -82,6 +82,9 @@ class AccessLogMiddleware:
             "latency_ms": round((time.perf_counter() - start) * 1000, 1),
             "client": client[0] if client else None,
         }
+        task = scope.get("state", {}).get("chat_task")
+        if task:  # a chat frontend's title/tags/follow-up prompt: answered without a search
+            fields["chat_task"] = task
         query = scope.get("state", {}).get("log_query")
         if self.log_queries and isinstance(query, str):
             fields["query"] = query[:MAX_LOGGED_QUERY]

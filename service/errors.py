@@ -20,6 +20,7 @@ from index.errors import (
     UnknownDocumentError,
     UnsupportedFormatError,
 )
+from service.openai_compat import OpenAIError, error_response, is_openai_path
 
 # first match wins: subclasses before their base class
 _STATUS: list[tuple[type[BriefsearchError], int]] = [
@@ -51,14 +52,24 @@ def _describe(errors: list[dict]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BriefsearchError)
-    async def _domain(_: Request, exc: BriefsearchError) -> JSONResponse:
+    async def _domain(request: Request, exc: BriefsearchError) -> JSONResponse:
         status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(max(1, round(retry)))} if retry is not None else None
+        if is_openai_path(request.url.path):
+            return error_response(status, str(exc), headers=headers)
         return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
 
+    @app.exception_handler(OpenAIError)
+    async def _openai(_: Request, exc: OpenAIError) -> JSONResponse:
+        return error_response(exc.status, exc.message, exc.code, exc.param)
+
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if is_openai_path(request.url.path):  # OpenAI clients read {"error": {...}}; param: the first bad field
+            errors = list(exc.errors())
+            loc = [str(p) for p in errors[0].get("loc", ())[1:]] if errors else []
+            return error_response(422, _describe(errors), "invalid_request", ".".join(loc) or None)
         return _unprocessable(list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
@@ -66,8 +77,13 @@ def install_error_handlers(app: FastAPI) -> None:
         # A JSON body that is not UTF-8 makes json.loads raise UnicodeDecodeError, not JSONDecodeError, and
         # FastAPI answers an undocumented 400; it is malformed JSON like any other, so the same 422.
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-            return _unprocessable([{"loc": ("body",), "type": "json_invalid",
-                                    "msg": f"JSON decode error: not UTF-8 ({exc.__cause__.reason})"}])
+            errors = [{"loc": ("body",), "type": "json_invalid",
+                       "msg": f"JSON decode error: not UTF-8 ({exc.__cause__.reason})"}]
+            if is_openai_path(request.url.path):
+                return error_response(422, _describe(errors), "invalid_request")
+            return _unprocessable(errors)
+        if is_openai_path(request.url.path):
+            return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
         return await http_exception_handler(request, exc)
 
 

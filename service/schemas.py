@@ -244,10 +244,26 @@ class ErrorResponse(BaseModel):
     detail: str | list
 
 
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str = Field(description="invalid_request_error, authentication_error, server_error, ...")
+    param: str | None = Field(None, description="The request field at fault, when one is.")
+    code: str | None = Field(None, description="e.g. model_not_found, invalid_api_key, invalid_request")
+
+
+class OpenAIErrorResponse(BaseModel):
+    """Errors on /v1/*, in the shape OpenAI clients and chat frontends read."""
+
+    error: OpenAIErrorDetail
+
+
 # every route that needs the served index (service.deps.get_serving, or a corpus change) answers this meanwhile
 UNAVAILABLE = {503: {"model": ErrorResponse, "description": "The index is still loading, or failed to load",
                      "headers": {"Retry-After": {"description": "Seconds to wait before retrying",
                                                  "schema": {"type": "string"}}}}}
+
+
+OPENAI_UNAVAILABLE = {503: {**UNAVAILABLE[503], "model": OpenAIErrorResponse}}
 
 
 class AskRequest(UnicodeRequest):
@@ -285,7 +301,7 @@ class AnswerCitationOut(BaseModel):
     line_start: int
     line_end: int
     text: str
-    url: str | None = Field(None, description="Link to the document endpoint (chat replies).")
+    url: str | None = Field(None, description="Link to the document view at this span (chat replies).")
 
 
 class AskResponse(BaseModel):
@@ -306,9 +322,9 @@ class AskResponse(BaseModel):
                    took_ms=round(answer.took_ms, 2))
 
 
-def answer_citations(answer: Answer, base_url: str | None = None) -> list[AnswerCitationOut]:
-    return [AnswerCitationOut(**{k: getattr(c, k) for k in c.__slots__},
-                              url=f"{base_url}/documents/{c.doc_id}" if base_url else None)
+def answer_citations(answer: Answer, urls: dict[int, str] | None = None) -> list[AnswerCitationOut]:
+    """The answer's citations; ``urls`` maps a marker number to its link (chat replies)."""
+    return [AnswerCitationOut(**{k: getattr(c, k) for k in c.__slots__}, url=(urls or {}).get(c.n))
             for c in answer.citations]
 
 
@@ -338,6 +354,7 @@ class ChatRequest(UnicodeRequest):
     model: str | None = None
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
     stream: bool = False
+    stream_options: dict | None = Field(None, description='{"include_usage": true} adds a usage chunk.')
 
 
 class ChatCompletion(BaseModel):
