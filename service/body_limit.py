@@ -16,6 +16,8 @@ import json
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.openai_compat import error_body, is_openai_path
+
 
 class BodyTooLarge(HTTPException):
     """Raised from ``receive``; FastAPI re-raises HTTPExceptions met while reading a body, so the app's
@@ -40,7 +42,7 @@ class BodyLimit:
         limit = self.routes.get((scope["method"], scope["path"].rstrip("/") or "/"), self.limit)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await _refuse(scope, send, limit)
             return
         received = 0
         started = False
@@ -64,7 +66,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await _refuse(send, limit)
+            await _refuse(scope, send, limit)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -74,8 +76,11 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": BodyTooLarge(limit).detail}).encode()
+async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+    """413 in the error shape of the route's clients (OpenAI's on /v1)."""
+    message = BodyTooLarge(limit).detail
+    content = error_body(413, message) if is_openai_path(scope["path"]) else {"detail": message}
+    body = json.dumps(content).encode()
     await send({"type": "http.response.start", "status": 413, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close")]})

@@ -17,6 +17,8 @@ _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permi
           404: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error",
           415: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_error"}
 
+_CODES = {401: "invalid_api_key", 413: "request_too_large"}  # the codes OpenAI's own API sends for these
+
 
 class OpenAIError(Exception):
     """An error raised by an OpenAI-compatible route, with the fields OpenAI clients read."""
@@ -35,7 +37,7 @@ def is_openai_path(path: str) -> bool:
 
 def error_body(status: int, message: str, code: str | None = None, param: str | None = None) -> dict:
     kind = _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return {"error": {"message": message, "type": kind, "param": param, "code": code or _CODES.get(status)}}
 
 
 def error_response(status: int, message: str, code: str | None = None, param: str | None = None,

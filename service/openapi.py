@@ -17,9 +17,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from service.access import Access, GuardedRoute, access_of
+from service.openai_compat import is_openai_path
 
 SCHEME = "apiKey"
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+_OPENAI_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIErrorResponse"}}}}
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -63,6 +65,7 @@ def _complete(app: FastAPI, schema: dict[str, Any]) -> None:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         item = schema.get("paths", {}).get(context.path_format or "", {})
+        error = _OPENAI_ERROR if is_openai_path(context.path_format or "") else _ERROR
         for method in context.methods or ():
             operation = item.get(method.lower())
             if operation is None:
@@ -70,6 +73,6 @@ def _complete(app: FastAPI, schema: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             if keys and access_of(context.endpoint) is not Access.PUBLIC:
                 operation["security"] = [{SCHEME: []}]
-                responses.setdefault("401", {"description": "Missing or invalid API key", **_ERROR})
+                responses.setdefault("401", {"description": "Missing or invalid API key", **error})
             if "requestBody" in operation:
-                responses.setdefault("413", {"description": "Request body over the route's size limit", **_ERROR})
+                responses.setdefault("413", {"description": "Request body over the route's size limit", **error})
