@@ -5,9 +5,12 @@ through the normal add path (``index.manage.CorpusManager.add``, what
 ``briefsearch add`` runs) into a scratch data directory beside the seed
 corpus; then the generalization questions (dev and test splits reported
 apart) and the briefing questions (with these documents beside them) are
-scored with eval/evaluate.py's functions. Optionally the naive baseline
-(500-character windows of the raw files, same model; dense, BM25 and RRF) is
-scored on the same questions.
+scored with eval/evaluate.py's functions: evidence matched in what a result
+shows, dev and test apart, characters shown per result beside the scores, and
+the hybrid test split checked against the "generalization" floors in
+eval/thresholds.json (exit status 1 below them). Optionally the naive
+baseline (500-character windows of the raw files, same model; dense, BM25 and
+RRF) is scored on the same questions.
 
     python -m eval.generalization [--naive] [--data-dir DIR] [--name generalization]
     python -m eval.generalization --ablate wraps   # one change of issue 13 switched off, in a scratch dir
@@ -24,16 +27,16 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from eval.evaluate import (
     LABELS,
     METRICS,
     REPORTS,
+    THRESHOLDS,
     EvalReport,
     Question,
-    _scores,
+    check_thresholds,
     load_questions,
     normalize_evidence,
     run_eval,
@@ -45,14 +48,6 @@ DOCS = GEN_DIR / "docs"
 QUESTIONS = GEN_DIR / "questions.jsonl"
 MODES = ("hybrid", "dense", "lexical")
 SPLITS = ("dev", "test", "all")
-
-
-@dataclass(frozen=True, slots=True)
-class SplitQuestion:
-    """A generalization question and the split it belongs to (never tune on "test")."""
-
-    question: Question
-    split: str
 
 
 def _ablate_wraps() -> None:
@@ -88,18 +83,13 @@ ABLATIONS: dict[str, Callable[[], None]] = {
 }
 
 
-def load_split_questions(path: Path = QUESTIONS) -> list[SplitQuestion]:
-    """Questions in eval/questions.jsonl's schema plus a ``split`` field ("dev" or "test")."""
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        data = json.loads(line)
-        split = data.pop("split", "")
-        if split not in ("dev", "test"):
-            raise ValueError(f"{path}:{n}: split must be 'dev' or 'test', not {split!r}")
-        out.append(SplitQuestion(Question(**data), split))
-    return out
+def load_split_questions(path: Path = QUESTIONS) -> list[Question]:
+    """The generalization questions; each must be in "dev" or "test" (never tune on "test")."""
+    questions = load_questions(path)
+    for q in questions:
+        if q.split not in ("dev", "test"):
+            raise ValueError(f"{path}: question {q.id}: split must be 'dev' or 'test', not {q.split!r}")
+    return questions
 
 
 def scratch_settings(base: Settings, data_dir: Path) -> Settings:
@@ -130,13 +120,10 @@ def add_documents(settings: Settings, docs_dir: Path = DOCS) -> list[str]:
     return lines
 
 
-def split_scores(report: EvalReport, questions: list[SplitQuestion]) -> dict[str, dict[str, float]]:
-    """ranx scores of one run, per split and overall."""
-    out = {}
-    for split in SPLITS:
-        ids = [q.question.id for q in questions if split == "all" or q.split == split]
-        out[split] = _scores(report.qrels, report.run, ids)
-    return out
+def split_scores(report: EvalReport) -> dict[str, dict[str, float]]:
+    """ranx scores of one run, per split and overall, with the characters shown per result beside them."""
+    scores = {**report.per_split, "all": report.overall}
+    return {split: {**scores[split], "chars_shown": report.mean_chars_shown} for split in SPLITS}
 
 
 def naive_baseline(settings: Settings, questions: list[Question], size: int = 500) -> dict[str, dict[str, float]]:
@@ -190,8 +177,13 @@ def _recall_at_1(ranked: list[list[int]], chunks: list[tuple[str, str]], questio
 
 def markdown(result: dict) -> str:
     """The report: generalization set per split and mode, briefings beside them, misses."""
-    head = "| set | mode | n | " + " | ".join(LABELS[m] for m in METRICS) + " |"
-    sep = "|---|---|---:|" + "---:|" * len(METRICS)
+    head = "| set | mode | n | " + " | ".join(LABELS[m] for m in METRICS) + " | chars shown |"
+    sep = "|---|---|---:|" + "---:|" * (len(METRICS) + 1)
+
+    def row(name: str, mode: str, s: dict[str, float]) -> str:
+        return (f"| {name} | {mode} | {int(s['n'])} | " + " | ".join(f"{s[m]:.3f}" for m in METRICS)
+                + f" | {s['chars_shown']:.0f} |")
+
     lines = ["# Generalization evaluation (other Korean government layouts)", "",
              f"- created: {result['created_at']}; chunker: {result['chunker']}; passages: {result['n_chunks']}",
              f"- command: `{result['command']}`",
@@ -199,12 +191,11 @@ def markdown(result: dict) -> str:
              "- questions: eval/generalization/questions.jsonl (dev is for tuning; test is never tuned on)", "",
              head, sep]
     for mode, splits in result["generalization"].items():
-        for split, s in splits.items():
-            lines.append(f"| generalization {split} | {mode} | {int(s['n'])} | "
-                         + " | ".join(f"{s[m]:.3f}" for m in METRICS) + " |")
-    s = result["briefings"]
-    lines.append(f"| briefings (with the new documents) | hybrid | {int(s['n'])} | "
-                 + " | ".join(f"{s[m]:.3f}" for m in METRICS) + " |")
+        lines += [row(f"generalization {split}", mode, s) for split, s in splits.items()]
+    lines += [row(f"briefings {split} (with the new documents)", "hybrid", s)
+              for split, s in result["briefings"].items()]
+    lines += ["", "Gate (hybrid, generalization test split; floors: eval/thresholds.json, \"generalization\"): "
+              + ("; ".join(result["failures"]) or "passed")]
     if result.get("naive"):
         lines += ["", "## Naive baseline: 500-character windows of the raw files, same model (all questions)", "",
                   "| retrieval | passages | Recall@1 | Recall@5 | MRR@10 |", "|---|---:|---:|---:|---:|"]
@@ -249,22 +240,22 @@ def main() -> None:
         print(line)
     searcher = open_searcher(settings, build=False, progress=False)
     questions = load_split_questions()
-    plain = [q.question for q in questions]
-    reports = {mode: run_eval(searcher, plain, mode=mode) for mode in MODES}
+    reports = {mode: run_eval(searcher, questions, mode=mode) for mode in MODES}
     hybrid = reports["hybrid"]
-    split_of = {q.question.id: q.split for q in questions}
+    failures = check_thresholds(hybrid, THRESHOLDS, "generalization")  # the hybrid test split against its floors
     briefings = run_eval(searcher, load_questions(), mode="hybrid")
     command = "python -m eval.generalization" + (" --naive" if args.naive else "") + (
         f" --ablate {args.ablate}" if args.ablate else "")
     result = {
         "created_at": hybrid.created_at, "command": command, "chunker": hybrid.index["chunker"],
         "n_chunks": hybrid.index["n_chunks"],
-        "generalization": {mode: split_scores(r, questions) for mode, r in reports.items()},
-        "briefings": briefings.overall,
+        "generalization": {mode: split_scores(r) for mode, r in reports.items()},
+        "briefings": split_scores(briefings),
+        "failures": failures,
         "per_document": hybrid.per_document,
-        "misses": [{"id": o.id, "split": split_of[o.id], "doc_id": o.doc_id, "question": o.question,
+        "misses": [{"id": o.id, "split": o.split, "doc_id": o.doc_id, "question": o.question,
                     "first_hit_rank": o.first_hit_rank} for o in hybrid.outcomes if o.first_hit_rank != 1],
-        "naive": naive_baseline(settings, plain) if args.naive else None,
+        "naive": naive_baseline(settings, questions) if args.naive else None,
         "seconds": round(time.perf_counter() - started, 1),
     }
     REPORTS.mkdir(parents=True, exist_ok=True)
@@ -273,12 +264,15 @@ def main() -> None:
     for mode, splits in result["generalization"].items():
         for split, s in splits.items():
             print(f"{mode:<8} {split:<5} n={int(s['n']):<3} " + "  ".join(f"{LABELS[m]}={s[m]:.3f}" for m in METRICS))
-    s = result["briefings"]
-    print("briefings hybrid " + "  ".join(f"{LABELS[m]}={s[m]:.3f}" for m in METRICS))
+    for split, s in result["briefings"].items():
+        print(f"briefings {split:<5} " + "  ".join(f"{LABELS[m]}={s[m]:.3f}" for m in METRICS))
+    print("gate (generalization test): " + ("; ".join(failures) or "passed"))
     if result["naive"]:
         for name, s in result["naive"].items():
             print(f"naive {name}: R@1={s['recall@1']:.3f} R@5={s['recall@5']:.3f} MRR@10={s['mrr@10']:.3f}")
     print(f"reports: {REPORTS / (args.name + '.md')}")
+    if failures and not args.ablate:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,26 @@ def test_retrieval_quality_meets_thresholds(report) -> None:
     assert thresholds["hit_rate@5"] >= 0.94 and thresholds["mrr@10"] >= 0.88
 
 
+def test_generalization_floors_are_a_section_of_the_same_file(report, tmp_path) -> None:
+    """The generalization set's test floors live beside the briefings' in eval/thresholds.json.
+
+    The briefing gate reads only the top-level numbers; a section is read by name
+    (``python -m eval.generalization`` reads "generalization").
+    """
+    section = json.loads(THRESHOLDS.read_text(encoding="utf-8"))["generalization"]
+    assert set(section) == {"hit_rate@1", "hit_rate@5", "mrr@10", "ndcg@10"}
+    assert min(section.values()) >= 0.8
+    floors = tmp_path / "thresholds.json"
+    floors.write_text(json.dumps({"hit_rate@1": 0.0, "other": {"hit_rate@1": 1.01}}), encoding="utf-8")
+    kept = report.failures  # check_thresholds records its verdict on the (session) report
+    try:
+        assert check_thresholds(report, floors) == []
+        failures = check_thresholds(report, floors, "other")
+        assert len(failures) == 1 and failures[0].startswith("Recall@1")
+    finally:
+        report.failures = kept
+
+
 def test_hybrid_beats_each_side_alone(searcher, report) -> None:
     """The ablation claim, kept true: fusion beats dense and lexical on MRR@10 and Recall@5."""
     questions = load_questions()
