@@ -38,7 +38,8 @@ def salient_names(korean: KoreanText, text: str) -> list[str]:
         if run:
             start, end = run[0].start, run[-1].start + run[-1].len
             surface = text[start:end]
-            if _is_latin_name(surface, at_start=not text[:start].strip()):
+            # a capital opening the question (after markup or quotes only) is not a name: "### Task: …", "\"Why …"
+            if _is_latin_name(surface, at_start=not any(c.isalpha() for c in text[:start])):
                 names.append(surface)
             run.clear()
 
