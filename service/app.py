@@ -90,8 +90,10 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         # added last so it runs first: browser preflights are answered before any route's key check
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                           expose_headers=["X-Request-ID"])  # a browser frontend can quote the request id
+                           # the MCP client headers too, so a browser MCP client passes the preflight of /mcp
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Mcp-Protocol-Version",
+                                          "Mcp-Session-Id"],
+                           expose_headers=["X-Request-ID", "Mcp-Session-Id"])  # the request id can be quoted
     install_observability(app, settings)  # last: its access log must wrap every other middleware
     install_openapi(app)
     _check_routes_guarded(app)

@@ -89,7 +89,11 @@ def test_api_keys_and_cors(settings, searcher) -> None:
         assert preflight.headers["access-control-allow-origin"] == "http://chat.example"
         cross = c.post("/search", json={"query": "위성"}, headers={"Authorization": "Bearer key-one",
                                                                   "Origin": "http://chat.example"})
-        assert cross.headers["access-control-expose-headers"] == "X-Request-ID" and cross.headers["x-request-id"]
+        assert cross.headers["access-control-expose-headers"] == "X-Request-ID, Mcp-Session-Id"
+        assert cross.headers["x-request-id"]
+        mcp = c.options("/mcp", headers={"Origin": "http://chat.example", "Access-Control-Request-Method": "POST",
+                                         "Access-Control-Request-Headers": "authorization,mcp-protocol-version"})
+        assert mcp.status_code == 200 and mcp.headers["access-control-allow-origin"] == "http://chat.example"
         other = c.options("/v1/chat/completions", headers={
             "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
         assert "access-control-allow-origin" not in other.headers
