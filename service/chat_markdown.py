@@ -14,13 +14,12 @@ import re
 from dataclasses import dataclass
 
 from index.answer import Answer, AnswerCitation
+from index.bullets import GLYPH, LETTER_GLYPH, bullet_prefix
 from service import section_titles
 from service.citation_links import citation_url
 
-# list and heading glyphs the briefings put before items (hyphens, bullets, squares, circles, arrows, checks)
-_BULLET = r"[-–—•·∙◦▪▫■□○●◆◇▶▷►➢✓✔*]"
-_LEADING_BULLETS = re.compile(rf"^(?:{_BULLET}\s*)+")
-_INNER_BULLETS = re.compile(rf"\s*\n\s*(?:{_BULLET}\s+)?")
+# a line break inside a sentence, with the bullet (index/bullets.py's one glyph table) opening the next line
+_INNER_BULLETS = re.compile(rf"\s*\n\s*(?:(?:{GLYPH}|{LETTER_GLYPH})\s+)?")
 _MARKDOWN_START = re.compile(r"^(?=[#>+|]|\d+[.)]\s)")
 MAX_SECTION_CHARS = 120
 
@@ -44,7 +43,8 @@ class Rendered:
 
 def clean_sentence(text: str) -> str:
     """A corpus sentence as one Markdown paragraph: no bullet glyphs, no line breaks, no accidental syntax."""
-    text = _INNER_BULLETS.sub(" ", _LEADING_BULLETS.sub("", text.strip()))
+    text = text.strip()
+    text = _INNER_BULLETS.sub(" ", text[bullet_prefix(text) :])
     return _MARKDOWN_START.sub("\\\\", text)
 
 
