@@ -25,19 +25,21 @@ NOVELTY_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
 WINDOWS = (0.03, 0.05, 0.08, 0.12)
 PASSAGE_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 MARGIN_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
+UNSEEN_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 def _signals(answerer: Answerer, texts: list[str]) -> list[dict]:
     return [answerer.ask(text, k=5).features for text in texts]
 
 
-def _score(f: dict, lexical_weight: float, passage_weight: float, margin_weight: float) -> float:
+def _score(f: dict, lexical_weight: float, passage_weight: float, margin_weight: float,
+           unseen_weight: float) -> float:
     if f["unknown_names"]:
         return -1.0  # refused whatever the threshold
     if f["crosslingual"]:
         return f["best_cosine"]
     return (f["best_cosine"] + lexical_weight * f["best_coverage"] + passage_weight * f["passage_coverage"]
-            + margin_weight * f["margin"])
+            + margin_weight * f["margin"] - unseen_weight * f["unseen"])
 
 
 def evidence_share(answerer: Answerer, questions: list[Question]) -> float:
@@ -76,17 +78,17 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
     off = _signals(answerer, [n.question for n in negatives if n.split == "dev"])
     lw = answerer.lexical_weight
     rows = []
-    for wp, wm in itertools.product(PASSAGE_WEIGHTS, MARGIN_WEIGHTS):
+    for wp, wm, wu in itertools.product(PASSAGE_WEIGHTS, MARGIN_WEIGHTS, UNSEEN_WEIGHTS):
         result = {}
         for regime in (False, True):
-            on_s = [_score(f, lw, wp, wm) for f in on if f["crosslingual"] == regime]
-            off_s = [_score(f, lw, wp, wm) for f in off if f["crosslingual"] == regime]
+            on_s = [_score(f, lw, wp, wm, wu) for f in on if f["crosslingual"] == regime]
+            off_s = [_score(f, lw, wp, wm, wu) for f in off if f["crosslingual"] == regime]
             result[regime] = (calibrate(on_s, off_s), len(on_s), len(off_s))
         (t_ko, m_ko, f_ko), n_on_ko, n_off_ko = result[False]
         missed = m_ko * n_on_ko
         false = f_ko * n_off_ko
-        rows.append((missed / max(1, n_on_ko) + false / max(1, n_off_ko), wp, wm, t_ko, m_ko, f_ko))
-    rows.sort(key=lambda r: (r[0], r[1] + r[2]))  # fewest errors; ties: the smaller weights
+        rows.append((missed / max(1, n_on_ko) + false / max(1, n_off_ko), wp, wm, wu, t_ko, m_ko, f_ko))
+    rows.sort(key=lambda r: (r[0], r[1] + r[2] + r[3]))  # fewest errors; ties: the smaller weights
     best = rows[0]
     (t_xl, m_xl, f_xl), n_on_xl, n_off_xl = result[True]  # the cross-lingual score does not use the weights
     n_gated_on = sum(bool(f["unknown_names"]) for f in on)
@@ -104,16 +106,18 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
              "| window | evidence share |", "|---:|---:|",
              *[f"| {w} | {e:.3f} |" for w, e in window_rows], "", f"Chosen: {window}.", "",
              "## Korean regime: weight grid (missed + false rates at each pair's best threshold)", "",
-             "| passage weight | margin weight | threshold | missed | false | sum |", "|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {wp} | {wm} | {t} | {m:.3f} | {f:.3f} | {s:.3f} |" for s, wp, wm, t, m, f in rows]
-    lines += ["", f"Chosen: passage weight {best[1]}, margin weight {best[2]}, threshold {best[3]} "
-              f"(missed {best[4]:.3f}, false {best[5]:.3f}).", "",
+             "| passage weight | margin weight | unseen weight | threshold | missed | false | sum |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {wp} | {wm} | {wu} | {t} | {m:.3f} | {f:.3f} | {s:.3f} |" for s, wp, wm, wu, t, m, f in rows]
+    lines += ["", f"Chosen: passage weight {best[1]}, margin weight {best[2]}, unseen weight {best[3]}, threshold "
+              f"{best[4]} (missed {best[5]:.3f}, false {best[6]:.3f}).", "",
               f"## Cross-lingual regime (cosine alone): {n_on_xl} dev questions, {n_off_xl} dev negatives", "",
               f"Threshold {t_xl} (missed {m_xl:.3f}, false {f_xl:.3f}).", ""]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "answers-calibration.md").write_text("\n".join(lines), encoding="utf-8")
     return {"answer_passages": passages, "answer_novelty_weight": novelty, "answer_window": window,
-            "answer_passage_weight": best[1], "answer_margin_weight": best[2], "answer_threshold": best[3],
+            "answer_passage_weight": best[1], "answer_margin_weight": best[2], "answer_unseen_weight": best[3],
+            "answer_threshold": best[4],
             "answer_threshold_crosslingual": t_xl}
 
 

@@ -31,8 +31,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from index.bullets import bullet_prefix
+from index.bullets import bullet_prefix, drop_cell_glyphs
 from index.chunk import Chunk
+from index.query import QUESTION_TERMS
 from index.salience import CorpusMentions, salient_names
 from index.search import Searcher, SearchFilters, SearchHit, SearchResult
 
@@ -50,9 +51,14 @@ _MIN_SENTENCE_CHARS = 12
 _LIST_QUESTION = re.compile(r"(목록|나열|모두|각각|어떤 것들|무엇무엇|들은|들이|들을|\d+\s*(대|개|가지)\b|\d+대|"
                             r"(두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s*(가지|개)|\b(what|which) (are|were)\b|\blist\b)",
                             re.IGNORECASE)
-# a caption or heading restates a topic without answering: 〈표 제목〉, 표 1. ..., [그림 2], 출처/자료 lines
+# a caption or heading restates a topic without answering: 〈표 제목〉, 표 1. ..., [그림 2], 〔표 3-2〕 ...,
+# 출처/자료 lines
 _CAPTION = re.compile(r"^([〈<《\[〔【].*[〉>》\]〕】]\W*"
+                      r"|[〈<《\[〔【]\s*(표|그림|Table|Figure)\s*[\d.\-–]+\s*[〉>》\]〕】].*"
                       r"|(표|그림|Table|Figure)\s*\d+[.:]?\s.*|(출처|자료)\s*[:：].*)$")
+# no Hangul and not a table row: a source reference (the ☑ lists of Chinese headlines closing three briefings)
+# or page furniture ("KOREA-CHINA SCIENCE &"); the corpus states its answers in Korean
+_NOT_PROSE = re.compile(r"^[^가-힣|]*$")
 _MARGIN_CAP = 0.3  # a first passage this far ahead of the next is as clear as it gets
 
 
@@ -174,6 +180,7 @@ class Answerer:
         self.window = settings.answer_window
         self.passage_weight = settings.answer_passage_weight
         self.margin_weight = settings.answer_margin_weight
+        self.unseen_weight = settings.answer_unseen_weight
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         chunks = searcher.index.chunks
@@ -232,8 +239,9 @@ class Answerer:
                 raw = chunk.text[a:b]
                 lead = len(raw) - len(raw.lstrip())
                 skip = bullet_prefix(raw[lead:])
-                sentence = raw[lead + skip :].strip()
-                if len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows) or _CAPTION.match(sentence):
+                sentence = drop_cell_glyphs(raw[lead + skip :].strip())
+                if (len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows) or _CAPTION.match(sentence)
+                        or _NOT_PROSE.match(sentence)):
                     continue
                 cosine = float(matrix[chunk.sentence_rows[i]] @ vector)
                 terms = set(chunk.sentence_terms[i])
@@ -253,6 +261,16 @@ class Answerer:
         return max((sum(w for t, w in weights.items() if t in self.searcher.passage_terms(h.chunk.chunk_id))
                     / total for h in hits), default=0.0)
 
+    def unseen_share(self, result: SearchResult) -> float:
+        """The idf-weighted share of the question's terms (interrogatives and light verbs aside) no passage holds.
+
+        A question about a fab, a top speed or patients where the corpus never uses the word asks for
+        what it does not say; names are gated outright (salience.py), this weighs the other words.
+        """
+        weights = {t.term: self.idf(t.term) for t in result.terms if t.term not in QUESTION_TERMS}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t not in self.df) / total if total else 0.0
+
     def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
         """Every signal the answerable decision reads, and the confidence combining them."""
         letters = [c for c in result.query if c.isalpha()]
@@ -264,19 +282,20 @@ class Answerer:
         unknown = self.mentions.unknown(names)
         if not candidates:
             return {"confidence": 0.0, "best_cosine": 0.0, "best_coverage": 0.0, "passage_coverage": 0.0,
-                    "margin": 0.0, "crosslingual": crosslingual, "unknown_names": unknown}
+                    "margin": 0.0, "unseen": 0.0, "crosslingual": crosslingual, "unknown_names": unknown}
         best = max(candidates, key=lambda c: c.score)
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
         margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
         passage = self.passage_coverage(result, hits[: self.passages])
+        unseen = 0.0 if crosslingual else self.unseen_share(result)  # English words are not expected in Korean
         if crosslingual:
             confidence = best.cosine
         else:
             confidence = (best.cosine + self.lexical_weight * coverage + self.passage_weight * passage
-                          + self.margin_weight * margin)
+                          + self.margin_weight * margin - self.unseen_weight * unseen)
         return {"confidence": confidence, "best_cosine": best.cosine, "best_coverage": coverage,
-                "passage_coverage": passage, "margin": margin, "crosslingual": crosslingual,
+                "passage_coverage": passage, "margin": margin, "unseen": unseen, "crosslingual": crosslingual,
                 "unknown_names": unknown}
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:

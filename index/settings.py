@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
                                  "document are near-duplicates (summary vs body, overlapping chunks).")
-    answer_threshold: float = Field(0.9935, description="Confidence below which /ask says the corpus has no answer "
+    answer_threshold: float = Field(0.9933, description="Confidence below which /ask says the corpus has no answer "
                                     "(calibrated on dev: eval/reports/answers-calibration.md).")
     answer_lexical_weight: float = Field(0.1, ge=0, le=1, description="Weight of question-term coverage in "
                                          "sentence scores.")
@@ -82,6 +82,9 @@ class Settings(BaseSettings):
                                          "idf-weighted question-term coverage in the confidence (chosen on dev).")
     answer_margin_weight: float = Field(0.0, ge=0, le=1, description="Weight of the first passage's fused-score "
                                         "margin over the next in the confidence (chosen on dev).")
+    answer_unseen_weight: float = Field(0.0, ge=0, le=1, description="Weight, subtracted in the confidence, of the "
+                                        "idf-weighted share of the question's terms the corpus never uses (chosen "
+                                        "on dev: eval/reports/answers-calibration.md).")
     crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
                                             "Latin above which /ask treats it as cross-lingual (English over "
                                             "Korean text): judged on the cosine alone.")
