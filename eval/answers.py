@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eval.evaluate import EVAL_DIR, REPORTS, Question, load_questions, normalize_evidence
+from eval.evaluate import EVAL_DIR, REPORTS, THRESHOLDS, Question, load_questions, normalize_evidence
 from index.answer import Answerer
 
 OFF_CORPUS = EVAL_DIR / "off_corpus.jsonl"
@@ -128,6 +128,25 @@ def measure(answerer: Answerer, questions: list[Question], negatives: list[Negat
     return AnswerStats(threshold=answerer.threshold, splits=splits, n_off_corpus=len(off_corpus),
                        off_corpus_false_rate=round(len(off_false) / max(1, len(off_corpus)), 4),
                        off_confidences=off, off_false_answers=off_false)
+
+
+def check_floors(stats: AnswerStats, path: Path = THRESHOLDS) -> list[str]:
+    """Test-split answer figures beyond the floors of the "answers" section of eval/thresholds.json."""
+    floors = json.loads(path.read_text(encoding="utf-8")).get("answers", {})
+    test = stats.splits.get("test") or next(iter(stats.splits.values()))
+    answered, asked = map(int, test.english_answered.split(" of "))
+    values = {"evidence_rate": test.evidence_rate, "missed_rate": test.missed_rate,
+              "false_answer_rate": test.false_answer_rate, "off_corpus_false_rate": stats.off_corpus_false_rate,
+              "english_answered_share": answered / asked if asked else 1.0}
+    failures = []
+    for key, floor in floors.items():
+        bound, _, metric = key.partition("_")
+        value = values.get(metric)
+        if value is None or bound not in ("min", "max"):
+            failures.append(f"answers {key}: unknown floor in {path.name}")
+        elif (value < floor) if bound == "min" else (value > floor):
+            failures.append(f"answers {metric} = {value:.3f}, floor {bound} {floor:.3f}")
+    return failures
 
 
 def calibrate(on: list[float], off: list[float]) -> tuple[float, float, float]:

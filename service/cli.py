@@ -466,7 +466,9 @@ def eval_cmd(
         report = reports[Mode.hybrid.value]
     else:
         report = run_eval(searcher, question_set, mode=mode.value)
+    answer_failures: list[str] = []
     if answers:
+        from eval.answers import check_floors
         from eval.answers import run as run_answers
         from index.answer import Answerer
 
@@ -477,8 +479,11 @@ def eval_cmd(
                        f"{st.english_answered}")
         typer.echo(f"off-corpus false answers {stats.off_corpus_false_rate:.3f} at threshold {stats.threshold} "
                    f"(calibrated on dev: {calibrated[0]}) -> {answers_path}")
+        if check:
+            with _input_file():
+                answer_failures = check_floors(stats, thresholds or THRESHOLDS)
     with _input_file():
-        failures = check_thresholds(report, thresholds or THRESHOLDS) if check else []
+        failures = (check_thresholds(report, thresholds or THRESHOLDS) if check else []) + answer_failures
     json_path, md_path = write_reports(report, report_dir or REPORTS, name="latest" if report.mode == "hybrid"
                                        else f"latest-{report.mode}")
 

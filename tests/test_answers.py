@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_citations import _alnum, _unexplained_gaps
 
-from eval.answers import calibrate, load_off_corpus, run
+from eval.answers import calibrate, check_floors, load_off_corpus, run
 from index.answer import NO_ANSWER, Answerer
 from index.ingest import read_original
 from index.settings import REPO_ROOT
@@ -80,16 +80,29 @@ def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
     assert len(load_off_corpus()) >= 20 and set(stats.splits) == {"dev", "test"}
     test = stats.splits["test"]
     assert stats.off_corpus_false_rate == 0.0
-    # floors just below the measured test figures (eval/reports/answers.md); issue 13's passages cost a
-    # near-domain false answer (1 -> 2 of 24), missed 0.133 -> 0.150 and one English answer (README)
-    assert test.false_answer_rate <= 0.09
-    assert test.missed_rate <= 0.16
-    assert test.evidence_rate >= 0.75
-    answered, asked = map(int, test.english_answered.split(" of "))
-    assert asked >= 5 and answered / asked >= 0.6
+    # floors just below the measured test figures (eval/reports/answers.md), in eval/thresholds.json "answers"
+    assert check_floors(stats) == []
+    assert int(test.english_answered.split(" of ")[1]) >= 5
     dev = stats.splits["dev"]
     assert calibrated[1] + calibrated[2] <= dev.missed_rate + dev.false_answer_rate + 1e-3
     assert path.read_text(encoding="utf-8").startswith("# Answers")
+
+
+def test_answer_floors_are_read_from_the_thresholds_file(searcher, tmp_path: Path) -> None:
+    from eval.answers import AnswerStats, SplitStats
+
+    split = SplitStats(n_questions=10, n_negatives=4, evidence_rate=0.8, missed_rate=0.1, false_answer_rate=0.25,
+                       english_answered="1 of 4", on_confidences=[], neg_confidences=[], on_crosslingual=[],
+                       neg_crosslingual=[], misses=[], wrong_answers=[], false_answers=[])
+    stats = AnswerStats(threshold=1.0, splits={"test": split}, n_off_corpus=2, off_corpus_false_rate=0.0,
+                        off_confidences=[], off_false_answers=[])
+    floors = tmp_path / "thresholds.json"
+    floors.write_text('{"answers": {"min_evidence_rate": 0.75, "max_false_answer_rate": 0.2, '
+                      '"min_english_answered_share": 0.5}}', encoding="utf-8")
+    failures = check_floors(stats, floors)
+    assert len(failures) == 2 and "false_answer_rate" in failures[0] and "english" in failures[1]
+    floors.write_text('{"answers": {"max_bogus": 1}}', encoding="utf-8")
+    assert "unknown floor" in check_floors(stats, floors)[0]
 
 
 def test_calibrate_picks_the_separating_threshold() -> None:
@@ -158,3 +171,27 @@ def test_bullet_prefix_covers_the_briefings_glyphs() -> None:
     for text in ("- 내용", "ㅇ 내용", "m 내용", "❍ 내용", "■ 내용", "□ ○ 내용", "• 내용"):
         assert text[bullet_prefix(text):] == "내용", text
     assert bullet_prefix("m2 면적") == 0 and bullet_prefix("ㅇㅇ시") == 0 and bullet_prefix("내용") == 0
+
+
+def test_a_table_row_answer_keeps_its_separators_but_no_cell_glyph(client) -> None:
+    """The space-computing table: "중국 | 귀성우항(國興宇航) | • 2,800기 ..." answers without the "•" after "|"."""
+    body = client.post("/ask", json={"question": "귀성우항의 우주 컴퓨팅센터 구축 목표는?"}).json()
+    assert body["answerable"] is True and "귀성우항" in body["answer"] and "|" in body["answer"]
+    for sentence, n in _segments(body["answer"]):
+        assert not re.search(r"\|\s*[-*•·■□○●◆◇❍☑▶※]", sentence), sentence
+        cite = body["citations"][n - 1]
+        sliced = read_original(REPO_ROOT / cite["source"], "utf-8")[cite["char_start"] : cite["char_end"]]
+        assert not _unexplained_gaps(sentence, sliced)
+
+
+def test_source_lists_and_captions_do_not_answer(searcher) -> None:
+    """No answer sentence is a ☑ line of Chinese headlines, page furniture or a 〔표 3-2〕 caption."""
+    answerer = Answerer(searcher)
+    for question in ("2026년 본과 전공 목록에 새로 추가된 전공은?", "인터넷+ 정책의 11개 중점분야별 정책과제는?",
+                     "What new undergraduate majors were added to China's 2026 catalogue?"):
+        result = searcher.search(question, 5)
+        candidates = answerer._candidates(result, result.hits[:5])
+        assert candidates
+        for cand in candidates:
+            assert re.search(r"[가-힣|]", cand.text), cand.text
+            assert not re.match(r"^[〔\[<〈]\s*(표|그림)\s*[\d-]+", cand.text), cand.text
