@@ -56,11 +56,22 @@ def salient_names(korean: KoreanText, text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+# an original name in brackets right after the Korean one: 즈장(之江)실험실, 선캐처(Suncatcher)
+_BRACKETED_ORIGINAL = re.compile(r"(?<=[가-힣])\((?![가-힣])[^()\n]{1,40}\)")
+
+
+def _compact(text: str) -> str:
+    """Korean spacing varies by writer (삼체 컴퓨팅 vs 삼체컴퓨팅); bracketed originals split a name in two."""
+    return re.sub(r"\s+", "", _BRACKETED_ORIGINAL.sub("", text))
+
+
 class CorpusMentions:
-    """Whether a name occurs anywhere in what the index shows (case-insensitive; Latin on word boundaries)."""
+    """Whether a name occurs anywhere in what the index shows (case-insensitive; Latin on word boundaries;
+    Korean names also with the spacing and bracketed originals taken out)."""
 
     def __init__(self, texts: Iterable[str], aliases: Iterable[str] = ()) -> None:
         self.text = re.sub(r"\s+", " ", "\n".join(texts)).casefold()
+        self.compact = _compact(self.text)
         self.aliases = {a.casefold() for a in aliases}
 
     def mentions(self, name: str) -> bool:
@@ -70,7 +81,7 @@ class CorpusMentions:
             if compact in self.aliases:
                 return True
             return re.search(rf"(?<![0-9a-z]){re.escape(key)}(?![0-9a-z])", self.text) is not None
-        return key in self.text
+        return key in self.text or _compact(key) in self.compact
 
     def unknown(self, names: Iterable[str]) -> list[str]:
         return [n for n in names if not self.mentions(n)]

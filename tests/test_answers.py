@@ -136,6 +136,14 @@ def test_salient_names_and_corpus_mentions(searcher) -> None:
     assert mentions.unknown(["Suncatcher", "CASC", "Jiuquan", "CAS", "선캐처", "910B"]) == ["CAS", "910B"]
 
 
+def test_a_name_written_with_its_original_in_brackets_or_other_spacing_is_known(searcher) -> None:
+    """The corpus writes 즈장(之江)실험실; a question writes 즈장실험실 or 즈장 실험실: the same name, not unknown."""
+    from index.salience import CorpusMentions
+
+    mentions = CorpusMentions(c.text for c in searcher.index.chunks.values())
+    assert mentions.unknown(["즈장실험실", "즈장 실험실", "즈장(之江)실험실", "즈장대학교"]) == ["즈장대학교"]
+
+
 def test_english_question_is_answered_in_korean_with_exact_citations(client) -> None:
     question = "How many satellites will Google's Suncatcher cluster have, and at what altitude?"
     body = client.post("/ask", json={"question": question}).json()
