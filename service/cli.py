@@ -428,13 +428,12 @@ def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, por
             encoder = Encoder(settings)
             if index_status(settings, encoder.identity).state != "fresh":
                 rebuild_index(settings, encoder, only_if_needed=True)
-        from ray import serve
-
-        from service.ray_serve import deploy
+        from service.ray_serve import deploy, undeploy
 
         try:
             seconds = deploy(settings, replicas, host, port, address)
         except RuntimeError as exc:  # a replica could not load the index (Serve gave up restarting it)
+            undeploy(settings, address)
             raise ServerFaultError(f"the Ray Serve deployment failed: {exc}") from exc
     typer.echo(f"serving {replicas} replicas on http://{host}:{port} through Ray Serve "
                f"(ready in {seconds:.1f} s); Ctrl-C stops them")
@@ -444,7 +443,7 @@ def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, por
     except KeyboardInterrupt:
         pass
     finally:
-        serve.shutdown()
+        undeploy(settings, address)
 
 
 @app.command()

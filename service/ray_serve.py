@@ -92,3 +92,11 @@ def deploy(settings: Settings, replicas: int, host: str, port: int, address: str
     serve.start(http_options={"host": host, "port": port})
     serve.run(application(settings, replicas), name=APP_NAME, route_prefix="/")
     return time.perf_counter() - started
+
+
+def undeploy(settings: Settings, address: str | None = None) -> None:
+    """Remove the application: on a cluster only ours (others may run theirs), on a local instance all of Serve."""
+    if address or settings.ray_address:
+        serve.delete(APP_NAME)
+    else:
+        serve.shutdown()

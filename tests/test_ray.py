@@ -1,8 +1,8 @@
 """Scale-out on Ray, on a local Ray cluster of 2 CPUs started here: replicas, live versions, failover, Ray build.
 
-The Serve tests deploy the real app (``service/ray_serve.py``) with two
-replicas over a private copy of the session index and talk to it through the
-Serve HTTP proxy. The build test runs first, while the cluster's CPUs are free:
+The Serve tests run ``briefsearch serve --ray --replicas 2`` in its own process,
+joining this cluster, over a private copy of the session index, and talk to it
+through the Serve HTTP proxy. The build test runs first, while the cluster's CPUs are free:
 ``briefsearch index build --ray`` in its own process joins this cluster, and its
 index is compared with the session index the plain build made.
 """
@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from index.ray_cluster import connect
 from index.search import Searcher
 from index.settings import REPO_ROOT, Settings
 from index.store import load_index
-from service.ray_serve import APP_NAME, REPLICA_HEADER, deploy
+from service.ray_serve import APP_NAME, REPLICA_HEADER
 
 pytestmark = pytest.mark.ray
 KEY = {"Authorization": "Bearer test-key"}
@@ -71,15 +72,30 @@ def ray_settings(settings: Settings, searcher, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="module")
-def service(ray_cluster: str, ray_settings: Settings) -> Iterator[str]:
-    """Two replicas behind the Serve proxy on a free loopback port; yields its URL."""
+def service(ray_cluster: str, ray_settings: Settings,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``briefsearch serve --ray --replicas 2`` joining the test cluster, its proxy on a free port; yields its URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    seconds = deploy(ray_settings, ray_settings.ray_replicas, "127.0.0.1", port)
-    print(f"\n[ray] 2 replicas deployed and loaded in {seconds:.1f} s")
+    env = {**os.environ, "BRIEFSEARCH_API_KEYS": ray_settings.api_keys,
+           "BRIEFSEARCH_RELOAD_INTERVAL": str(ray_settings.reload_interval)}
+    command = [sys.executable, "-m", "service.cli", "--data-dir", str(ray_settings.data_dir), "--corpus-dir",
+               str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "2", "--ray-address", ray_cluster,
+               "--host", "127.0.0.1", "--port", str(port), "--no-build"]
+    out = tmp_path_factory.mktemp("ray-serve") / "stdout.txt"  # a file: replica logs stream to it too
+    with out.open("w") as stdout:
+        proc = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env)
+    deadline = time.monotonic() + 600
+    while not (ready := [ln for ln in out.read_text().splitlines() if ln.startswith("serving 2 replicas")]):
+        assert proc.poll() is None, f"serve --ray exited {proc.returncode}: {out.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, "serve --ray did not get ready"
+        time.sleep(0.5)
+    print(f"\n[ray] {ready[0]}")  # printed once every replica has loaded its index
     yield f"http://127.0.0.1:{port}"
-    serve.shutdown()
+    proc.send_signal(signal.SIGINT)  # Ctrl-C: the command removes its application and exits
+    assert proc.wait(timeout=120) == 0
+    assert APP_NAME not in serve.status().applications
 
 
 def _replicas(url: str, path: str, n: int, **request: object) -> list[httpx.Response]:
