@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 
 from index.errors import BriefsearchError
 from index.settings import Settings
@@ -36,6 +37,8 @@ def connect(settings: Settings, address: str | None = None, **init_kwargs: objec
     for name, value in WORKER_ENV.items():  # workers a local instance starts inherit the driver's environment
         os.environ.setdefault(name, value)
     target = address if address is not None else settings.ray_address
+    if target and target != "auto":
+        _reachable(target)
     try:
         if target:
             ray.init(address=target, **init_kwargs)
@@ -45,3 +48,13 @@ def connect(settings: Settings, address: str | None = None, **init_kwargs: objec
             log.info("started a local Ray instance with %s CPUs", ray.cluster_resources().get("CPU"))
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RayUnavailableError(f"cannot start or join Ray ({target or 'local'}): {exc}") from exc
+
+
+def _reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast on a head that does not answer: ``ray.init`` would retry for minutes first."""
+    host, _, port = address.split("://")[-1].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise RayUnavailableError(f"cannot reach the Ray head at {address}: {exc}") from exc

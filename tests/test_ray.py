@@ -30,7 +30,7 @@ import pytest
 import ray
 from ray import serve
 
-from index.ray_cluster import connect
+from index.ray_cluster import RayUnavailableError, connect
 from index.search import Searcher
 from index.settings import REPO_ROOT, Settings
 from index.store import load_index
@@ -109,6 +109,17 @@ def _running_replicas() -> int:
     status = serve.status().applications[APP_NAME]
     deployment = next(iter(status.deployments.values()))
     return deployment.replica_states.get("RUNNING", 0)
+
+
+def test_unreachable_ray_head_is_a_clear_error() -> None:
+    """A --ray-address nothing listens on fails at once with a message (ray.init alone retries for minutes)."""
+    assert not ray.is_initialized()  # first in this module: nothing connected yet
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with pytest.raises(RayUnavailableError, match=f"cannot reach the Ray head at 127.0.0.1:{closed}"):
+        connect(Settings(), f"127.0.0.1:{closed}")
+    assert not ray.is_initialized()
 
 
 def test_ray_build_matches_plain_build(ray_cluster: str, settings: Settings, searcher,
