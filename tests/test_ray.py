@@ -67,8 +67,7 @@ def ray_settings(settings: Settings, searcher, tmp_path_factory: pytest.TempPath
     data = tmp_path_factory.mktemp("ray-data")
     shutil.copytree(settings.index_dir, data / "index", symlinks=True)
     (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
-    return Settings(data_dir=data, corpus_dir=CORPUS_DIR, api_keys="test-key", reload_interval=RELOAD_INTERVAL,
-                    ray_replicas=2)
+    return Settings(data_dir=data, corpus_dir=CORPUS_DIR, api_keys="test-key", reload_interval=RELOAD_INTERVAL)
 
 
 @pytest.fixture(scope="module")
