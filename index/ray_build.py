@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from index.embed import Encoder
+from index.ray_cluster import connect
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,14 @@ class RayEmbedder:
     """``texts -> vectors`` (in input order) computed by a Ray Data actor pool; the build's ``embed``.
 
     Batch size, pool size and CPUs per actor come from the settings
-    (``ray_embed_batch_size``, ``ray_embed_concurrency``, ``ray_embed_cpus``).
+    (``ray_embed_batch_size``, ``ray_embed_concurrency``, ``ray_embed_cpus``);
+    Ray is started or joined (``address``, else ``ray_address``) on the first call with texts.
     """
 
-    def __init__(self, settings: Settings, dim: int) -> None:
+    def __init__(self, settings: Settings, dim: int, address: str | None = None) -> None:
         self.settings = settings
         self.dim = dim
+        self.address = address
         self._actor_settings = worker_settings(settings, settings.ray_embed_cpus).model_dump()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
@@ -56,6 +59,7 @@ class RayEmbedder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        connect(self.settings, self.address)  # only once there is something to embed: a cached build needs no Ray
         started = time.perf_counter()
         s = self.settings
         rows = ray.data.from_items([{"row": i, "text": t} for i, t in enumerate(texts)])

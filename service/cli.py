@@ -177,10 +177,8 @@ def index_build(
         embed = None
         if ray:
             from index.ray_build import RayEmbedder
-            from index.ray_cluster import connect
 
-            connect(settings, ray_address)
-            embed = RayEmbedder(settings, encoder.dim)
+            embed = RayEmbedder(settings, encoder.dim, ray_address)
         report = rebuild_index(settings, encoder, only_if_needed=not force, embed=embed)
         if report is None:
             typer.echo("index is current (built by another process meanwhile)")
