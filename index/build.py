@@ -17,7 +17,7 @@ import numpy as np
 
 from index.chunk import CHUNKER_VERSION, Chunk, Chunker
 from index.embed import Encoder
-from index.embed_cache import EmbeddingCache, encode_with_cache
+from index.embed_cache import EmbeddingCache, EncodeFn, encode_with_cache
 from index.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
 from index.ingest import read_source, sha256_bytes
 from index.korean import KoreanText
@@ -216,24 +216,26 @@ def _sentence_texts(chunks: list[Chunk]) -> list[str]:
 
 
 def rebuild_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
-                  only_if_needed: bool = False) -> BuildReport | None:
+                  only_if_needed: bool = False, embed: EncodeFn | None = None) -> BuildReport | None:
     """Build and publish under the library's writer lock, as every change does (``index build``, ``serve``).
 
     Builds and changes serialize, so a build never publishes a library older than
     a change committed while it ran. ``only_if_needed`` re-checks the index under
     the lock and skips the build when another process made it fresh meanwhile.
+    ``embed`` replaces the in-process passage encoder (``index build --ray``: index/ray_build.py).
     """
     library = Library(settings)
     with library.lock(settings.cli_lock_wait_seconds):
         if only_if_needed and index_status(settings, encoder.identity).state == "fresh":
             return None
         remove_build_leftovers(settings.index_dir)  # no other build runs while the lock is held
-        return build_index(settings, encoder, korean=korean, progress=progress)
+        return build_index(settings, encoder, korean=korean, progress=progress, embed=embed)
 
 
 def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
                 library_state: LibraryState | None = None,
-                before_publish: Callable[[], None] | None = None, live: LoadedIndex | None = None) -> BuildReport:
+                before_publish: Callable[[], None] | None = None, live: LoadedIndex | None = None,
+                embed: EncodeFn | None = None) -> BuildReport:
     """Build and atomically publish a new index version.
 
     Documents whose file and metadata are unchanged keep their passages from the
@@ -242,6 +244,8 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     not-yet-committed library; ``before_publish`` runs after the new version is
     complete and before it goes live (the caller commits the library there).
     ``live`` is the index a running service already holds (saves reading it again).
+    ``embed`` embeds the texts neither cached nor known (default: ``encoder.encode_passages``
+    in this process); everything else in the build is the same whichever embeds.
     The caller holds the library lock (``rebuild_index``, ``CorpusManager``).
     """
     started = time.perf_counter()
@@ -275,12 +279,13 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     known_passages, known_sentences = _known_vectors(previous)
     log.info("passages: %d from %d documents (%d parsed, %d reused)", len(chunks), len(documents),
              len(parsed_ids), len(reused_ids))
-    vectors, n_passages = encode_with_cache(
-        [c.embed_text for c in chunks], lambda texts: encoder.encode_passages(texts, progress=progress), cache,
-        encoder.dim, known_passages)
-    sentence_vectors, n_sentences = encode_with_cache(
-        _sentence_texts(chunks), lambda texts: encoder.encode_passages(texts, progress=progress), cache,
-        encoder.dim, known_sentences)
+    if embed is None:
+        def embed(texts: list[str]) -> np.ndarray:
+            return encoder.encode_passages(texts, progress=progress)
+    vectors, n_passages = encode_with_cache([c.embed_text for c in chunks], embed, cache, encoder.dim,
+                                            known_passages)
+    sentence_vectors, n_sentences = encode_with_cache(_sentence_texts(chunks), embed, cache, encoder.dim,
+                                                      known_sentences)
     manifest = IndexManifest(
         model=encoder.identity,
         chunker=chunker_identity(settings),

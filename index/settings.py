@@ -121,6 +121,20 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(2000, ge=1, le=QUERY_CHARS_CEILING,
                                  description="Longest query (after whitespace normalization) the service runs.")
     max_k: int = Field(50, ge=1, le=K_CEILING, description="Most passages one request may ask for.")
+    ray_address: str = Field("", description="Ray cluster to join for `serve --ray` and `index build --ray` "
+                             "(e.g. 10.0.0.5:6379 or auto); empty: start a local Ray instance.")
+    ray_num_cpus: int | None = Field(None, ge=1, description="CPUs a local Ray instance offers (default: all "
+                                     "cores); ignored when joining a cluster.")
+    ray_replicas: int = Field(2, ge=1, le=256, description="Replicas of the app under `serve --ray`.")
+    ray_replica_cpus: float = Field(1.0, gt=0, description="CPUs Ray reserves per replica; a replica runs "
+                                    "that many forward passes at once (encode_workers), one thread each.")
+    ray_max_ongoing_requests: int = Field(16, ge=1, description="Requests the Serve proxy sends one replica at "
+                                          "once; above 1 so micro-batching has queries to share a pass.")
+    ray_embed_batch_size: int = Field(64, ge=1, le=4096, description="Texts per Ray Data batch an encoder "
+                                      "actor embeds at once (it passes them in embed_batch_size forward passes).")
+    ray_embed_concurrency: int = Field(2, ge=1, le=256, description="Encoder actors in the Ray Data pool of "
+                                       "`index build --ray` (one per core to use).")
+    ray_embed_cpus: float = Field(1.0, gt=0, description="CPUs Ray reserves per encoder actor.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_format: Literal["text", "json"] = Field("text", description="Server log lines: text for people, json (one "

@@ -58,6 +58,8 @@ UrlOption = Annotated[str | None, typer.Option(
     help="Query a running service at this base URL (e.g. http://127.0.0.1:8000) instead of loading the model.")]
 ApiKeyOption = Annotated[str | None, typer.Option(
     envvar="BRIEFSEARCH_API_KEY", help="Bearer key for --url when the service has API keys configured.")]
+RayAddressOption = Annotated[str | None, typer.Option(
+    help="Ray cluster to join (e.g. 10.0.0.5:6379; env BRIEFSEARCH_RAY_ADDRESS); default: start a local Ray.")]
 
 
 @contextmanager
@@ -157,6 +159,9 @@ def model_prepare(ctx: typer.Context) -> None:
 def index_build(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option(help="Rebuild even when the index is current.")] = False,
+    ray: Annotated[bool, typer.Option("--ray", help="Embed with a Ray Data pool of encoder actors (the ray extra).")]
+    = False,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Build the index from the corpus when it is missing, stale or incompatible (atomically replaces the live one)."""
     from index.build import index_status, rebuild_index
@@ -169,7 +174,12 @@ def index_build(
         if status.state == "fresh" and not force:
             typer.echo(f"index is current ({status.reason})")
             return
-        report = rebuild_index(settings, encoder, only_if_needed=not force)
+        embed = None
+        if ray:
+            from index.ray_build import RayEmbedder
+
+            embed = RayEmbedder(settings, encoder.dim, ray_address)
+        report = rebuild_index(settings, encoder, only_if_needed=not force, embed=embed)
         if report is None:
             typer.echo("index is current (built by another process meanwhile)")
             return
@@ -375,6 +385,11 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     build: Annotated[bool, typer.Option(help="Build the index first when missing or stale.")] = True,
+    ray: Annotated[bool, typer.Option("--ray", help="Serve as a Ray Serve application of --replicas replicas "
+                                      "(the ray extra).")] = False,
+    replicas: Annotated[int | None, typer.Option(min=1, help="Replicas under --ray (default 2, "
+                                                  "env BRIEFSEARCH_RAY_REPLICAS).")] = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Serve the HTTP API, building the index first when it is missing or stale."""
     import uvicorn
@@ -384,6 +399,10 @@ def serve(
 
     settings: Settings = ctx.obj
     configure_logging(settings)  # BRIEFSEARCH_LOG_FORMAT / _LOG_LEVEL, for our lines and uvicorn's alike
+    if ray:
+        _serve_on_ray(settings, build, replicas or settings.ray_replicas, host or settings.host,
+                      port or settings.port, ray_address)
+        return
     # the model and index load in the background: /health answers at once, /ready once loaded
     service = create_app(settings, build=build, exit_on_load_failure=True)
     # our access log (service/access_log.py) replaces uvicorn's; log_config=None keeps configure_logging's setup
@@ -392,6 +411,37 @@ def serve(
     if engine is not None and engine.exception is not None:
         with _exit_codes():
             raise engine.exception
+
+
+def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, port: int,
+                  address: str | None) -> None:
+    """``serve --ray``: build here if needed (the single writer), deploy the replicas, serve until Ctrl-C."""
+    import time
+
+    with _exit_codes():
+        if build:
+            from index.build import index_status, rebuild_index
+            from index.embed import Encoder
+
+            encoder = Encoder(settings)
+            if index_status(settings, encoder.identity).state != "fresh":
+                rebuild_index(settings, encoder, only_if_needed=True)
+        from service.ray_serve import deploy, undeploy
+
+        try:
+            seconds = deploy(settings, replicas, host, port, address)
+        except RuntimeError as exc:  # a replica could not load the index (Serve gave up restarting it)
+            undeploy(settings, address)
+            raise ServerFaultError(f"the Ray Serve deployment failed: {exc}") from exc
+    typer.echo(f"serving {replicas} replicas on http://{host}:{port} through Ray Serve "
+               f"(ready in {seconds:.1f} s); Ctrl-C stops them")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        undeploy(settings, address)
 
 
 @app.command()

@@ -1,0 +1,102 @@
+"""The same FastAPI app as a Ray Serve application with N replicas (``briefsearch serve --ray``).
+
+Every replica is ``create_app`` over a searcher it loads from the data
+directory (shared on a multi-machine cluster), so each keeps its own
+micro-batching and query cache, and its own version poller picks up an index
+published by the single writer (``briefsearch add`` or the upload route on
+any replica). A replica reports ready to Serve only once its index is loaded,
+so the proxy never routes to one still loading. Ray restarts a replica that
+dies; ``X-Briefsearch-Replica`` names the replica that answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from ray import serve
+
+from index.embed import configure_threads
+from index.ray_build import worker_settings
+from index.ray_cluster import connect
+from index.search import open_searcher
+from index.settings import Settings
+from service.app import create_app
+
+log = logging.getLogger(__name__)
+APP_NAME = "briefsearch"
+REPLICA_HEADER = "X-Briefsearch-Replica"
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+
+
+class ReplicaHeader:
+    """ASGI middleware: every HTTP response names the replica that produced it (for load checks and logs)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], replica: str) -> None:
+        self.app = app
+        self.header = (REPLICA_HEADER.lower().encode(), replica.encode())
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_named)
+
+
+@serve.ingress()
+class BriefsearchReplica:
+    """One replica: loads model and index in its constructor, then serves ``create_app`` over them."""
+
+    def __init__(self, settings: dict) -> None:
+        started = time.perf_counter()
+        self.settings = Settings(**settings)
+        configure_threads(self.settings.torch_threads)
+        self.searcher = open_searcher(self.settings, build=False, progress=False)
+        self.replica = serve.get_replica_context().replica_id.unique_id
+        log.info("replica %s loaded index %s in %.1f s", self.replica, self.searcher.index.path.name,
+                 time.perf_counter() - started)
+
+    def __serve_build_asgi_app__(self) -> Callable[..., Awaitable[None]]:
+        app = create_app(self.settings, searcher=self.searcher)
+        app.add_middleware(ReplicaHeader, replica=self.replica)
+        return app
+
+
+def application(settings: Settings, replicas: int) -> serve.Application:
+    """The Serve application: ``replicas`` copies of the app, each holding ``ray_replica_cpus`` CPUs."""
+    deployment = serve.deployment(BriefsearchReplica).options(
+        name="BriefsearchReplica", num_replicas=replicas, max_ongoing_requests=settings.ray_max_ongoing_requests,
+        ray_actor_options={"num_cpus": settings.ray_replica_cpus},
+    )
+    return deployment.bind(worker_settings(settings, settings.ray_replica_cpus).model_dump())
+
+
+def deploy(settings: Settings, replicas: int, host: str, port: int, address: str | None = None,
+           **init_kwargs: object) -> float:
+    """Start or join Ray, start Serve's HTTP proxy on ``host:port`` and deploy; returns the seconds taken.
+
+    Returns once every replica has loaded its index (``serve.run`` waits for them).
+    """
+    started = time.perf_counter()
+    connect(settings, address, **init_kwargs)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(application(settings, replicas), name=APP_NAME, route_prefix="/")
+    return time.perf_counter() - started
+
+
+def undeploy(settings: Settings, address: str | None = None) -> None:
+    """Remove the application: on a cluster only ours (others may run theirs), on a local instance all of Serve."""
+    if address or settings.ray_address:
+        serve.delete(APP_NAME)
+    else:
+        serve.shutdown()
