@@ -114,3 +114,14 @@ def test_index_build_keeps_a_current_index_and_bad_files_exit_4(searcher, data_d
     bad = _run(["eval", "--questions", str(broken)], data_dir)
     assert bad.returncode == 4 and "bad question line" in bad.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
+
+
+def test_index_status_compares_identities_without_preparing_the_model(searcher, data_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    fresh = _run(["index", "status"], data_dir)
+    assert fresh.returncode == 0 and fresh.stdout.startswith("fresh"), fresh.stdout + fresh.stderr
+    empty = tmp_path / "empty"
+    missing = _run(["index", "status"], empty)
+    assert missing.returncode == 3 and missing.stdout.startswith("missing"), missing.stdout + missing.stderr
+    assert not (empty / "models").exists()  # the model was neither prepared nor loaded
+    assert "Traceback" not in missing.stderr
