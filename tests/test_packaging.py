@@ -54,6 +54,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(venv, its site-packages) with only the built wheel installed into it."""
     tmp = tmp_path_factory.mktemp("packaging")
     src = tmp / "src"
+    src.mkdir()
     for name in SOURCES:
         origin = REPO_ROOT / name
         if origin.is_dir():
