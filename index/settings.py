@@ -26,7 +26,7 @@ def _resource_root() -> Path:
     checkout = Path(__file__).resolve().parent.parent
     if (checkout / "pyproject.toml").is_file():
         return checkout
-    return Path(str(importlib.resources.files("briefsearch")))
+    return Path(str(importlib.resources.files("briefsearch"))).resolve()  # as the cited files are resolved
 
 
 REPO_ROOT = _resource_root()  # base of the relative ``source`` paths in citations (corpus/...)
