@@ -236,8 +236,11 @@ class Encoder:
         if settings.model == DEFAULT_MODEL:
             from index.model_prep import prepare_default_model
 
-            folder = prepare_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, progress=progress)
-            info = json.loads((folder / "briefsearch_model.json").read_text(encoding="utf-8"))
+            try:  # the weights' package missing, a foreign folder in the way: a model error, not a traceback
+                folder = prepare_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, progress=progress)
+                info = json.loads((folder / "briefsearch_model.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot prepare the default model: {exc}") from exc
             return str(folder), info["name"], info["source_sha256"]
         path = Path(settings.model).expanduser()
         if path.exists():
