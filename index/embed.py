@@ -110,6 +110,33 @@ def _file_checksum(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _backend_identity(name: str, checksum: str, backend: str) -> dict:
+    """The identity an index records for a model encoded with ``backend``."""
+    if backend == "onnx-int8":  # int8 vectors differ: an index built with them is its own
+        return {"name": f"{name} [onnx-int8]", "checksum": f"{checksum}:onnx-int8"}
+    return {"name": name, "checksum": checksum}
+
+
+def model_identity(settings: Settings) -> dict:
+    """The identity (name, checksum) of the configured model, without preparing or loading it.
+
+    ``briefsearch index status`` only compares identities: loading the encoder for that cost
+    seconds and, for the default model, first prepared the model folder.
+    """
+    if settings.model == DEFAULT_MODEL:
+        from index.model_prep import MODEL_NAME, source_checksum
+
+        try:
+            name, checksum = MODEL_NAME, source_checksum()  # what the prepared folder's marker records
+        except OSError as exc:
+            raise ModelError(f"cannot read the default model's weights: {exc}") from exc
+    else:
+        path = Path(settings.model).expanduser()
+        name, checksum = (path.name, _file_checksum(path)) if path.exists() else (settings.model,
+                                                                                   f"hub:{settings.model}")
+    return _backend_identity(name, checksum, settings.encoder_backend)
+
+
 class Encoder:
     """A sentence-transformers model with the e5 query/passage prefixes applied explicitly.
 
@@ -133,10 +160,7 @@ class Encoder:
         self.loaded_torch = not self._load_exported(location, checksum, name)
         if self.loaded_torch:
             self._load_torch(location, checksum, name)
-        if self.backend == "onnx-int8":
-            checksum = f"{checksum}:onnx-int8"  # int8 vectors differ: an index built with them is its own
-            name = f"{name} [onnx-int8]"
-        self.identity = {"name": name, "checksum": checksum, "dim": self.dim}
+        self.identity = {**_backend_identity(name, checksum, self.backend), "dim": self.dim}
         self._tokenizer_lock = threading.Lock()
         self._cache = QueryVectorCache(settings.query_cache_size) if settings.query_cache_size else None
         # runs Python work beside a forward pass (see encode_query_beside); GIL-bound, so a few threads suffice
@@ -212,8 +236,11 @@ class Encoder:
         if settings.model == DEFAULT_MODEL:
             from index.model_prep import prepare_default_model
 
-            folder = prepare_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, progress=progress)
-            info = json.loads((folder / "briefsearch_model.json").read_text(encoding="utf-8"))
+            try:  # the weights' package missing, a foreign folder in the way: a model error, not a traceback
+                folder = prepare_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, progress=progress)
+                info = json.loads((folder / "briefsearch_model.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot prepare the default model: {exc}") from exc
             return str(folder), info["name"], info["source_sha256"]
         path = Path(settings.model).expanduser()
         if path.exists():

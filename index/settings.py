@@ -6,6 +6,7 @@ map onto these fields, and values are validated once at start-up.
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,22 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+
+def _resource_root() -> Path:
+    """The folder holding ``corpus/`` and ``eval/``: the checkout, or the installed package's data.
+
+    From a checkout the seed corpus and eval sets are the repository's own files; from a wheel
+    they are package data of ``briefsearch`` (site-packages/briefsearch/corpus, .../eval), which
+    is only ever read: built artifacts go to the data directory.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout
+    return Path(str(importlib.resources.files("briefsearch"))).resolve()  # as the cited files are resolved
+
+
+REPO_ROOT = _resource_root()  # base of the relative ``source`` paths in citations (corpus/...)
+IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file()
 DEFAULT_MODEL = "default"  # the offline multilingual-e5-small prepared from packages
 # hard ceilings of the configurable request limits: the HTTP schema declares these, the configured
 # (default 2000 characters / 50 passages) limits are enforced by the searcher with a 422 that names them
@@ -27,7 +43,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BRIEFSEARCH_", extra="ignore")
 
-    data_dir: Path = Field(REPO_ROOT / "var", description="Built artifacts: model folder, index.")
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "var", description="Built artifacts: model "
+                           "folder, index, added documents; ./var of the working directory (never the install).")
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Documents plus manifest.json.")
     model: str = Field(
         DEFAULT_MODEL,
@@ -179,6 +196,12 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where `briefsearch eval` writes reports: eval/reports in a checkout (they are committed there),
+        the data directory's reports/ for an installed package (site-packages is not written to)."""
+        return REPO_ROOT / "eval" / "reports" if IN_CHECKOUT else self.data_dir / "reports"
 
 
 @lru_cache(maxsize=1)

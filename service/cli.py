@@ -190,12 +190,15 @@ def index_build(
 
 @index_app.command("status")
 def index_status_cmd(ctx: typer.Context) -> None:
-    """Say whether the index is missing, stale, incompatible or current (exit 3 unless current)."""
+    """Say whether the index is missing, stale, incompatible or current (exit 3 unless current).
+
+    Compares the model's identity only: the model is neither prepared nor loaded.
+    """
     from index.build import index_status
-    from index.embed import Encoder
+    from index.embed import model_identity
 
     with _exit_codes():
-        status = index_status(ctx.obj, Encoder(ctx.obj, progress=False).identity)
+        status = index_status(ctx.obj, model_identity(ctx.obj))
     typer.echo(f"{status.state}: {status.reason}")
     if status.state != "fresh":
         raise typer.Exit(EXIT_INDEX)
@@ -480,18 +483,19 @@ def mcp(
 def eval_cmd(
     ctx: typer.Context,
     questions: Annotated[Path | None, typer.Option(help="Question set (JSONL).")] = None,
-    report_dir: Annotated[Path | None, typer.Option(help="Where to write latest.json / latest.md.")] = None,
+    report_dir: Annotated[Path | None, typer.Option(
+        help="Where to write latest.json / latest.md (default: eval/reports in a checkout, else "
+             "DATA_DIR/reports).")] = None,
     thresholds: Annotated[Path | None, typer.Option(help="Minimum metrics JSON (default eval/thresholds.json)")] = None,
     check: Annotated[bool, typer.Option(help="Exit 1 when a metric is below the thresholds.")] = True,
     mode: Annotated[Mode, typer.Option(help="Retrieval mode to evaluate.")] = Mode.hybrid,
-    ablation: Annotated[bool, typer.Option(help="Evaluate every mode; write eval/reports/ablation.md.")] = False,
+    ablation: Annotated[bool, typer.Option(help="Evaluate every mode; write ablation.md beside the reports.")] = False,
     answers: Annotated[bool, typer.Option(help="Also measure /ask: evidence rate, missed and false answers.")] = False,
 ) -> None:
     """Measure retrieval quality on the eval set (gated on its test split); writes JSON and Markdown reports."""
     from eval.evaluate import (
         LABELS,
         METRICS,
-        REPORTS,
         THRESHOLDS,
         ablation_markdown,
         check_thresholds,
@@ -500,6 +504,7 @@ def eval_cmd(
         write_reports,
     )
 
+    settings: Settings = ctx.obj
     with _input_file():  # before the model loads: a wrong path fails at once
         question_set = load_questions(questions)  # default: questions.jsonl + fresh.jsonl
         if check:
@@ -508,7 +513,7 @@ def eval_cmd(
         searcher = _built_searcher(ctx)
     if ablation:
         reports = {m.value: run_eval(searcher, question_set, mode=m.value) for m in Mode}
-        out_dir = report_dir or REPORTS
+        out_dir = report_dir or settings.reports_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "ablation.md").write_text(ablation_markdown(reports), encoding="utf-8")
         (out_dir / "ablation.json").write_text(json.dumps({m: r.to_dict() for m, r in reports.items()},
@@ -522,7 +527,7 @@ def eval_cmd(
         from eval.answers import run as run_answers
         from index.answer import Answerer
 
-        stats, calibrated, answers_path = run_answers(Answerer(searcher), report_dir or REPORTS)
+        stats, calibrated, answers_path = run_answers(Answerer(searcher), report_dir or settings.reports_dir)
         for split, st in stats.splits.items():
             typer.echo(f"answers {split}: evidence rate {st.evidence_rate:.3f}, missed {st.missed_rate:.3f}, "
                        f"near-domain false answers {st.false_answer_rate:.3f}, English answered "
@@ -534,8 +539,8 @@ def eval_cmd(
                 answer_failures = check_floors(stats, thresholds or THRESHOLDS)
     with _input_file():
         failures = (check_thresholds(report, thresholds or THRESHOLDS) if check else []) + answer_failures
-    json_path, md_path = write_reports(report, report_dir or REPORTS, name="latest" if report.mode == "hybrid"
-                                       else f"latest-{report.mode}")
+    json_path, md_path = write_reports(report, report_dir or settings.reports_dir,
+                                       name="latest" if report.mode == "hybrid" else f"latest-{report.mode}")
 
     def line(name: str, scores: dict[str, float]) -> str:
         return f"{name:<24} n={int(scores['n']):<4}" + "  ".join(f"{LABELS[m]}={scores[m]:.3f}" for m in METRICS)

@@ -114,3 +114,28 @@ def test_index_build_keeps_a_current_index_and_bad_files_exit_4(searcher, data_d
     bad = _run(["eval", "--questions", str(broken)], data_dir)
     assert bad.returncode == 4 and "bad question line" in bad.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
+
+
+def test_index_status_compares_identities_without_preparing_the_model(searcher, data_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    fresh = _run(["index", "status"], data_dir)
+    assert fresh.returncode == 0 and fresh.stdout.startswith("fresh"), fresh.stdout + fresh.stderr
+    empty = tmp_path / "empty"
+    missing = _run(["index", "status"], empty)
+    assert missing.returncode == 3 and missing.stdout.startswith("missing"), missing.stdout + missing.stderr
+    assert not (empty / "models").exists()  # the model was neither prepared nor loaded
+    assert "Traceback" not in missing.stderr
+
+
+def test_model_errors_exit_5_without_a_traceback(tmp_path: Path) -> None:
+    empty = tmp_path / "no-weights"
+    empty.mkdir()
+    search = _run(["--model", str(empty), "search", "질문"], tmp_path / "data")
+    assert search.returncode == 5 and "no weights found" in search.stderr, search.stderr
+    foreign = tmp_path / "foreign" / "models" / "multilingual-e5-small-q4"  # a folder we did not build
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("not a model", encoding="utf-8")
+    prepare = _run(["model", "prepare"], tmp_path / "foreign")
+    assert prepare.returncode == 5 and "not replacing it" in prepare.stderr, prepare.stderr
+    assert (foreign / "notes.txt").is_file()
+    assert "Traceback" not in search.stderr + prepare.stderr

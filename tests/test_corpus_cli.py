@@ -91,8 +91,8 @@ def _changed_copy(source: Path, target: Path) -> Path:
 
 def _kill_when_embedding(args: list[str], settings: Settings) -> str:
     """Start a build, wait until it is embedding, SIGKILL it; returns what it printed."""
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "-v", *args], cwd=REPO_ROOT, env=_env(settings),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "-v", *args], cwd=REPO_ROOT,
+                            env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     embedding = threading.Event()
 
@@ -167,8 +167,8 @@ def test_an_add_during_a_full_build_is_in_the_final_index(scratch_settings: Sett
     and the added document was gone; builds and changes now serialize on the library lock."""
     # new chunking: every passage is new text, so the build embeds for a while (sentences come from the cache)
     env = {**_env(scratch_settings), "BRIEFSEARCH_MAX_CHUNK_TOKENS": "200"}
-    build = subprocess.Popen([sys.executable, "-m", "service.cli", "-v", "index", "build"], cwd=REPO_ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    build = subprocess.Popen([sys.executable, "-m", "service.cli", "-v", "index", "build"], cwd=REPO_ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log: list[str] = []
     embedding = threading.Event()
 

@@ -146,7 +146,8 @@ def test_fast_path_tokenizes_exactly_like_sentence_transformers(fast_encoder, to
 
 
 def test_fast_path_imports_neither_torch_nor_sentence_transformers(settings, fast_encoder) -> None:
-    code = ("import json, sys\nfrom index.embed import Encoder\nfrom index.settings import get_settings\n"
+    code = ("import json, sys\nfrom index.embed import Encoder\n"
+            "from index.settings import get_settings\n"
             "enc = Encoder(get_settings(), progress=False)\n"
             "print(json.dumps([enc.loaded_torch, sorted({m.split('.')[0] for m in sys.modules}"
             " & {'torch', 'sentence_transformers', 'transformers'})]))")

@@ -99,7 +99,8 @@ def test_sixteen_concurrent_clients_search_the_server_process(searcher, data_dir
     env.update(BRIEFSEARCH_DATA_DIR=str(data_dir), OMP_NUM_THREADS="1")
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:  # a file, not a pipe: the access log must never block the server
-        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-build"],
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port),
+                                 "--no-build"],
                                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_ready(proc, base)
