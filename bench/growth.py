@@ -354,6 +354,39 @@ def plot(results: dict) -> None:
     fig.savefig(OUT_PNG, dpi=110)
 
 
+def markdown(results: dict) -> str:
+    """The tables of bench/growth.md, from growth.json (so no figure is copied by hand)."""
+    out = ["| passages | sentence rows | Flat add s | Flat search ms | HNSW32 add s | HNSW32 recall@10 / ms at "
+           "efSearch " + ", ".join(str(e) for e in EF_SEARCH) + " | BM25 index s | BM25 query ms |",
+           "|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for r in results["sizes"]:
+        f = r["faiss"]
+        hnsw = "; ".join(f"{v['recall@10']:.3f} / {v['search_p50_ms']}" for v in f["hnsw"].values())
+        out.append(f"| {r['passages']:,} | {r['sentences']:,} | {f['flat_add_s']} | {f['flat_search_p50_ms']} | "
+                   f"{f['hnsw_add_s']} | {hnsw} | {r['bm25']['index_s']} | {r['bm25']['query_p50_ms']} |")
+    for r in results.get("flat_only", []):
+        out.append(f"| {r['passages']:,} (Flat only) | | {r['flat_add_s']} | {r['flat_search_p50_ms']} | "
+                   "not measured | not measured | not measured | not measured |")
+    out += ["", "| passages | index | dense p50 / p95 ms | dense CPU ms | lexical p50 / p95 ms | hybrid p50 / p95 ms "
+            "| hybrid CPU ms | hybrid without embedding ms |", "|---:|---|---|---:|---|---|---:|---:|"]
+    for r in results["sizes"]:
+        for kind, m in r["search"].items():
+            d, lx, h = m["dense"], m["lexical"], m["hybrid"]
+            out.append(f"| {r['passages']:,} | {kind} | {d['p50_ms']} / {d['p95_ms']} | {d['p50_cpu_ms']} | "
+                       f"{lx['p50_ms']} / {lx['p95_ms']} | {h['p50_ms']} / {h['p95_ms']} | {h['p50_cpu_ms']} | "
+                       f"{h['p50_without_embed_ms']} |")
+    out += ["", "| passages | type on disk | index MB on disk | bytes / passage | sentences.npy bytes / passage "
+            "(float16; float32 would be) | vectors.faiss MB Flat / HNSW32 | load_index s | cold load s "
+            "(model + index) | service peak RSS MB |", "|---:|---|---:|---:|---|---|---:|---:|---:|"]
+    for r in results["sizes"]:
+        d, f = r["disk"], r["faiss"]
+        out.append(f"| {r['passages']:,} | {d['index_type']} | {d['total_mb']} | {d['bytes_per_passage']:,} | "
+                   f"{d['sentence_bytes_per_passage']:,} ({d['sentence_bytes_per_passage_float32']:,}) | "
+                   f"{f['flat_bytes'] / 2**20:.1f} / {f['hnsw_bytes'] / 2**20:.1f} | {d['load_index_s']:.2f} | "
+                   f"{r['cold_load_s']} | {r['peak_rss_mb']} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="data dir with a built index of the corpus")
@@ -362,7 +395,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40, help="dev questions used as queries")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--flat-only", default="", help="sizes measured for exact FAISS search alone (vectors only)")
+    parser.add_argument("--table", action="store_true", help="print growth.json's tables as Markdown and stop")
     args = parser.parse_args()
+    if args.table:
+        print(markdown(json.loads(OUT_JSON.read_text(encoding="utf-8"))))
+        return
 
     from index.embed import Encoder
     from index.settings import Settings
