@@ -74,7 +74,7 @@ def factory_kind(factory: str, dim: int) -> str:
 class VectorSearch:
     """Top-k cosine search over a loaded index of any supported type, with an optional allowed-id set."""
 
-    def __init__(self, index: faiss.Index, ef_search: int = 64, nprobe: int = 16, exact_below: int = 50_000) -> None:
+    def __init__(self, index: faiss.Index, ef_search: int = 512, nprobe: int = 16, exact_below: int = 200_000) -> None:
         self.index = index
         self.kind = index_kind(index)
         self.ef_search = ef_search
