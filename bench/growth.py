@@ -214,7 +214,9 @@ def cold_load(data_dir: Path, models: Path) -> dict:
         f"s=Settings(data_dir={str(data_dir)!r}, query_cache_size=0);"
         "sr=open_searcher(s, build=False, progress=False); t1=time.perf_counter();"
         "sr.search('인공지능 산업 정책', 10, 'hybrid');"
-        "print(round(t1-t0,2), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec, so it would report this bench's own peak
+        "hwm=[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0];"
+        "print(round(t1-t0,2), hwm)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -225,7 +227,7 @@ def cold_load(data_dir: Path, models: Path) -> dict:
 def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[str], query_vectors: np.ndarray,
                  models: Path, manifest) -> dict:
     from index.lexical import LexicalIndex
-    from index.store import LoadedIndex, load_index, publish_version, write_version
+    from index.store import LoadedIndex
     from index.vectors import build_vector_index
 
     print(f"[{n}] synthesizing", flush=True)
@@ -264,12 +266,32 @@ def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[
         row["search"][kind] = searcher_side(loaded, encoder, settings, questions if n <= 10_000 else questions[:10])
         del loaded
 
+    row.update(cold_side(n, pool, settings, manifest, (chunks, vectors, documents, sentence_vectors, lexical)))
+    row["ru_maxrss_bench_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(row, ensure_ascii=False), flush=True)
+    return row
+
+
+def cold_side(n: int, pool: SentencePool, settings, manifest, built: tuple | None = None) -> dict:
+    """Write the synthetic index of ``n`` passages: its bytes on disk, load time, cold start and service RSS."""
+    from index.lexical import LexicalIndex
+    from index.store import load_index, publish_version, write_version
+
+    if built is None:
+        chunks, vectors, documents, sentence_vectors = synthesize(pool, n, seed=n)
+        lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks], settings.bm25_k1,
+                                     settings.bm25_b)
+    else:
+        chunks, vectors, documents, sentence_vectors, lexical = built
+    models = settings.models_dir.resolve()
+    row: dict = {}
     print(f"[{n}] disk + cold load", flush=True)
     with tempfile.TemporaryDirectory(prefix="growth-") as tmp:
         data = Path(tmp)
         (data / "models").symlink_to(models, target_is_directory=True)
         kind = "Flat" if n < settings.faiss_exact_below else settings.faiss_factory
-        m = replace(manifest, index_type=kind, sentence_dtype=settings.sentence_vector_dtype, n_documents=len(docs),
+        m = replace(manifest, index_type=kind, sentence_dtype=settings.sentence_vector_dtype,
+                    n_documents=len(documents),
                     n_chunks=n, next_chunk_id=n, corpus={})
         version = write_version(data / "index", m, vectors, chunks, documents, lexical, sentence_vectors,
                                 settings.faiss_ef_construction)
@@ -282,8 +304,6 @@ def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[
                        "sentence_bytes_per_passage_float32": round(sentence_vectors.astype(np.float32).nbytes / n)}
         _, row["disk"]["load_index_s"] = timed(load_index, data / "index")
         row.update(cold_load(data, models))
-    row["ru_maxrss_bench_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    print(json.dumps(row, ensure_ascii=False), flush=True)
     return row
 
 
@@ -334,8 +354,16 @@ def plot(results: dict) -> None:
     ax = axes[0]
     for kind, style in (("Flat", "-"), ("HNSW32", "--")):
         for mode, color in (("dense", "C0"), ("lexical", "C1"), ("hybrid", "C2")):
-            ax.plot(n, [r["search"][kind][mode]["p50_ms"] for r in rows], style, color=color, marker="o",
+            have = [r for r in rows if kind in r["search"]]
+            ax.plot([r["passages"] for r in have], [r["search"][kind][mode]["p50_ms"] for r in have], style,
+                    color=color, marker="o",
                     label=f"{mode} p50 ({kind})" if kind == "Flat" or mode != "lexical" else None)
+    flat = rows + results.get("flat_only", [])
+    ax.plot([r["passages"] for r in flat], [r.get("faiss", r).get("flat_search_p50_ms") for r in flat], ":",
+            color="k", marker="x", label="FAISS Flat alone")
+    ax.plot(n, [r["faiss"]["hnsw"][str(EF_SEARCH[-1])]["search_p50_ms"] if str(EF_SEARCH[-1]) in r["faiss"]["hnsw"]
+                else r["faiss"]["hnsw"][EF_SEARCH[-1]]["search_p50_ms"] for r in rows], ":", color="grey",
+            marker="+", label=f"FAISS HNSW32 alone (efSearch {EF_SEARCH[-1]})")
     ax.axhline(results["embed_one_query_ms"], color="grey", lw=0.8, label="one query embedding")
     ax.set(xscale="log", yscale="log", xlabel="passages", ylabel="ms", title="search latency (Searcher, in-process)")
     ax.legend(fontsize=7)
@@ -399,6 +427,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40, help="dev questions used as queries")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--flat-only", default="", help="sizes measured for exact FAISS search alone (vectors only)")
+    parser.add_argument("--cold-only", action="store_true",
+                        help="re-measure only disk bytes, cold load and service RSS of --sizes; other figures kept")
     parser.add_argument("--table", action="store_true", help="print growth.json's tables as Markdown and stop")
     args = parser.parse_args()
     if args.table:
@@ -431,6 +461,13 @@ def main() -> None:
     previous = json.loads(OUT_JSON.read_text()) if OUT_JSON.exists() else {}
     results["build"] = previous.get("build", {})
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.cold_only:
+        for row in previous["sizes"]:
+            if row["passages"] in sizes:
+                row.update(cold_side(row["passages"], pool, settings, loaded.manifest))
+                OUT_JSON.write_text(json.dumps(previous, ensure_ascii=False, indent=1), encoding="utf-8")
+        plot(previous)
+        return
     results["sizes"] = [r for r in previous.get("sizes", []) if r["passages"] not in sizes]  # rows kept from before
     for n in sizes:
         results["sizes"].append(measure_size(n, pool, encoder, settings, questions, query_vectors,
