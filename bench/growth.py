@@ -365,7 +365,8 @@ def plot(results: dict) -> None:
                 else r["faiss"]["hnsw"][EF_SEARCH[-1]]["search_p50_ms"] for r in rows], ":", color="grey",
             marker="+", label=f"FAISS HNSW32 alone (efSearch {EF_SEARCH[-1]})")
     ax.axhline(results["embed_one_query_ms"], color="grey", lw=0.8, label="one query embedding")
-    ax.set(xscale="log", yscale="log", xlabel="passages", ylabel="ms", title="search latency (Searcher, in-process)")
+    ax.set(xscale="log", yscale="log", xlabel="passages", ylabel="ms",
+           title="search p50 (Searcher in-process; wall, loaded host)")
     ax.legend(fontsize=7)
     ax = axes[1]
     ax.plot(n, [r["peak_rss_mb"] for r in rows], marker="o", label="service peak RSS (MB)")
