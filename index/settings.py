@@ -89,7 +89,7 @@ class Settings(BaseSettings):
                                  "eval/reports/answers-calibration.md).")
     faiss_exact_below: int = Field(
         200_000, ge=0, description="Passages below which dense search is exact (FAISS Flat); from this size on the "
-        "index is built as faiss_factory. Chosen from bench/growth.md: Flat costs about one query embedding at "
+        "index is built as faiss_factory. Chosen from bench/growth.md: Flat costs 14% of a query embedding at "
         "100k, and HNSW32 missed recall@10 0.99 on the synthetic corpora past 1k (0: always approximate).")
     faiss_factory: str = Field("HNSW32", description="FAISS index-factory string of the approximate index (HNSW or "
                                "IVF, e.g. 'HNSW32', 'IVF1024,Flat'); recorded in the manifest.")
