@@ -25,6 +25,7 @@ from index.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexic
 from index.library import Library, LibraryEntry, LibraryState
 from index.settings import REPO_ROOT, Settings
 from index.store import (
+    FORMAT_VERSION,
     DocumentRecord,
     IndexManifest,
     LoadedIndex,
@@ -37,6 +38,7 @@ from index.store import (
     write_version,
 )
 from index.structure import parse_document
+from index.vectors import index_type_for
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,9 @@ def index_status(settings: Settings, model_identity: dict) -> IndexStatus:
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         return IndexStatus("missing", f"no index in {settings.index_dir}")
+    if manifest.format_version != FORMAT_VERSION:
+        return IndexStatus("incompatible", f"index format {manifest.format_version}, this version writes "
+                           f"{FORMAT_VERSION}")
     if manifest.model.get("checksum") != model_identity.get("checksum"):
         return IndexStatus("incompatible", f"built with model {manifest.model.get('name')!r}")
     if manifest.chunker != chunker_identity(settings):
@@ -295,8 +300,11 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         n_chunks=len(chunks),
         next_chunk_id=next_id,
         build_seconds=round(time.perf_counter() - started, 2),
+        index_type=index_type_for(len(chunks), settings.faiss_exact_below, settings.faiss_factory),
+        sentence_dtype=settings.sentence_vector_dtype,
     )
-    version = write_version(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors)
+    version = write_version(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
+                            settings.faiss_ef_construction)
     if before_publish is not None:
         before_publish()
     publish_version(settings.index_dir, version)

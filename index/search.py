@@ -1,6 +1,6 @@
 """Retrieval over the loaded index: dense, lexical and their fusion; opening the engine once.
 
-``hybrid`` (the default) fuses the dense ranking (e5 + exact FAISS) and the
+``hybrid`` (the default) fuses the dense ranking (e5 + FAISS, exact below a size: index/vectors.py) and the
 lexical ranking (BM25 over Kiwi morphemes). Filters (document ids, date range,
 publisher) are applied inside both searches: a FAISS ID selector and a BM25
 weight mask, so a filtered query still gets its full top k.
@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
-import faiss
 import numpy as np
 
 from index.aliases import expand_query, mine_aliases
@@ -31,6 +30,7 @@ from index.query import lexical_query
 from index.sentence_sim import SentenceMaxSim
 from index.settings import Settings
 from index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
+from index.vectors import VectorSearch
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
@@ -132,6 +132,9 @@ class Searcher:
         # (char_start, char_end, is summary) per chunk, for the near-duplicate check
         self._spans = {cid: (c.char_start, c.char_end, c.kind == "summary") for cid, c in loaded.chunks.items()}
         self.sentences = SentenceMaxSim(loaded.chunks, loaded.sentence_vectors)
+        # the index type comes from the file (as the manifest recorded it), its search knobs from settings
+        self.vectors = VectorSearch(loaded.faiss_index, settings.faiss_ef_search, settings.faiss_nprobe,
+                                    settings.faiss_exact_below)
         self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
 
     def passage_terms(self, chunk_id: int) -> set[str]:
@@ -220,15 +223,9 @@ class Searcher:
 
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None) -> list[tuple[int, float]]:
         """FAISS's top passages; with ``sentence_weight`` their cosine is blended with their best sentence's."""
-        index = self.index.faiss_index
-        k_eff = min(depth, index.ntotal)
-        if not k_eff:
+        ranked = self.vectors.search(vector, depth, allowed)
+        if not ranked:
             return []
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
-        scores, ids = index.search(np.ascontiguousarray(vector, dtype=np.float32), k_eff, params=params)
-        ranked = [(i, s) for s, i in zip(scores[0].tolist(), ids[0].tolist(), strict=True) if i >= 0]
         weight = self.settings.sentence_weight
         if not weight:
             return ranked

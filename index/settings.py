@@ -107,6 +107,20 @@ class Settings(BaseSettings):
                                             "Korean text): judged on the cosine alone.")
     answer_passages: int = Field(1, ge=1, le=10, description="Top passages whose sentences may answer (swept on dev: "
                                  "eval/reports/answers-calibration.md).")
+    faiss_exact_below: int = Field(
+        200_000, ge=0, description="Passages below which dense search is exact (FAISS Flat); from this size on the "
+        "index is built as faiss_factory. Chosen from bench/growth.md: Flat costs 14% of a query embedding at "
+        "100k, and HNSW32 missed recall@10 0.99 on the synthetic corpora past 1k (0: always approximate).")
+    faiss_factory: str = Field("HNSW32", description="FAISS index-factory string of the approximate index (HNSW or "
+                               "IVF, e.g. 'HNSW32', 'IVF1024,Flat'); recorded in the manifest.")
+    faiss_ef_search: int = Field(512, ge=1, le=4096, description="HNSW candidates walked per query: the best "
+                                 "recall@10 measured in bench/growth.md (0.90 at 100k synthetic passages, 14x "
+                                 "faster than Flat there).")
+    faiss_ef_construction: int = Field(80, ge=8, le=4096, description="HNSW candidates walked per insert at build.")
+    faiss_nprobe: int = Field(16, ge=1, le=65536, description="IVF lists probed per query.")
+    sentence_vector_dtype: Literal["float16", "float32"] = Field(
+        "float16", description="Storage of the answer sentence vectors (sentences.npy): float16 halves their bytes; "
+        "answers measured unchanged (bench/growth.md).")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
     micro_batching: bool = Field(True, description="Under a burst, run one forward pass per core and let waiting "
                                  "queries share the next one (a lone query runs at once; see bench/results.md).")
@@ -164,6 +178,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("faiss_factory")
+    @classmethod
+    def _faiss_factory(cls, value: str) -> str:
+        from index.vectors import check_factory  # faiss loads only when the setting is read
+
+        return check_factory(value.strip())
 
     @field_validator("public_url")
     @classmethod

@@ -5,11 +5,14 @@ Layout under ``<data_dir>/index/``::
     CURRENT              name of the live version directory (replaced atomically)
     v-<time>-<rand>/     one complete version
         manifest.json    model identity, chunker version, corpus checksums, build time
-        vectors.faiss    IndexIDMap2(IndexFlatIP) over L2-normalised vectors (cosine)
+        vectors.faiss    IndexIDMap2 over L2-normalised vectors (cosine): IndexFlatIP (exact) below
+                         Settings.faiss_exact_below passages, the faiss_factory type (HNSW) above;
+                         the manifest's ``index_type`` says which
         chunks.jsonl     one chunk per line, keyed by the FAISS id
         documents.json   document metadata and normalised text
         lexical/         bm25s index over Korean morphemes (rows = chunk ids)
-        sentences.npy    one vector per distinct sentence, for extractive answers
+        sentences.npy    one vector per distinct sentence, for extractive answers (float16 by default:
+                         half the bytes, the same answers; the manifest's ``sentence_dtype``)
 
 A version directory is complete before ``CURRENT`` names it, so a build that
 dies leaves the previous index serving; stale versions are removed afterwards.
@@ -31,8 +34,9 @@ import numpy as np
 from index.chunk import Chunk
 from index.errors import IndexIncompatibleError, IndexMissingError
 from index.lexical import LexicalIndex
+from index.vectors import EXACT, build_vector_index, factory_kind, index_kind
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: index type by size, float16 sentence vectors
 POINTER = "CURRENT"
 
 
@@ -49,6 +53,8 @@ class IndexManifest:
     next_chunk_id: int
     build_seconds: float = 0.0
     format_version: int = FORMAT_VERSION
+    index_type: str = EXACT  # FAISS factory string the vectors were indexed with
+    sentence_dtype: str = "float32"
 
     @classmethod
     def from_dict(cls, data: dict) -> IndexManifest:
@@ -119,17 +125,21 @@ def read_manifest(index_dir: Path) -> IndexManifest | None:
 
 def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                 documents: list[DocumentRecord], lexical: LexicalIndex,
-                sentence_vectors: np.ndarray | None = None) -> Path:
+                sentence_vectors: np.ndarray | None = None, ef_construction: int = 80) -> Path:
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
-    version = write_version(index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors)
+    version = write_version(index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
+                            ef_construction)
     publish_version(index_dir, version)
     return version
 
 
 def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                   documents: list[DocumentRecord], lexical: LexicalIndex,
-                  sentence_vectors: np.ndarray | None = None) -> Path:
-    """Write a complete version directory (not yet live): temp dir, fsync every file, one rename."""
+                  sentence_vectors: np.ndarray | None = None, ef_construction: int = 80) -> Path:
+    """Write a complete version directory (not yet live): temp dir, fsync every file, one rename.
+
+    The FAISS index is of ``manifest.index_type``; sentence vectors are stored as ``manifest.sentence_dtype``.
+    """
     if len(chunks) != len(vectors):
         raise ValueError("one vector per chunk is required")
     if sorted(int(i) for i in lexical.chunk_ids) != sorted(c.chunk_id for c in chunks):
@@ -140,10 +150,7 @@ def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray,
     tmp.mkdir()
     try:
         ids = np.array([c.chunk_id for c in chunks], dtype=np.int64)
-        flat = faiss.IndexFlatIP(int(manifest.model["dim"]))
-        index = faiss.IndexIDMap2(flat)
-        if len(chunks):
-            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        index = build_vector_index(vectors, ids, int(manifest.model["dim"]), manifest.index_type, ef_construction)
         _fsync_write(tmp / "vectors.faiss", faiss.serialize_index(index).tobytes())
         lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks)
         _fsync_write(tmp / "chunks.jsonl", lines.encode("utf-8"))
@@ -153,7 +160,7 @@ def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray,
         if sentence_vectors is None:
             sentence_vectors = np.zeros((0, int(manifest.model["dim"])), dtype=np.float32)
         with (tmp / "sentences.npy").open("wb") as fh:
-            np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+            np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.dtype(manifest.sentence_dtype)))
             fh.flush()
             os.fsync(fh.fileno())
         # the manifest goes last: a version directory with a manifest is complete
@@ -253,6 +260,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
     }
     lexical = LexicalIndex.load(version / "lexical")
     sentence_vectors = np.load(version / "sentences.npy")
+    if index_kind(faiss_index) != factory_kind(manifest.index_type, int(manifest.model["dim"])):
+        raise IndexIncompatibleError(f"index at {version}: vectors.faiss is not the manifest's {manifest.index_type}")
     if faiss_index.ntotal != len(chunks) or manifest.n_chunks != len(chunks) or len(lexical.chunk_ids) != len(chunks):
         raise IndexIncompatibleError(f"index at {version} is inconsistent (vectors, passages, BM25); rebuild it")
     return LoadedIndex(path=version, manifest=manifest, faiss_index=faiss_index, chunks=chunks, documents=documents,
