@@ -3,7 +3,9 @@
 A passage vector averages all its sentences, so the one sentence that answers
 is diluted by its neighbours. Every sentence was embedded at build time (for
 /ask), so the best sentence's cosine costs one matrix-vector product over the
-sentence vectors and a segmented maximum.
+candidates' sentence vectors and a segmented maximum. Only the candidates' rows
+are multiplied: the whole matrix grows ~5x faster than the passages
+(bench/growth.md measured it as the main search cost at 100k passages).
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ class SentenceMaxSim:
 
     def scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
         """Max-sim of the given passages (those without sentence vectors are left out)."""
-        if not len(self.rows):
+        wanted = [cid for cid in dict.fromkeys(chunk_ids) if cid in self.position]
+        if not wanted:
             return {}
-        best = np.maximum.reduceat(self.matrix[self.rows] @ vector, self.starts)
-        return {cid: float(best[self.position[cid]]) for cid in chunk_ids if cid in self.position}
+        ends = np.append(self.starts[1:], len(self.rows))
+        spans = [(self.starts[self.position[cid]], ends[self.position[cid]]) for cid in wanted]
+        rows = np.concatenate([self.rows[a:b] for a, b in spans])
+        starts = np.cumsum([0] + [b - a for a, b in spans[:-1]])
+        best = np.maximum.reduceat(self.matrix[rows] @ vector, starts)
+        return {cid: float(score) for cid, score in zip(wanted, best, strict=True)}
