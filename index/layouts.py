@@ -59,6 +59,7 @@ class Layout:
     bullets: re.Pattern[str] | None = None  # line starts that open a new unit (never headings)
     furniture: tuple[re.Pattern[str], ...] = ()  # whole lines dropped from the indexed text
     cover_fields: re.Pattern[str] | None = None  # fields showing a cover block, kept apart as metadata
+    cover_title: re.Pattern[str] | None = None  # the document's own name in its cover block (group ``title``)
 
 
 # ------------------------------------------------------------------ briefings and government reports (개조식)
@@ -136,6 +137,8 @@ LEGAL = Layout(
     bullets=re.compile(r"^(?:[①-⑳]|\d{1,2}\.(?=\s)|\d{1,2}의\d{1,2}\.(?=\s)|[가-하]\.(?=\s)|<\s*신\s*설\s*>)"),
     furniture=(re.compile(r"^법률\s*제\s+호$"),),  # the blank law-number line of a bill's amending text
     cover_fields=re.compile("의안번호|발의연월일|제출연월일|발의자|제출자|제안자"),  # on the squashed cover text
+    # a bill is named by what it is (국회 의안 명칭): "○○법 일부개정법률안", "○○ 파견 동의안", "○○ 결의안"
+    cover_title=re.compile(r"^(?P<title>\S.{1,150}?(?:법률안|동의안|승인안|결의안|건의안|규칙안|예산안))"),
 )
 
 FAMILIES: tuple[Layout, ...] = (LEGAL, BRIEFING, MARKDOWN)
