@@ -25,7 +25,7 @@ from index.korean import KoreanText
 from index.mapped import MappedText
 from index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v10"  # v9 was the title-in-BM25 experiment
+CHUNKER_VERSION = "structure-v11"  # v9 was the title-in-BM25 experiment (eval/reports/generalization-title.md)
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]

@@ -46,6 +46,9 @@ class HeadingRule:
     reject_after: re.Pattern[str] | None = None  # words right after the number that mark a reference
     scope_off: tuple[str, ...] = ()  # heading kinds that do not fire inside a section opened by this one
     title_label: bool = False  # the section path shows the title alone (not furniture words around it)
+    # the title opens with the document's name and may wrap: the line before belongs to it when it is that name
+    # (ends like one: ``Layout.cover_title``) or when this line opens mid-phrase ("등 비용추계서", "관한 … 비용추계서")
+    wraps_after_name: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +122,9 @@ LEGAL = Layout(
             PART),
         HeadingRule("comparison", re.compile(rf"^(?P<title>신\s*[·ㆍ・.]?\s*{_spaced('구조문대비표')})$"), PART,
                     scope_off=("jo", *_STATUTE_TEXT_OFF)),
+        # 「의안의 비용추계 등에 관한 규칙」: "<의안명> 비용추계서" or "<의안명> 등 비용추계서 미첨부사유서"
         HeadingRule("part", re.compile(rf"^(?P<title>.{{0,60}}(?:{_spaced('비용추계서')}|{_spaced('미첨부사유서')}))$"),
-                    PART, max_title=60),
+                    PART, max_title=60, wraps_after_name=True),
         HeadingRule("addenda", re.compile(rf"^(?:\S{{1,4}}\s+)?(?P<title>{_spaced('부칙')}(?:\s*<[^<>]{{1,40}}>)?)"
                                           r"(?:\s+\S{1,6})?$"), PART, title_label=True),
         # 개정문: "○○법 일부를 다음과 같이 개정한다." opens the amending text of a bill

@@ -466,7 +466,7 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
         elif heading is not None:
             state.accept(heading.rule, _number(heading.rule, heading.num))
             label = heading.title if heading.rule.title_label else ""
-            if heading.rule.level == PART and _TITLE_CONTINUES.match(ctext):
+            if heading.rule.wraps_after_name and _wrapped_title(ctext, line_texts[_previous_line(line_texts, i)]):
                 # "…법률 일부개정법률안" / "등 비용추계서 미첨부사유서": the part's title wrapped; its first line was
                 # read as text (or joined onto the paragraph before it)
                 head = b.take_back(mapped_lines[_previous_line(line_texts, i)])
@@ -670,6 +670,14 @@ def _is_label_after_terminal(open_block: Block | None, text: str, lines: list[st
     """A label right after a finished sentence is a label, not a wrapped fragment."""
     return (open_block is not None and bool(_TERMINAL.search(open_block.text.text))
             and _is_label(text, lines, i, rules))
+
+
+def _wrapped_title(text: str, prev: str) -> bool:
+    """Is the line before a part title its first half: the title opens mid-phrase, or that line is a bill's name?"""
+    name = LEGAL.cover_title
+    prev = " ".join(prev.split())
+    return bool(_TITLE_CONTINUES.match(text)) or (
+        name is not None and (m := name.match(prev)) is not None and m.end() == len(prev))
 
 
 def _previous_line(lines: list[str], i: int) -> int:

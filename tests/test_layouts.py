@@ -28,6 +28,7 @@ CONSTITUTION = REPO_ROOT / "eval" / "generalization" / "docs" / "kolaw_constitut
 BILL_LOCAL = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809890.txt"  # 지방공무원법
 BILL_SUBCONTRACT = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809895.txt"  # 하도급법
 BILL_UAE = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809897.txt"
+BILL_SOMALIA = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809898.txt"
 BILL_EQUALITY = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809893.txt"  # 남녀고용평등법
 _KEY = re.compile(r"[가-힣A-Za-z0-9]")
 _LETTERS = re.compile(r"[가-힣A-Za-zⅠ-Ⅹ]")
@@ -249,6 +250,10 @@ def test_a_wrapped_part_title_is_one_heading(chunked) -> None:
                for c in uae)
     budget = next(c for c in uae if "국회 심의 과정에서 반영 추진" in c.text)
     assert "반영 추진 국군부대의" not in budget.text
+    # a whole bill name on the line before a bare "비용추계서" (the 「의안의 비용추계 등에 관한 규칙」 title)
+    somalia = chunked[BILL_SOMALIA.stem]
+    assert any(c.section_path[:1] == ["국군부대의 소말리아 해역 파견연장 동의안 비용추계서"] for c in somalia)
+    assert not any("반영 추진 국군부대의" in c.text for c in somalia)
 
 
 def test_blank_line_hard_wraps_are_rejoined(chunked) -> None:
