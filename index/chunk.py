@@ -25,7 +25,7 @@ from index.korean import KoreanText
 from index.mapped import MappedText
 from index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v11"  # v9 was the title-in-BM25 experiment (eval/reports/generalization-title.md)
+CHUNKER_VERSION = "structure-v13"  # v13: the name in BM25 rows too; v9 was an earlier title-in-BM25 experiment
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -57,6 +57,7 @@ class Chunk:
     sentence_terms: list[list[str]] = field(default_factory=list)  # BM25 terms per sentence (answer scoring)
     chunk_id: int = -1
     context: str = ""  # the document's own name, embedded and indexed with the passage (see the module docstring)
+    context_terms: list[str] = field(default_factory=list)  # its BM25 terms, added once to the passage's BM25 row
 
     @property
     def key(self) -> str:

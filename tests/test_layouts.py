@@ -344,3 +344,18 @@ def test_a_bill_added_over_http_is_found_by_its_article(scratch_settings, encode
         cover = client.post("/search", json={"query": "하도급법 개정안 발의연월일과 대표발의 의원", "k": 5},
                             headers=key).json()["results"]
         assert any(r["doc_id"] == doc_id and r["kind"] == "metadata" for r in cover)
+    # the bill's name from its cover is in every passage's BM25 row, also where the passage never says it (부칙)
+    from index.lexical import LexicalAnalyzer
+
+    live = load_index(scratch_settings.index_dir)
+    passages = [c for c in live.chunks.values() if c.doc_id == doc_id]
+    assert {c.context for c in passages} == {"하도급거래 공정화에 관한 법률 일부개정법률안"}
+    name_terms = set(LexicalAnalyzer(korean).terms(passages[0].context))
+    addenda = [c for c in passages if c.section_path[:1] == ["부칙"]]
+    assert addenda and all("공정화" not in c.text and name_terms <= set(c.context_terms) for c in addenda)
+    assert all(set(c.context_terms) == name_terms for c in passages)
+    # BM25 finds the addenda by a word of the bill's name that only the name gives them
+    only_name = sorted(name_terms - {t for c in addenda for t in c.terms})
+    assert only_name
+    found = {cid for cid, _ in live.lexical.search(only_name, k=len(live.chunks))}
+    assert {c.chunk_id for c in addenda} <= found
