@@ -6,8 +6,8 @@ repeats the last sentence of the previous passage of the same section as
 overlap, and is embedded with its context: the document's name, the section
 path, the table header (for table rows) and the footnotes it cites, all within
 the model's 512-token window, so nothing is silently truncated. The context is
-what tells twin sections of different documents apart (the cost estimates of
-four near-identical bills); it goes into what is embedded and indexed, never
+all that differs between twin sections of different documents (the cost
+estimates of four near-identical bills); it goes into what is embedded and indexed, never
 into the passage text, so citations still slice the file to the shown text.
 The document's name is the one it gives itself where its layout states one (a
 bill's cover: "…에 관한 법률 일부개정법률안", often wrapped over lines), else
