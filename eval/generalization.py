@@ -75,11 +75,27 @@ def _ablate_captions() -> None:
     structure._attach_lone_captions = lambda blocks: None  # type: ignore[assignment]
 
 
+def _ablate_context() -> None:
+    import index.structure as structure
+
+    structure._cover_title = lambda blocks: ""  # type: ignore[assignment]
+
+
+def _ablate_titles() -> None:
+    import re
+
+    import index.structure as structure
+
+    structure._TITLE_CONTINUES = re.compile(r"(?!)")  # type: ignore[assignment]
+
+
 ABLATIONS: dict[str, Callable[[], None]] = {
     "wraps": _ablate_wraps,  # blank-line wraps that look finished are not rejoined by Kiwi's reading
     "legal": _ablate_legal,  # no legal-drafting table: laws and bills parsed as reports
     "cover": _ablate_cover,  # a bill's cover block is not kept apart as metadata
     "captions": _ablate_captions,  # lone captions stay passages of their own
+    "context": _ablate_context,  # passages embedded with the catalogue title (first line), not the cover's name
+    "titles": _ablate_titles,  # a part title wrapped over two lines is not joined (its first line stays text)
 }
 
 

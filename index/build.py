@@ -167,9 +167,11 @@ class _DocumentChunks:
         source = read_source(entry.path)
         parsed = parse_document(source, joiner=self.korean.needs_space)
         chunks = self.chunker.chunk(meta, source, parsed)
+        context_terms: dict[str, list[str]] = {}
         for chunk in chunks:
             chunk.terms = self.analyzer.terms(lexical_text(chunk.section, chunk.table_header, chunk.text,
                                                            chunk.footnotes))
+            chunk.context_terms = context_terms.setdefault(chunk.context, self.analyzer.terms(chunk.context))
             # analysed once here, not on every /ask
             chunk.sentence_terms = [self.analyzer.terms(chunk.text[a:b]) for a, b, *_ in chunk.sentences]
         original = _relative(entry.original) if entry.original != entry.path else ""
@@ -278,7 +280,8 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         chunks.extend(doc_chunks)
         documents.append(record)
     next_id = _assign_ids(chunks, previous)
-    lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks],
+    # a BM25 row: the passage's terms and, once, its document's name (twin sections of two bills differ by it)
+    lexical = LexicalIndex.build([c.terms + c.context_terms for c in chunks], [c.chunk_id for c in chunks],
                                  settings.bm25_k1, settings.bm25_b)
     cache = EmbeddingCache(settings.data_dir / "cache", encoder.identity)
     known_passages, known_sentences = _known_vectors(previous)

@@ -3,9 +3,15 @@
 Rules: a passage never crosses a heading or caption (so never an article
 boundary); it packs whole sentences (or table rows) up to the token budget,
 repeats the last sentence of the previous passage of the same section as
-overlap, and is embedded with its document title, section path, the table
-header (for table rows) and the footnotes it cites, all within the model's
-512-token window, so nothing is silently truncated.
+overlap, and is embedded with its context: the document's name, the section
+path, the table header (for table rows) and the footnotes it cites, all within
+the model's 512-token window, so nothing is silently truncated. The context is
+all that differs between twin sections of different documents (the cost
+estimates of four near-identical bills); it goes into what is embedded and indexed, never
+into the passage text, so citations still slice the file to the shown text.
+The document's name is the one it gives itself where its layout states one (a
+bill's cover: "…에 관한 법률 일부개정법률안", often wrapped over lines), else
+its catalogue title.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from index.korean import KoreanText
 from index.mapped import MappedText
 from index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v8"
+CHUNKER_VERSION = "structure-v13"  # v13: the name in BM25 rows too; v9 was an earlier title-in-BM25 experiment
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -30,7 +36,7 @@ class Chunk:
     """A passage: what is shown, what is embedded, and where it is in the file."""
 
     doc_id: str
-    title: str
+    title: str  # the catalogue title (shown, cited)
     section: str
     section_path: list[str]
     text: str
@@ -50,6 +56,8 @@ class Chunk:
     sentence_rows: list[int] = field(default_factory=list)  # rows of the sentence-vector matrix
     sentence_terms: list[list[str]] = field(default_factory=list)  # BM25 terms per sentence (answer scoring)
     chunk_id: int = -1
+    context: str = ""  # the document's own name, embedded and indexed with the passage (see the module docstring)
+    context_terms: list[str] = field(default_factory=list)  # its BM25 terms, added once to the passage's BM25 row
 
     @property
     def key(self) -> str:
@@ -72,8 +80,8 @@ class _Unit:
     block: Block
 
 
-def _embed_text(title: str, section: str, header: str | None, body: str, notes: list[str]) -> str:
-    parts = [title]
+def _embed_text(context: str, section: str, header: str | None, body: str, notes: list[str]) -> str:
+    parts = [context]
     if section:
         parts.append(section)
     if header:
@@ -155,15 +163,17 @@ class Chunker:
             else:
                 groups.append([block])
 
+        context = parsed.title or meta.title
         chunks: list[Chunk] = []
         for blocks in groups:
             section = " > ".join(blocks[0].section)
             header = next((b.table_header for b in blocks if b.table_header), None)
-            context_tokens = self.count_tokens([_embed_text(meta.title, section, header, "", [])])[0]
+            context_tokens = self.count_tokens([_embed_text(context, section, header, "", [])])[0]
             budget = max(48, min(self.max_tokens, MODEL_WINDOW - 16 - context_tokens))
             units = [u for b in blocks for u in self._units(b, budget)]
             for packed in self._pack(units, budget):
                 chunks.append(self._make_chunk(meta, source, parsed, packed, section))
+                chunks[-1].context = context
         self._attach_orphan_footnotes(parsed, chunks)
         for chunk in chunks:
             self._fit_window(chunk)
@@ -276,7 +286,8 @@ class Chunker:
     def _fit_window(self, chunk: Chunk) -> None:
         """Trim footnote context (never the passage) until the embedded input fits the model window."""
         while True:
-            chunk.embed_text = _embed_text(chunk.title, chunk.section, chunk.table_header, chunk.text, chunk.footnotes)
+            chunk.embed_text = _embed_text(chunk.context or chunk.title, chunk.section, chunk.table_header,
+                                           chunk.text, chunk.footnotes)
             chunk.n_tokens = self.count_tokens([self.prefix + chunk.embed_text])[0] + 2
             if chunk.n_tokens <= MODEL_WINDOW or not chunk.footnotes:
                 return

@@ -46,6 +46,9 @@ class HeadingRule:
     reject_after: re.Pattern[str] | None = None  # words right after the number that mark a reference
     scope_off: tuple[str, ...] = ()  # heading kinds that do not fire inside a section opened by this one
     title_label: bool = False  # the section path shows the title alone (not furniture words around it)
+    # the title opens with the document's name and may wrap: the line before belongs to it when it is that name
+    # (ends like one: ``Layout.cover_title``) or when this line opens mid-phrase ("등 비용추계서", "관한 … 비용추계서")
+    wraps_after_name: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class Layout:
     bullets: re.Pattern[str] | None = None  # line starts that open a new unit (never headings)
     furniture: tuple[re.Pattern[str], ...] = ()  # whole lines dropped from the indexed text
     cover_fields: re.Pattern[str] | None = None  # fields showing a cover block, kept apart as metadata
+    cover_title: re.Pattern[str] | None = None  # the document's own name in its cover block (group ``title``)
 
 
 # ------------------------------------------------------------------ briefings and government reports (개조식)
@@ -118,8 +122,9 @@ LEGAL = Layout(
             PART),
         HeadingRule("comparison", re.compile(rf"^(?P<title>신\s*[·ㆍ・.]?\s*{_spaced('구조문대비표')})$"), PART,
                     scope_off=("jo", *_STATUTE_TEXT_OFF)),
+        # 「의안의 비용추계 등에 관한 규칙」: "<의안명> 비용추계서" or "<의안명> 등 비용추계서 미첨부사유서"
         HeadingRule("part", re.compile(rf"^(?P<title>.{{0,60}}(?:{_spaced('비용추계서')}|{_spaced('미첨부사유서')}))$"),
-                    PART, max_title=60),
+                    PART, max_title=60, wraps_after_name=True),
         HeadingRule("addenda", re.compile(rf"^(?:\S{{1,4}}\s+)?(?P<title>{_spaced('부칙')}(?:\s*<[^<>]{{1,40}}>)?)"
                                           r"(?:\s+\S{1,6})?$"), PART, title_label=True),
         # 개정문: "○○법 일부를 다음과 같이 개정한다." opens the amending text of a bill
@@ -136,6 +141,8 @@ LEGAL = Layout(
     bullets=re.compile(r"^(?:[①-⑳]|\d{1,2}\.(?=\s)|\d{1,2}의\d{1,2}\.(?=\s)|[가-하]\.(?=\s)|<\s*신\s*설\s*>)"),
     furniture=(re.compile(r"^법률\s*제\s+호$"),),  # the blank law-number line of a bill's amending text
     cover_fields=re.compile("의안번호|발의연월일|제출연월일|발의자|제출자|제안자"),  # on the squashed cover text
+    # a bill is named by what it is (국회 의안 명칭): "○○법 일부개정법률안", "○○ 파견 동의안", "○○ 결의안"
+    cover_title=re.compile(r"^(?P<title>\S.{1,150}?(?:법률안|동의안|승인안|결의안|건의안|규칙안|예산안))"),
 )
 
 FAMILIES: tuple[Layout, ...] = (LEGAL, BRIEFING, MARKDOWN)

@@ -62,6 +62,8 @@ _HEADLINE = re.compile(r"^[■□]\s*")
 _SOURCE_LINE = re.compile(r"^[*※]?\s*(자료|출처|주)\s*[:：]")
 _FOOTNOTE_DEF = re.compile(r"^(?:주\s*[:：]\s*)?(\d{1,3})\)\s+\S")  # "1) ..." or a table note "주: 1) ..."
 _FOOTNOTE_REF = re.compile(r"(?<=[^\s\d(])(\d{1,3})\)")
+# a title never opens with these (a dependent noun, a conjunction, an adnominal that needs "…에"): a wrapped line
+_TITLE_CONTINUES = re.compile(r"^(?:등|및|관한|대한|위한|따른|의한)(?=\s)")
 _TERMINAL = re.compile(r"(다|요|음|함|임|됨|짐|며|\.|\?|!|。|”|\")\s*$")
 # a heading that ends like a sentence; not "요" ("개요", "주요", "필요" end many titles)
 _SENTENCE_END = re.compile(r"(다|음|함|임|됨|\.|\?|!|。)\s*$")
@@ -112,6 +114,7 @@ class ParsedDocument:
     blocks: list[Block]
     footnotes: list[Block]
     layouts: tuple[str, ...] = ()  # the layout families whose conventions were applied
+    title: str = ""  # the name the document gives itself where its layout states one (a bill's cover), else ""
 
     def footnote_for(self, number: int, line_no: int) -> Block | None:
         """The definition a reference resolves to: the next one with that number after it."""
@@ -230,6 +233,26 @@ class _Builder:
             self.footnotes.append(block)
         self.blocks.append(block)
         self.open = block if keep_open else None
+
+    def take_back(self, line: MappedText) -> MappedText | None:
+        """Remove one source line from the end of the last text block, as cleaned (None: it is not there)."""
+        if not self.blocks or self.blocks[-1].kind != "text" or not line.starts:
+            return None
+        block = self.blocks[-1]
+        first, last = line.starts[0], line.ends[-1]
+        cut = next((k for k, start in enumerate(block.text.starts) if first <= start < last), None)
+        if cut is None or any(start >= last for start in block.text.starts[cut:]):
+            return None
+        taken, rest = block.text[cut:].strip(), block.text[:cut].strip()
+        if not taken.text or _TERMINAL.search(taken.text) or len(taken.text) > MAX_HEADING_CHARS:
+            return None
+        if rest.text:
+            block.text = rest
+            block.n_lines = max(1, block.n_lines - 1)
+        else:
+            self.blocks.pop()
+        self.open = None
+        return taken
 
     def strip_refs(self, line: MappedText, valid: set[int]) -> tuple[MappedText, list[int]]:
         found: list[int] = []
@@ -443,6 +466,13 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
         elif heading is not None:
             state.accept(heading.rule, _number(heading.rule, heading.num))
             label = heading.title if heading.rule.title_label else ""
+            if heading.rule.wraps_after_name and _wrapped_title(ctext, line_texts[_previous_line(line_texts, i)]):
+                # "…법률 일부개정법률안" / "등 비용추계서 미첨부사유서": the part's title wrapped; its first line was
+                # read as text (or joined onto the paragraph before it)
+                head = b.take_back(mapped_lines[_previous_line(line_texts, i)])
+                if head is not None:
+                    cleaned = head + MappedText.literal(" ", cleaned.starts[0], cleaned.starts[0]) + cleaned
+                    ctext = cleaned.text
             if heading.rule.level == PART:
                 label = _unspace(label or ctext)  # "부      칙", "제 안 이 유": a spaced-out title
             b.emit(Block("heading", cleaned, line_no, heading_type=heading.rule.kind, heading_num=heading.num,
@@ -466,11 +496,14 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
     blocks = [blk for blk in b.blocks if blk.text.text.strip()]
     if cover_end:
         blocks = _drop_cover_tail(blocks)
+    title = ""
     if rules.legal:
         _mark_cover_metadata(blocks)
+        title = _cover_title(blocks)
     _assign_sections(blocks)
     _attach_lone_captions(blocks)
-    return ParsedDocument(blocks=blocks, footnotes=b.footnotes, layouts=tuple(f.name for f in rules.families))
+    return ParsedDocument(blocks=blocks, footnotes=b.footnotes, layouts=tuple(f.name for f in rules.families),
+                          title=title)
 
 
 def _mark_cover_metadata(blocks: list[Block]) -> None:
@@ -484,6 +517,13 @@ def _mark_cover_metadata(blocks: list[Block]) -> None:
     if LEGAL.cover_fields is not None and LEGAL.cover_fields.search("".join(_squash(blk.text.text) for blk in cover)):
         for blk in cover:
             blk.metadata = True
+
+
+def _cover_title(blocks: list[Block]) -> str:
+    """The bill's name as its cover states it ("남녀고용평등과 … 법률 일부개정법률안", wrapped over lines)."""
+    cover = " ".join(blk.text.text for blk in blocks if blk.metadata)
+    m = LEGAL.cover_title.match(cover) if LEGAL.cover_title is not None and cover else None
+    return " ".join(m.group("title").split()) if m else ""
 
 
 def _drop_cover_tail(blocks: list[Block]) -> list[Block]:
@@ -630,6 +670,22 @@ def _is_label_after_terminal(open_block: Block | None, text: str, lines: list[st
     """A label right after a finished sentence is a label, not a wrapped fragment."""
     return (open_block is not None and bool(_TERMINAL.search(open_block.text.text))
             and _is_label(text, lines, i, rules))
+
+
+def _wrapped_title(text: str, prev: str) -> bool:
+    """Is the line before a part title its first half: the title opens mid-phrase, or that line is a bill's name?"""
+    name = LEGAL.cover_title
+    prev = " ".join(prev.split())
+    return bool(_TITLE_CONTINUES.match(text)) or (
+        name is not None and (m := name.match(prev)) is not None and m.end() == len(prev))
+
+
+def _previous_line(lines: list[str], i: int) -> int:
+    """Index of the last non-blank line before ``i`` that is not a page marker (``i`` itself if none)."""
+    for j in range(i - 1, -1, -1):
+        if lines[j].strip() and lines[j].strip() != "\f" and not _PAGE_MARKER.match(lines[j]):
+            return j
+    return i
 
 
 def _next_nonblank(lines: list[str], i: int) -> str | None:

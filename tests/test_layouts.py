@@ -28,6 +28,8 @@ CONSTITUTION = REPO_ROOT / "eval" / "generalization" / "docs" / "kolaw_constitut
 BILL_LOCAL = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809890.txt"  # 지방공무원법
 BILL_SUBCONTRACT = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809895.txt"  # 하도급법
 BILL_UAE = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809897.txt"
+BILL_SOMALIA = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809898.txt"
+BILL_EQUALITY = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809893.txt"  # 남녀고용평등법
 _KEY = re.compile(r"[가-힣A-Za-z0-9]")
 _LETTERS = re.compile(r"[가-힣A-Za-zⅠ-Ⅹ]")
 _CAPTION_ONLY = re.compile(r"^(〈[^〉]+〉|<[^<>]+>|\[[^\]]+\]|(표|그림)\s*\d+(-\d+)?\.?\s.*)(\s*\*?\s*출처\s*[:：]?)?$")
@@ -105,6 +107,30 @@ def test_line_breaks_joined_as_kiwi_reads_them(parsed, korean, path: Path) -> No
             words = text[:i].rsplit(" ", 1)[-1], text[i + 1 if spaced else i :].split(" ", 1)[0]
             assert korean.needs_space(*words) == spaced, (path.stem, block.line_no, words, spaced)
             checked += 1
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_no_section_opens_mid_phrase(parsed, path: Path) -> None:
+    """A title never opens with "등", "및", "관한"…: such a label is the second line of a wrapped title."""
+    _source, doc_parsed = parsed[path.stem]
+    for label in _labels(doc_parsed):
+        assert not re.match(r"(등|및|관한|대한|위한|따른|의한)\s", label), (path.stem, label)
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_context_names_the_document_and_stays_out_of_the_text(chunked, parsed, path: Path) -> None:
+    """Every passage is embedded with its document's name; a name comes from a cover only where one states it."""
+    _source, doc_parsed = parsed[path.stem]
+    if "legal" not in doc_parsed.layouts or not any(b.metadata for b in doc_parsed.blocks):
+        assert doc_parsed.title == "", (path.stem, doc_parsed.title)  # no cover: the catalogue title stands
+    else:
+        cover = re.sub(r"\s", "", " ".join(b.text.text for b in doc_parsed.blocks if b.metadata))
+        name = re.sub(r"\s", "", doc_parsed.title)
+        assert cover.startswith(name) and re.search("(법률|동의|승인|결의|건의|규칙|예산)안$", name), doc_parsed.title
+    for chunk in chunked[path.stem]:
+        assert chunk.context == (doc_parsed.title or path.stem)
+        assert chunk.embed_text.startswith(chunk.context + "\n")
+        assert chunk.embed_text.index(chunk.text) > len(chunk.context)  # the text itself is not changed
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
@@ -201,6 +227,35 @@ def test_comparison_table_is_its_own_part(chunked) -> None:
     assert ("부칙",) in paths
 
 
+def test_bill_name_from_the_cover_tells_twin_bills_apart(chunked) -> None:
+    """The first line alone is half a wrapped name ("…지원에 관한 법률"); the cover states the bill's whole name."""
+    chunks = chunked[BILL_EQUALITY.stem]
+    assert {c.context for c in chunks} == {"남녀고용평등과 일 ·가정 양립 지원에 관한 법률 일부개정법률안"}
+    estimate = [c for c in chunks if "미첨부 근거 규정" in c.section]
+    assert estimate and all(c.embed_text.startswith(c.context) for c in estimate)
+    twin = [c for c in chunked[BILL_LOCAL.stem] if "미첨부 근거 규정" in c.section]
+    assert {c.context for c in twin} == {"지방공무원법 일부개정법률안"}
+    assert {c.embed_text for c in estimate}.isdisjoint({c.embed_text for c in twin})
+
+
+def test_a_wrapped_part_title_is_one_heading(chunked) -> None:
+    """ "…법률 일부개정법률안⏎⏎등 비용추계서 미첨부사유서": one part title of two lines, not a paragraph + "등 …"."""
+    chunks = chunked[BILL_EQUALITY.stem]
+    part = "남녀고용평등과 일·가정 양립 지원에 관한 법률 일부개정법률안 등 비용추계서 미첨부사유서"
+    assert any(c.section_path[:1] == [part] for c in chunks)
+    assert not any(c.text.strip() == "남녀고용평등과 일·가정 양립 지원에 관한 법률 일부개정법률안" for c in chunks)
+    # its first line had been joined onto the paragraph before it ("… 반영 추진 국군부대의 …")
+    uae = chunked[BILL_UAE.stem]
+    assert any(c.section_path[:1] == ["국군부대의 아랍에미리트(UAE)군 교육훈련 지원 등에 관한 파견 동의안 비용추계서"]
+               for c in uae)
+    budget = next(c for c in uae if "국회 심의 과정에서 반영 추진" in c.text)
+    assert "반영 추진 국군부대의" not in budget.text
+    # a whole bill name on the line before a bare "비용추계서" (the 「의안의 비용추계 등에 관한 규칙」 title)
+    somalia = chunked[BILL_SOMALIA.stem]
+    assert any(c.section_path[:1] == ["국군부대의 소말리아 해역 파견연장 동의안 비용추계서"] for c in somalia)
+    assert not any("반영 추진 국군부대의" in c.text for c in somalia)
+
+
 def test_blank_line_hard_wraps_are_rejoined(chunked) -> None:
     text = " ".join(c.text for c in chunked[BILL_LOCAL.stem])
     assert "보살핌이 필요한 나이이나" in text
@@ -289,3 +344,18 @@ def test_a_bill_added_over_http_is_found_by_its_article(scratch_settings, encode
         cover = client.post("/search", json={"query": "하도급법 개정안 발의연월일과 대표발의 의원", "k": 5},
                             headers=key).json()["results"]
         assert any(r["doc_id"] == doc_id and r["kind"] == "metadata" for r in cover)
+    # the bill's name from its cover is in every passage's BM25 row, also where the passage never says it (부칙)
+    from index.lexical import LexicalAnalyzer
+
+    live = load_index(scratch_settings.index_dir)
+    passages = [c for c in live.chunks.values() if c.doc_id == doc_id]
+    assert {c.context for c in passages} == {"하도급거래 공정화에 관한 법률 일부개정법률안"}
+    name_terms = set(LexicalAnalyzer(korean).terms(passages[0].context))
+    addenda = [c for c in passages if c.section_path[:1] == ["부칙"]]
+    assert addenda and all("공정화" not in c.text and name_terms <= set(c.context_terms) for c in addenda)
+    assert all(set(c.context_terms) == name_terms for c in passages)
+    # BM25 finds the addenda by a word of the bill's name that only the name gives them
+    only_name = sorted(name_terms - {t for c in addenda for t in c.terms})
+    assert only_name
+    found = {cid for cid, _ in live.lexical.search(only_name, k=len(live.chunks))}
+    assert {c.chunk_id for c in addenda} <= found
