@@ -10,6 +10,7 @@ Layout under ``<data_dir>/index/``::
         documents.json   document metadata and normalised text
         lexical/         bm25s index over Korean morphemes (rows = chunk ids)
         sentences.npy    one vector per distinct sentence, for extractive answers
+        tokens.npy, token_index.npy   with late_interaction: passages' e5 token states (float16), their rows
 
 A version directory is complete before ``CURRENT`` names it, so a build that
 dies leaves the previous index serving; stale versions are removed afterwards.
@@ -30,6 +31,7 @@ import numpy as np
 
 from index.chunk import Chunk
 from index.errors import IndexIncompatibleError, IndexMissingError
+from index.late_interaction import PassageTokens
 from index.lexical import LexicalIndex
 
 FORMAT_VERSION = 1
@@ -87,6 +89,7 @@ class LoadedIndex:
     documents: dict[str, DocumentRecord]
     lexical: LexicalIndex
     sentence_vectors: np.ndarray
+    token_states: PassageTokens | None = None  # with late_interaction: every passage's e5 token states
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -119,16 +122,17 @@ def read_manifest(index_dir: Path) -> IndexManifest | None:
 
 def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                 documents: list[DocumentRecord], lexical: LexicalIndex,
-                sentence_vectors: np.ndarray | None = None) -> Path:
+                sentence_vectors: np.ndarray | None = None, token_states: PassageTokens | None = None) -> Path:
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
-    version = write_version(index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors)
+    version = write_version(index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
+                            token_states)
     publish_version(index_dir, version)
     return version
 
 
 def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                   documents: list[DocumentRecord], lexical: LexicalIndex,
-                  sentence_vectors: np.ndarray | None = None) -> Path:
+                  sentence_vectors: np.ndarray | None = None, token_states: PassageTokens | None = None) -> Path:
     """Write a complete version directory (not yet live): temp dir, fsync every file, one rename."""
     if len(chunks) != len(vectors):
         raise ValueError("one vector per chunk is required")
@@ -156,6 +160,8 @@ def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray,
             np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.float32))
             fh.flush()
             os.fsync(fh.fileno())
+        if token_states is not None:
+            token_states.save(tmp)
         # the manifest goes last: a version directory with a manifest is complete
         _fsync_write(tmp / "manifest.json", json.dumps(_manifest_dict(manifest), ensure_ascii=False, indent=1).encode())
         final = index_dir / name
@@ -253,7 +259,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
     }
     lexical = LexicalIndex.load(version / "lexical")
     sentence_vectors = np.load(version / "sentences.npy")
+    token_states = PassageTokens.load(version)
     if faiss_index.ntotal != len(chunks) or manifest.n_chunks != len(chunks) or len(lexical.chunk_ids) != len(chunks):
         raise IndexIncompatibleError(f"index at {version} is inconsistent (vectors, passages, BM25); rebuild it")
     return LoadedIndex(path=version, manifest=manifest, faiss_index=faiss_index, chunks=chunks, documents=documents,
-                       lexical=lexical, sentence_vectors=sentence_vectors)
+                       lexical=lexical, sentence_vectors=sentence_vectors, token_states=token_states)
