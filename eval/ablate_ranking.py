@@ -17,6 +17,7 @@ passed to ``ablate`` with their own searcher.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -150,15 +151,19 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
                  log: Callable[[str], None] = print) -> Variant:
     """Sweep the second-stage knobs one after another on top of Settings; dev chooses, test is read."""
     base = searcher.settings
-    if not searcher.passage_tokens:
-        raise SystemExit("the index has no token states: BRIEFSEARCH_LATE_INTERACTION=true briefsearch index build")
+    late = bool(searcher.passage_tokens)  # without token states the rerank knobs are left out (and said so)
+    # every run asks the same questions: their token states are computed once (as the query vectors are)
+    searcher.query_tokens = functools.lru_cache(maxsize=None)(searcher.query_tokens)  # type: ignore[method-assign]
     lines = [f"# Second stage and re-sweep ({name})", "",
              f"- command: `python -m eval.ablate_ranking --second-stage --set {name}`",
              f"- questions: {len(questions)} ({sum(q.split == 'dev' for q in questions)} dev, "
              f"{sum(q.split == 'test' for q in questions)} test); each knob chosen on dev only (best MRR@10, "
-             "ties: Recall@1, then the configured value), on top of the ones chosen before it", ""]
+             "ties: Recall@1, then the configured value), on top of the ones chosen before it",
+             "" if late else "- this index has no token states: the late-interaction knobs were not swept", ""]
     chosen: Variant = {}
     for knob, values in SECOND_STAGE:
+        if knob.startswith("rerank") and not late:
+            continue
         if knob == "rerank_depth" and not chosen.get("rerank_weight", base.rerank_weight):
             continue  # no second stage: its depth does nothing
         rows = []
