@@ -55,8 +55,9 @@ class Settings(BaseSettings):
         False, description="Scale the lexical weight by the share of query terms BM25 knows (English queries "
         "lean dense); measured on dev and test: eval/reports/ranking-ablation.md.")
     crosslingual_dense_only: bool = Field(
-        False, description="Search a question whose letters are mostly Latin (crosslingual_latin_share) on the "
-        "dense side alone; measured on dev and test: eval/reports/ranking-ablation.md.")
+        True, description="Search a question whose letters are mostly Latin (crosslingual_latin_share) on the "
+        "dense side alone (aliases still append Korean names to what is embedded); chosen on dev: "
+        "eval/reports/ranking-second-stage-briefings.md.")
     query_analysis: bool = Field(
         False, description="Lexical query without interrogatives and light verbs, quoted names counted twice "
         "(index/query.py); measured: eval/reports/ranking-ablation.md.")
