@@ -148,8 +148,9 @@ def _english_rows(rows: list[tuple[str, EvalReport]], questions: list[Question])
 
 
 def second_stage(searcher: Searcher, questions: list[Question], name: str, directory: Path = REPORTS,
-                 log: Callable[[str], None] = print) -> Variant:
-    """Sweep the second-stage knobs one after another on top of Settings; dev chooses, test is read."""
+                 log: Callable[[str], None] = print, sweeps: list[tuple[str, list[object]]] | None = None,
+                 start: Variant | None = None) -> Variant:
+    """Sweep the second-stage knobs one after another on top of Settings (and ``start``); dev chooses."""
     base = searcher.settings
     late = bool(searcher.passage_tokens)  # without token states the rerank knobs are left out (and said so)
     # every run asks the same questions: their token states are computed once (as the query vectors are)
@@ -160,8 +161,8 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
              f"{sum(q.split == 'test' for q in questions)} test); each knob chosen on dev only (best MRR@10, "
              "ties: Recall@1, then the configured value), on top of the ones chosen before it",
              "" if late else "- this index has no token states: the late-interaction knobs were not swept", ""]
-    chosen: Variant = {}
-    for knob, values in SECOND_STAGE:
+    chosen: Variant = dict(start or {})
+    for knob, values in sweeps or SECOND_STAGE:
         if knob.startswith("rerank") and not late:
             continue
         if knob == "rerank_depth" and not chosen.get("rerank_weight", base.rerank_weight):
@@ -186,7 +187,8 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
         chosen[knob] = best
     lines += [f"Chosen on dev: `{chosen}`", ""]
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"ranking-second-stage-{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    suffix = "-continued" if sweeps else ""
+    (directory / f"ranking-second-stage-{name}{suffix}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return chosen
 
 
@@ -194,6 +196,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--second-stage", action="store_true", help="sweep the second-stage knobs only")
     parser.add_argument("--set", choices=("briefings", "generalization"), default="briefings")
+    parser.add_argument("--knob", action="append", default=[], metavar="NAME=V1,V2",
+                        help="sweep only these knobs and values (written to ...-continued.md)")
+    parser.add_argument("--start", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value already chosen on dev, fixed under the sweeps")
     args = parser.parse_args()
     settings = get_settings()
     if args.set == "generalization":
@@ -205,7 +211,9 @@ def main() -> None:
         questions = load_questions()
     searcher = open_searcher(settings, build=False, progress=False)
     if args.second_stage:
-        print("chosen:", second_stage(searcher, questions, args.set))
+        sweeps = [(k, [json.loads(v) for v in vs.split(",")]) for k, vs in (a.split("=", 1) for a in args.knob)]
+        start = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.start)}
+        print("chosen:", second_stage(searcher, questions, args.set, sweeps=sweeps or None, start=start))
     else:
         print("chosen:", ablate(searcher, questions))
 
