@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     rerank_weight: float = Field(
         0.0, ge=0.0, le=1.0, description="Weight of the late-interaction MaxSim over e5 token states in the "
         "second stage of hybrid search (0: off; needs late_interaction; index/late_interaction.py); swept on "
-        "briefings dev, 0.1-0.3 lost and 0.5 won, not yet measured on the generalization set: "
-        "eval/reports/ranking-second-stage-briefings*.md.")
+        "both sets' dev; it did not hold on the generalization test set: "
+        "eval/reports/ranking-second-stage-*.md.")
     rerank_depth: int = Field(30, ge=2, le=200, description="Fused candidates the second stage reorders (not "
                               "swept yet).")
     fusion_depth: int = Field(100, ge=10, le=1000, description="Candidates taken from each side before fusion.")
