@@ -1,6 +1,12 @@
 """Ranking ablations: sweep each knob on dev, then measure every variant on test with paired significance.
 
-    python -m eval.ablate_ranking     # writes eval/reports/ranking-ablation.md and .json
+    python -m eval.ablate_ranking                  # writes eval/reports/ranking-ablation.md and .json
+    python -m eval.ablate_ranking --second-stage   # on top of Settings: eval/reports/ranking-second-stage.md
+    python -m eval.ablate_ranking --second-stage --set generalization   # same on the laws/bills index
+
+The second-stage sweeps (cross-lingual dense-only search, late-interaction
+weight and depth, fusion depth) need an index built with token states:
+``BRIEFSEARCH_LATE_INTERACTION=true briefsearch index build``.
 
 Constants are chosen on the dev split only (best MRR@10, ties: Recall@1); the
 test split is only read to report, never to choose. Every variant is reported,
@@ -10,11 +16,23 @@ passed to ``ablate`` with their own searcher.
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 
-from eval.evaluate import LABELS, METRICS, REPORTS, EvalReport, Question, load_questions, run_eval, significance
+from eval.evaluate import (
+    LABELS,
+    METRICS,
+    REPORTS,
+    EvalReport,
+    Question,
+    _scores,
+    load_questions,
+    run_eval,
+    significance,
+)
 from index.search import Searcher, open_searcher
 from index.settings import Settings, get_settings
 
@@ -108,9 +126,96 @@ def ablate(searcher: Searcher, questions: list[Question], directory: Path = REPO
     return chosen
 
 
+SECOND_STAGE: list[tuple[str, list[object]]] = [
+    ("crosslingual_dense_only", [False, True]),
+    ("rerank_weight", [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]),
+    ("rerank_depth", [10, 20, 30, 50]),
+    ("fusion_depth", [50, 100, 200]),
+]
+
+
+def _english_rows(rows: list[tuple[str, EvalReport]], questions: list[Question]) -> list[str]:
+    """The English questions alone, per split (few: read as a check, not to choose)."""
+    out = ["| variant | split | n | " + " | ".join(LABELS[m] for m in METRICS) + " |",
+           "|---|---|---:|" + "---:|" * len(METRICS)]
+    for name, rep in rows:
+        for split in ("dev", "test"):
+            ids = [q.id for q in questions if q.type == "english" and q.split == split]
+            if ids:
+                sc = _scores(rep.qrels, rep.run, ids)
+                out.append(f"| {name} | {split} | {len(ids)} | " + " | ".join(f"{sc[m]:.3f}" for m in METRICS) + " |")
+    return out
+
+
+def second_stage(searcher: Searcher, questions: list[Question], name: str, directory: Path = REPORTS,
+                 log: Callable[[str], None] = print, sweeps: list[tuple[str, list[object]]] | None = None,
+                 start: Variant | None = None) -> Variant:
+    """Sweep the second-stage knobs one after another on top of Settings (and ``start``); dev chooses."""
+    base = searcher.settings
+    late = bool(searcher.passage_tokens)  # without token states the rerank knobs are left out (and said so)
+    # every run asks the same questions: their token states are computed once (as the query vectors are)
+    searcher.query_tokens = functools.lru_cache(maxsize=None)(searcher.query_tokens)  # type: ignore[method-assign]
+    lines = [f"# Second stage and re-sweep ({name})", "",
+             f"- command: `python -m eval.ablate_ranking --second-stage --set {name}`",
+             f"- questions: {len(questions)} ({sum(q.split == 'dev' for q in questions)} dev, "
+             f"{sum(q.split == 'test' for q in questions)} test); each knob chosen on dev only (best MRR@10, "
+             "ties: Recall@1, then the configured value), on top of the ones chosen before it",
+             "" if late else "- this index has no token states: the late-interaction knobs were not swept", ""]
+    chosen: Variant = dict(start or {})
+    for knob, values in sweeps or SECOND_STAGE:
+        if knob.startswith("rerank") and not late:
+            continue
+        if knob == "rerank_depth" and not chosen.get("rerank_weight", base.rerank_weight):
+            continue  # no second stage: its depth does nothing
+        rows = []
+        for value in values:
+            report = _evaluate(searcher, base, questions, {**chosen, knob: value})
+            rows.append((value, report))
+            log(f"{knob}={value}: " + _line(report))
+        current = getattr(base, knob)
+        best = max(rows, key=lambda r: (*_key(r[1]), r[0] == current))[0]
+        named = [(f"{knob}={v}", r) for v, r in rows]
+        lines += [f"## `{knob}` (configured {current}; chosen on dev: {best}; with {chosen})", "", "### dev", "",
+                  *_table(named, "dev"), "", "### test (read, not used to choose)", "", *_table(named, "test"), ""]
+        if knob == "crosslingual_dense_only":
+            lines += ["### English questions", "", *_english_rows(named, questions), ""]
+        off = next(r for v, r in rows if v == current)
+        on = next(r for v, r in rows if v == best)
+        if best != current:
+            lines += [f"Paired significance on test, `{knob}` {current} → {best}:", "", "```",
+                      significance({"configured": off, "chosen": on}, "test"), "```", ""]
+        chosen[knob] = best
+    lines += [f"Chosen on dev: `{chosen}`", ""]
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = "-continued" if sweeps else ""
+    (directory / f"ranking-second-stage-{name}{suffix}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return chosen
+
+
 def main() -> None:
-    searcher = open_searcher(get_settings(), build=False, progress=False)
-    print("chosen:", ablate(searcher, load_questions()))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--second-stage", action="store_true", help="sweep the second-stage knobs only")
+    parser.add_argument("--set", choices=("briefings", "generalization"), default="briefings")
+    parser.add_argument("--knob", action="append", default=[], metavar="NAME=V1,V2",
+                        help="sweep only these knobs and values (written to ...-continued.md)")
+    parser.add_argument("--start", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value already chosen on dev, fixed under the sweeps")
+    args = parser.parse_args()
+    settings = get_settings()
+    if args.set == "generalization":
+        from eval.generalization import load_split_questions
+
+        settings = settings.model_copy(update={"data_dir": settings.data_dir / "generalization"})
+        questions = load_split_questions()
+    else:
+        questions = load_questions()
+    searcher = open_searcher(settings, build=False, progress=False)
+    if args.second_stage:
+        sweeps = [(k, [json.loads(v) for v in vs.split(",")]) for k, vs in (a.split("=", 1) for a in args.knob)]
+        start = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.start)}
+        print("chosen:", second_stage(searcher, questions, args.set, sweeps=sweeps or None, start=start))
+    else:
+        print("chosen:", ablate(searcher, questions))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from index.embed_cache import EmbeddingCache, EncodeFn, encode_with_cache
 from index.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
 from index.ingest import read_source, sha256_bytes
 from index.korean import KoreanText
+from index.late_interaction import PassageTokens
 from index.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
 from index.library import Library, LibraryEntry, LibraryState
 from index.settings import REPO_ROOT, Settings
@@ -52,7 +53,7 @@ def chunker_identity(settings: Settings) -> dict:
         "passage_prefix": settings.passage_prefix,
         "lexical_analyzer": ANALYZER_VERSION,
         "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
-    }
+    } | ({"late_interaction": True} if settings.late_interaction else {})  # token states stored: tokens.npy
 
 
 def _relative(path: Path) -> str:
@@ -214,6 +215,21 @@ def _known_vectors(previous: LoadedIndex | None) -> tuple[dict[str, np.ndarray],
     return passages, sentences
 
 
+def _token_states(chunks: list[Chunk], encoder: Encoder, previous: LoadedIndex | None,
+                  progress: bool) -> PassageTokens | None:
+    """Every passage's token states for late interaction; unchanged passages keep the live index's."""
+    if not encoder.has_token_states:
+        log.warning("late interaction needs an ONNX encoder backend: no token states stored")
+        return None
+    known: dict[str, np.ndarray] = {}
+    if previous is not None and previous.token_states is not None:
+        stored = previous.token_states.lookup()
+        known = {c.embed_text: stored[cid] for cid, c in previous.chunks.items() if cid in stored}
+    todo = list(dict.fromkeys(c.embed_text for c in chunks if c.embed_text not in known))
+    known.update(zip(todo, encoder.passage_token_states(todo, progress=progress), strict=True))
+    return PassageTokens.pack([c.chunk_id for c in chunks], [known[c.embed_text] for c in chunks], encoder.dim)
+
+
 def _sentence_texts(chunks: list[Chunk]) -> list[str]:
     """Distinct answer sentences; sets each chunk's rows into the sentence-vector matrix."""
     rows: dict[str, int] = {}
@@ -294,6 +310,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
                                             known_passages)
     sentence_vectors, n_sentences = encode_with_cache(_sentence_texts(chunks), embed, cache, encoder.dim,
                                                       known_sentences)
+    token_states = _token_states(chunks, encoder, previous, progress) if settings.late_interaction else None
     manifest = IndexManifest(
         model=encoder.identity,
         chunker=chunker_identity(settings),
@@ -307,7 +324,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         sentence_dtype=settings.sentence_vector_dtype,
     )
     version = write_version(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
-                            settings.faiss_ef_construction)
+                            ef_construction=settings.faiss_ef_construction, token_states=token_states)
     if before_publish is not None:
         before_publish()
     publish_version(settings.index_dir, version)

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from index.batching import QueryBatcher
 from index.errors import ModelError
+from index.late_interaction import unit_rows
 from index.onnx_backend import (
     TOKENIZER_META,
     HFTokenizer,
@@ -187,7 +188,7 @@ class Encoder:
             return False
         try:
             self._tokenizer = SnapshotTokenizer(folder)
-            self._onnx = OnnxSession(graph, self.settings.torch_threads)
+            self._onnx = OnnxSession(graph, self.settings.torch_threads, tokens=self.settings.late_interaction)
         except Exception as exc:  # a damaged cache: the full load below rewrites the snapshot
             log.warning("cannot load the exported encoder from %s (%s): loading the full model", folder, exc)
             with contextlib.suppress(OSError):
@@ -226,7 +227,7 @@ class Encoder:
         config = None if checksum.startswith("hub:") else read_folder_config(Path(location))
         if config is not None and not snapshot_matches(folder, config):
             save_tokenizer(self.model, folder, config)  # the next start loads only the snapshot and the graph
-        self._onnx = OnnxSession(path, self.settings.torch_threads)
+        self._onnx = OnnxSession(path, self.settings.torch_threads, tokens=self.settings.late_interaction)
         # the torch weights are no longer used: release them (about 470 MB for e5-small)
         self.model[0].auto_model.to("meta")
 
@@ -287,6 +288,35 @@ class Encoder:
         vectors = self._encode([self.passage_prefix + passages[i] for i in order], progress=progress)
         out = np.empty_like(vectors)
         out[order] = vectors
+        return out
+
+    @property
+    def has_token_states(self) -> bool:
+        """Whether ``token_states`` works: ONNX backends with ``late_interaction`` on."""
+        return self._onnx is not None and self._onnx.has_tokens
+
+    def token_states(self, texts: list[str]) -> list[np.ndarray]:
+        """Per text (prefix included), its unit-length token states without special tokens and padding."""
+        if not texts:
+            return []
+        assert self._onnx is not None
+        input_ids, mask = self._prepare_queries(texts)
+        states = self._onnx.token_states(input_ids, mask)
+        return [unit_rows(row[1 : int(n) - 1]) for row, n in zip(states, np.asarray(mask).sum(axis=1), strict=True)]
+
+    def passage_token_states(self, passages: list[str], progress: bool = True) -> list[np.ndarray]:
+        """``token_states`` of passages (passage prefix added), batched by length like ``encode_passages``."""
+        order = sorted(range(len(passages)), key=lambda i: -len(passages[i]))
+        size = self.settings.embed_batch_size
+        batches = [[self.passage_prefix + passages[i] for i in order[j : j + size]]
+                   for j in range(0, len(order), size)]
+        with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
+                                thread_name_prefix="token-states") as pool:
+            parts = list(tqdm(pool.map(self.token_states, batches), total=len(batches), desc="token states",
+                              disable=not progress))
+        out: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(passages)
+        for i, states in zip(order, (s for part in parts for s in part), strict=True):
+            out[i] = states
         return out
 
     def _encode_queries_now(self, texts: list[str]) -> np.ndarray:

@@ -360,16 +360,54 @@ def export(model, path: Path, int8: bool) -> Path:
     return path
 
 
-class OnnxSession:
-    """An ONNX Runtime session returning L2-normalized sentence embeddings; safe to call from many threads."""
+def token_graph(graph: Path) -> Path:
+    """A copy of the pooled encoder graph that also outputs the last hidden layer, written once beside it.
 
-    def __init__(self, path: Path, threads: int) -> None:
+    The copy holds only the graph (a few hundred kB): its weights stay in the
+    original's external data file, named by the same relative path. The hidden
+    layer is the output of the graph's last LayerNormalization, which mean pooling reads.
+    """
+    path = graph.with_name(graph.stem + ".tokens.onnx")
+    if path.is_file():
+        return path
+    import onnx
+
+    model = onnx.load(str(graph), load_external_data=False)
+    norms = [n for n in model.graph.node if n.op_type == "LayerNormalization"]
+    if not norms:
+        raise ModelError(f"{graph}: no LayerNormalization node, cannot expose token states")
+    model.graph.output.append(onnx.helper.make_tensor_value_info(norms[-1].output[0], onnx.TensorProto.FLOAT, None))
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        onnx.save(model, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+class OnnxSession:
+    """An ONNX Runtime session returning L2-normalized sentence embeddings; safe to call from many threads.
+
+    With ``tokens`` the session runs the graph that also outputs token states
+    (``token_graph``), for late interaction: one set of weights serves both.
+    """
+
+    def __init__(self, path: Path, threads: int, tokens: bool = False) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        graph = token_graph(path) if tokens else path
+        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        outputs = [o.name for o in self.session.get_outputs()]
+        self._embedding = outputs[:1]
+        self._tokens = outputs[1:2]
+
+    @property
+    def has_tokens(self) -> bool:
+        return bool(self._tokens)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray,
                  on_start: Callable[[], None] | None = None) -> np.ndarray:
@@ -378,5 +416,13 @@ class OnnxSession:
                  "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
         if on_start is not None:
             on_start()
-        out = self.session.run(None, feeds)[0]
+        out = self.session.run(self._embedding, feeds)[0]
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """The last hidden layer, (batch x seq x dim), padding included."""
+        if not self._tokens:
+            raise ModelError("this encoder session was loaded without token states")
+        feeds = {"input_ids": np.asarray(input_ids, dtype=np.int64),
+                 "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
+        return self.session.run(self._tokens, feeds)[0]

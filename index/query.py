@@ -18,6 +18,12 @@ QUESTION_TERMS = frozenset({"몇", "얼마", "얼마나", "무엇", "무슨", "�
 _QUOTED = re.compile(r"['‘\"“「『《〈]([^'’\"”」』》〉]{2,60})['’\"”」』》〉]")
 
 
+def latin_share(text: str) -> float:
+    """Share of a text's letters that are Latin (an English question over Korean text is mostly Latin)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(c.isascii() for c in letters) / max(1, len(letters))
+
+
 def quoted_spans(text: str) -> list[tuple[int, int]]:
     """[start, end) of every quoted name in the query."""
     return [m.span(1) for m in _QUOTED.finditer(text)]

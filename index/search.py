@@ -25,8 +25,9 @@ from index.embed import Encoder
 from index.errors import QueryError
 from index.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
 from index.korean import KoreanText
+from index.late_interaction import rerank
 from index.lexical import LexicalAnalyzer, Term
-from index.query import lexical_query
+from index.query import latin_share, lexical_query
 from index.sentence_sim import SentenceMaxSim
 from index.settings import Settings
 from index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
@@ -136,6 +137,8 @@ class Searcher:
         self.vectors = VectorSearch(loaded.faiss_index, settings.faiss_ef_search, settings.faiss_nprobe,
                                     settings.faiss_exact_below)
         self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
+        # the second stage's passage token states (empty: the index was built without late_interaction)
+        self.passage_tokens = loaded.token_states.lookup() if loaded.token_states is not None else {}
 
     def passage_terms(self, chunk_id: int) -> set[str]:
         """The BM25 terms of a passage (empty for an unknown id)."""
@@ -209,17 +212,28 @@ class Searcher:
             fused = lexical
         else:
             weights = (self.settings.dense_weight, 1 - self.settings.dense_weight)
-            if self.settings.coverage_fusion:
+            if self.settings.crosslingual_dense_only and latin_share(text) > self.settings.crosslingual_latin_share:
+                weights = (1.0, 0.0)  # BM25 over Korean morphemes cannot match an English question's words
+            elif self.settings.coverage_fusion:
                 weights = coverage_weights(self.settings.dense_weight,
                                            self.index.lexical.coverage([t.term for t in query_terms]))
             if self.settings.fusion == "rrf":
                 fused = reciprocal_rank_fusion([dense, lexical], weights, self.settings.rrf_k)
             else:
                 fused = weighted_score_fusion([dense, lexical], weights)
+            if self.settings.rerank_weight > 0 and self.passage_tokens and self.encoder.has_token_states:
+                t1 = time.perf_counter()
+                fused = rerank(fused, self.query_tokens(wanted_text), self.passage_tokens,
+                               self.settings.rerank_depth, self.settings.rerank_weight)
+                timings["rerank_ms"] = (time.perf_counter() - t1) * 1000
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings, query_terms,
                             vector)
+
+    def query_tokens(self, text: str) -> np.ndarray:
+        """The query's e5 token states (one more forward pass), for the late-interaction stage."""
+        return self.encoder.token_states([self.encoder.query_prefix + text])[0]
 
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None) -> list[tuple[int, float]]:
         """FAISS's top passages; with ``sentence_weight`` their cosine is blended with their best sentence's."""

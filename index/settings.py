@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     coverage_fusion: bool = Field(
         False, description="Scale the lexical weight by the share of query terms BM25 knows (English queries "
         "lean dense); measured on dev and test: eval/reports/ranking-ablation.md.")
+    crosslingual_dense_only: bool = Field(
+        False, description="Search a question whose letters are mostly Latin (crosslingual_latin_share) on the "
+        "dense side alone (aliases still append Korean names to what is embedded). Off: on dev it moves one "
+        "English question (10 -> 9) and adds a near-domain false answer at the current cross-lingual answer "
+        "threshold (eval/reports/ranking-second-stage-briefings.md, answers-crosslingual-dense-only.md).")
     query_analysis: bool = Field(
         False, description="Lexical query without interrogatives and light verbs, quoted names counted twice "
         "(index/query.py); measured: eval/reports/ranking-ablation.md.")
@@ -78,6 +83,16 @@ class Settings(BaseSettings):
         True, description="Append the Korean name of aliases the query names (mined from 한글(原文) pairs, Hanzi "
         "also as pinyin; index/aliases.py); dev unchanged, test +1 question at rank 1: "
         "eval/reports/ranking-ablation.md.")
+    late_interaction: bool = Field(
+        False, description="Store every passage's e5 token states at build (tokens.npy) and load the encoder "
+        "graph that outputs them, for the late-interaction second stage (ONNX backends only).")
+    rerank_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="Weight of the late-interaction MaxSim over e5 token states in the "
+        "second stage of hybrid search (0: off; needs late_interaction; index/late_interaction.py); swept on "
+        "both sets' dev; it did not hold on the generalization test set: "
+        "eval/reports/ranking-second-stage-*.md.")
+    rerank_depth: int = Field(30, ge=2, le=200, description="Fused candidates the second stage reorders (not "
+                              "swept yet).")
     fusion_depth: int = Field(100, ge=10, le=1000, description="Candidates taken from each side before fusion.")
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)

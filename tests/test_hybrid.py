@@ -148,3 +148,22 @@ def test_lexical_coverage_is_the_share_of_known_query_terms(searcher, analyzer) 
     assert lexical.coverage(analyzer.terms("광둥성의 범용 인공지능 산업 목표")) == 1.0
     assert lexical.coverage(analyzer.terms("sourdough bread baking")) == 0.0
     assert lexical.coverage([]) == 1.0
+
+
+def test_an_english_question_is_searched_on_the_dense_side_alone(searcher) -> None:
+    """BM25 over Korean morphemes cannot match English words: a mostly-Latin question ranks as dense does."""
+    question = "Which Chinese cities have already demonstrated commercial eVTOL flights?"
+    base = searcher.settings
+    try:
+        searcher.settings = base.model_copy(update={"crosslingual_dense_only": True})
+        hybrid = [h.chunk.chunk_id for h in searcher.search(question, k=5).hits]
+        dense = [h.chunk.chunk_id for h in searcher.search(question, k=5, mode="dense").hits]
+        assert hybrid == dense
+        assert searcher.search(question, k=5, mode="lexical").hits  # BM25 does match some words: left out
+        korean = "광둥성의 범용 AI 산업 목표는?"  # mostly Hangul: both sides fuse, whatever the setting
+        searcher.settings = base.model_copy(update={"crosslingual_dense_only": True})
+        on = [h.chunk.chunk_id for h in searcher.search(korean, k=5).hits]
+        searcher.settings = base.model_copy(update={"crosslingual_dense_only": False})
+        assert on == [h.chunk.chunk_id for h in searcher.search(korean, k=5).hits]
+    finally:
+        searcher.settings = base
