@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from bench.run import REPO, SearchClient, free_port, pct, start_server
-from eval.evaluate import load_questions
-from index.settings import Settings
+from briefsearch.eval.evaluate import load_questions
+from briefsearch.index.settings import Settings
 
 OUT_JSON = REPO / "bench" / "ray_results.json"
 
@@ -78,8 +78,8 @@ def main() -> None:
     args = parser.parse_args()
     from ray import serve
 
-    from index.ray_cluster import connect
-    from service.ray_serve import deploy
+    from briefsearch.index.ray_cluster import connect
+    from briefsearch.service.ray_serve import deploy
 
     questions = [q.question for q in load_questions()]
     # Ray starts its workers 15 niceness steps below the driver to keep its control plane responsive; on this

@@ -68,7 +68,7 @@ def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "service.cli", *args]
+    return [sys.executable, "-m", "briefsearch.service.cli", *args]
 
 
 # ----------------------------------------------------------------- build, start
@@ -201,7 +201,7 @@ def load(base: str, questions: list[str], clients: int, seconds: float, server_p
 
 # ----------------------------------------------------------------- baselines
 def fixed_chunks(corpus_dir: Path, size: int = 500) -> list[tuple[str, str]]:
-    from index.ingest import load_manifest, read_source
+    from briefsearch.index.ingest import load_manifest, read_source
 
     chunks = []
     for meta in load_manifest(corpus_dir):
@@ -211,7 +211,7 @@ def fixed_chunks(corpus_dir: Path, size: int = 500) -> list[tuple[str, str]]:
 
 
 def quality(ranked: list[list[int]], chunks: list[tuple[str, str]], questions) -> dict:
-    from eval.evaluate import normalize_evidence
+    from briefsearch.eval.evaluate import normalize_evidence
 
     norm = [normalize_evidence(t) for _, t in chunks]
     r5 = mrr = 0.0
@@ -229,7 +229,7 @@ def run_baselines(encoder, korean, questions) -> dict:
     import bm25s
     import faiss
 
-    from index.lexical import LexicalAnalyzer
+    from briefsearch.index.lexical import LexicalAnalyzer
 
     chunks = fixed_chunks(REPO / "corpus")
     analyzer = LexicalAnalyzer(korean)
@@ -275,12 +275,12 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-    from eval.evaluate import load_questions, run_eval
-    from index.embed import Encoder
-    from index.korean import KoreanText
-    from index.search import Searcher
-    from index.settings import get_settings
-    from index.store import load_index
+    from briefsearch.eval.evaluate import load_questions, run_eval
+    from briefsearch.index.embed import Encoder
+    from briefsearch.index.korean import KoreanText
+    from briefsearch.index.search import Searcher
+    from briefsearch.index.settings import get_settings
+    from briefsearch.index.store import load_index
 
     settings = get_settings()
     questions = load_questions()

@@ -1,8 +1,8 @@
 """Ranking ablations: sweep each knob on dev, then measure every variant on test with paired significance.
 
-    python -m eval.ablate_ranking                  # writes eval/reports/ranking-ablation.md and .json
-    python -m eval.ablate_ranking --second-stage   # on top of Settings: eval/reports/ranking-second-stage.md
-    python -m eval.ablate_ranking --second-stage --set generalization   # same on the laws/bills index
+    python -m briefsearch.eval.ablate_ranking                  # writes eval/reports/ranking-ablation.md and .json
+    python -m briefsearch.eval.ablate_ranking --second-stage   # on Settings: eval/reports/ranking-second-stage.md
+    python -m briefsearch.eval.ablate_ranking --second-stage --set generalization   # same on the laws/bills index
 
 The second-stage sweeps (cross-lingual dense-only search, late-interaction
 weight and depth, fusion depth) need an index built with token states:
@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from eval.evaluate import (
+from briefsearch.eval.evaluate import (
     LABELS,
     METRICS,
     REPORTS,
@@ -33,8 +33,8 @@ from eval.evaluate import (
     run_eval,
     significance,
 )
-from index.search import Searcher, open_searcher
-from index.settings import Settings, get_settings
+from briefsearch.index.search import Searcher, open_searcher
+from briefsearch.index.settings import Settings, get_settings
 
 Variant = dict[str, object]
 
@@ -85,7 +85,7 @@ def ablate(searcher: Searcher, questions: list[Question], directory: Path = REPO
     baseline: Variant = {"sentence_weight": 0.0, "coverage_fusion": False, "query_analysis": False,
                          "query_aliases": False}
     lines = ["# Ranking ablation", "",
-             "- command: `python -m eval.ablate_ranking`",
+             "- command: `python -m briefsearch.eval.ablate_ranking`",
              f"- questions: {len(questions)} ({sum(q.split == 'dev' for q in questions)} dev, "
              f"{sum(q.split == 'test' for q in questions)} test); constants chosen on dev only "
              "(best MRR@10, ties: Recall@1)", ""]
@@ -156,7 +156,7 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
     # every run asks the same questions: their token states are computed once (as the query vectors are)
     searcher.query_tokens = functools.lru_cache(maxsize=None)(searcher.query_tokens)  # type: ignore[method-assign]
     lines = [f"# Second stage and re-sweep ({name})", "",
-             f"- command: `python -m eval.ablate_ranking --second-stage --set {name}`",
+             f"- command: `python -m briefsearch.eval.ablate_ranking --second-stage --set {name}`",
              f"- questions: {len(questions)} ({sum(q.split == 'dev' for q in questions)} dev, "
              f"{sum(q.split == 'test' for q in questions)} test); each knob chosen on dev only (best MRR@10, "
              "ties: Recall@1, then the configured value), on top of the ones chosen before it",
@@ -203,7 +203,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     if args.set == "generalization":
-        from eval.generalization import load_split_questions
+        from briefsearch.eval.generalization import load_split_questions
 
         settings = settings.model_copy(update={"data_dir": settings.data_dir / "generalization"})
         questions = load_split_questions()

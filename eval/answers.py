@@ -22,8 +22,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eval.evaluate import EVAL_DIR, REPORTS, THRESHOLDS, Question, load_questions, normalize_evidence
-from index.answer import Answerer
+from briefsearch.eval.evaluate import EVAL_DIR, REPORTS, THRESHOLDS, Question, load_questions, normalize_evidence
+from briefsearch.index.answer import Answerer
 
 OFF_CORPUS = EVAL_DIR / "off_corpus.jsonl"
 NEGATIVES = EVAL_DIR / "negatives.jsonl"
@@ -196,7 +196,7 @@ def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], dir
         "", f"Trivial off-corpus questions answered: {len(stats.off_false_answers)} of {stats.n_off_corpus} "
         f"(rate {stats.off_corpus_false_rate:.3f}).", "",
         f"Check of the threshold on Korean-script dev questions and dev negatives (minimizing missed + false; "
-        f"the weights and both thresholds are chosen by `python -m eval.calibrate_answers`): threshold "
+        f"the weights and both thresholds are chosen by `python -m briefsearch.eval.calibrate_answers`): threshold "
         f"{calibrated[0]} gives missed {calibrated[1]:.3f}, false {calibrated[2]:.3f}.", "",
     ]
     for s in order:

@@ -1,12 +1,12 @@
 """Choose the answerable weights and thresholds on the dev split (questions vs near-domain negatives).
 
-    python -m eval.calibrate_answers     # writes eval/reports/answers-calibration.md; prints the choice
+    python -m briefsearch.eval.calibrate_answers     # writes eval/reports/answers-calibration.md; prints the choice
 
 Each dev question and dev negative is asked once; its signals (best sentence
 cosine and coverage, answering-passage coverage, first-vs-next margin, unknown
 names, cross-lingual or not) are recombined offline for every weight pair on
 the grid, and each regime's threshold is the one minimizing missed + false
-answers (eval.answers.calibrate). Test questions are never read here.
+answers (briefsearch.eval.answers.calibrate). Test questions are never read here.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from eval.answers import Negative, calibrate, load_negatives
-from eval.evaluate import REPORTS, Question, load_questions, normalize_evidence
-from index.answer import Answerer
-from index.search import open_searcher
-from index.settings import get_settings
+from briefsearch.eval.answers import Negative, calibrate, load_negatives
+from briefsearch.eval.evaluate import REPORTS, Question, load_questions, normalize_evidence
+from briefsearch.index.answer import Answerer
+from briefsearch.index.search import open_searcher
+from briefsearch.index.settings import get_settings
 
 PASSAGES = (1, 2, 3, 5)
 NOVELTY_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
@@ -93,7 +93,7 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
     (t_xl, m_xl, f_xl), n_on_xl, n_off_xl = result[True]  # the cross-lingual score does not use the weights
     n_gated_on = sum(bool(f["unknown_names"]) for f in on)
     n_gated_off = sum(bool(f["unknown_names"]) for f in off)
-    lines = ["# Answers: calibration on dev", "", "- command: `python -m eval.calibrate_answers`",
+    lines = ["# Answers: calibration on dev", "", "- command: `python -m briefsearch.eval.calibrate_answers`",
              f"- dev questions: {len(on)}; dev near-domain negatives: {len(off)}",
              f"- refused by the unknown-name gate: {n_gated_on} dev questions, {n_gated_off} dev negatives", "",
              "## Sentence choice: passages whose sentences may answer (dev answers holding the evidence, every "

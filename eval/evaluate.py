@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.chunk import Chunk
-from index.search import Searcher
+from briefsearch.index.chunk import Chunk
+from briefsearch.index.search import Searcher
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.jsonl"

@@ -1,7 +1,7 @@
 """Generalization set: documents of other Korean government layouts, added as a user would.
 
 Laws and bills (eval/generalization/docs, see SOURCES.md) are added one by one
-through the normal add path (``index.manage.CorpusManager.add``, what
+through the normal add path (``briefsearch.index.manage.CorpusManager.add``, what
 ``briefsearch add`` runs) into a scratch data directory beside the seed
 corpus; then the generalization questions (dev and test splits reported
 apart) and the briefing questions (with these documents beside them) are
@@ -12,8 +12,8 @@ eval/thresholds.json (exit status 1 below them). Optionally the naive
 baseline (500-character windows of the raw files, same model; dense, BM25 and
 RRF) is scored on the same questions.
 
-    python -m eval.generalization [--naive] [--data-dir DIR] [--name generalization]
-    python -m eval.generalization --ablate wraps   # one change of issue 13 switched off, in a scratch dir
+    python -m briefsearch.eval.generalization [--naive] [--data-dir DIR] [--name generalization]
+    python -m briefsearch.eval.generalization --ablate wraps   # one change of issue 13 switched off, in a scratch dir
 
 Writes eval/reports/<name>.md and .json. An ablation switches one structure
 change off inside this process only (never a setting of the service) and
@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from eval.evaluate import (
+from briefsearch.eval.evaluate import (
     LABELS,
     METRICS,
     REPORTS,
@@ -41,7 +41,7 @@ from eval.evaluate import (
     normalize_evidence,
     run_eval,
 )
-from index.settings import Settings
+from briefsearch.index.settings import Settings
 
 GEN_DIR = Path(__file__).resolve().parent / "generalization"
 DOCS = GEN_DIR / "docs"
@@ -51,32 +51,32 @@ SPLITS = ("dev", "test", "all")
 
 
 def _ablate_wraps() -> None:
-    import index.structure as structure
+    import briefsearch.index.structure as structure
 
     structure._splits_word = lambda left, right, joiner: False  # type: ignore[assignment]
 
 
 def _ablate_legal() -> None:
-    import index.structure as structure
-    from index.layouts import LEGAL, active_families
+    import briefsearch.index.structure as structure
+    from briefsearch.index.layouts import LEGAL, active_families
 
     structure.active_families = lambda lines: tuple(f for f in active_families(lines) if f is not LEGAL)  # type: ignore[assignment]
 
 
 def _ablate_cover() -> None:
-    import index.structure as structure
+    import briefsearch.index.structure as structure
 
     structure._mark_cover_metadata = lambda blocks: None  # type: ignore[assignment]
 
 
 def _ablate_captions() -> None:
-    import index.structure as structure
+    import briefsearch.index.structure as structure
 
     structure._attach_lone_captions = lambda blocks: None  # type: ignore[assignment]
 
 
 def _ablate_context() -> None:
-    import index.structure as structure
+    import briefsearch.index.structure as structure
 
     structure._cover_title = lambda blocks: ""  # type: ignore[assignment]
 
@@ -84,7 +84,7 @@ def _ablate_context() -> None:
 def _ablate_titles() -> None:
     import re
 
-    import index.structure as structure
+    import briefsearch.index.structure as structure
 
     structure._TITLE_CONTINUES = re.compile(r"(?!)")  # type: ignore[assignment]
 
@@ -119,10 +119,10 @@ def scratch_settings(base: Settings, data_dir: Path) -> Settings:
 
 def add_documents(settings: Settings, docs_dir: Path = DOCS) -> list[str]:
     """Build the seed index if needed, then add every generalization document via the add path."""
-    from index.build import build_index, index_status
-    from index.embed import Encoder
-    from index.korean import KoreanText
-    from index.manage import CorpusManager
+    from briefsearch.index.build import build_index, index_status
+    from briefsearch.index.embed import Encoder
+    from briefsearch.index.korean import KoreanText
+    from briefsearch.index.manage import CorpusManager
 
     encoder = Encoder(settings, progress=False)
     korean = KoreanText()
@@ -148,10 +148,10 @@ def naive_baseline(settings: Settings, questions: list[Question], size: int = 50
     import faiss
 
     from bench.run import quality
-    from index.embed import Encoder
-    from index.ingest import load_manifest, read_source
-    from index.korean import KoreanText
-    from index.lexical import LexicalAnalyzer
+    from briefsearch.index.embed import Encoder
+    from briefsearch.index.ingest import load_manifest, read_source
+    from briefsearch.index.korean import KoreanText
+    from briefsearch.index.lexical import LexicalAnalyzer
 
     texts = [(m.doc_id, read_source(settings.corpus_dir / m.file).raw) for m in load_manifest(settings.corpus_dir)]
     texts += [(p.stem, read_source(p).raw) for p in sorted(DOCS.glob("*.txt"))]
@@ -236,7 +236,7 @@ def main() -> None:
     parser.add_argument("--ablate", choices=sorted(ABLATIONS), help="switch one structure change off (scratch dir)")
     args = parser.parse_args()
 
-    from index.search import open_searcher
+    from briefsearch.index.search import open_searcher
 
     base = Settings()
     data_dir = args.data_dir or base.data_dir / "generalization"
@@ -260,7 +260,7 @@ def main() -> None:
     hybrid = reports["hybrid"]
     failures = check_thresholds(hybrid, THRESHOLDS, "generalization")  # the hybrid test split against its floors
     briefings = run_eval(searcher, load_questions(), mode="hybrid")
-    command = "python -m eval.generalization" + (" --naive" if args.naive else "") + (
+    command = "python -m briefsearch.eval.generalization" + (" --naive" if args.naive else "") + (
         f" --ablate {args.ablate}" if args.ablate else "")
     result = {
         "created_at": hybrid.created_at, "command": command, "chunker": hybrid.index["chunker"],

@@ -5,7 +5,7 @@ Tuning happens on ``dev``; figures are reported (and regressions gated) on
 hash of their id and dealt alternately; an odd stratum's extra question goes
 to whichever split is smaller so far, so the halves stay within one question.
 
-    python -m eval.split eval/questions.jsonl     # (re)write the split field in place
+    python -m briefsearch.eval.split eval/questions.jsonl     # (re)write the split field in place
 """
 
 from __future__ import annotations

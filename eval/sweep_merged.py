@@ -1,7 +1,7 @@
 """Sweep ranking knobs on the merged system's dev questions: briefings and generalization set together.
 
-    python -m eval.generalization            # first: builds var/generalization (seed corpus + laws/bills)
-    python -m eval.sweep_merged [--data-dir var/generalization]
+    python -m briefsearch.eval.generalization            # first: builds var/generalization (seed corpus + laws/bills)
+    python -m briefsearch.eval.sweep_merged [--data-dir var/generalization]
 
 One index holds both sets (as a user who added the laws would have it). Each
 knob is swept on top of the ones already chosen; a value wins on the dev
@@ -21,12 +21,12 @@ import argparse
 import json
 from pathlib import Path
 
-from eval.evaluate import LABELS, METRICS, REPORTS, EvalReport, Question, _scores, load_questions, run_eval
-from eval.generalization import load_split_questions
-from index.chunk import Chunk
-from index.lexical import LexicalAnalyzer, LexicalIndex
-from index.search import Searcher, open_searcher
-from index.settings import Settings
+from briefsearch.eval.evaluate import LABELS, METRICS, REPORTS, EvalReport, Question, _scores, load_questions, run_eval
+from briefsearch.eval.generalization import load_split_questions
+from briefsearch.index.chunk import Chunk
+from briefsearch.index.lexical import LexicalAnalyzer, LexicalIndex
+from briefsearch.index.search import Searcher, open_searcher
+from briefsearch.index.settings import Settings
 
 SETS = ("briefings", "generalization")
 SWEEPS: list[tuple[str, list[object]]] = [
@@ -98,8 +98,8 @@ def main() -> None:
     head = "| variant, set split | n | " + " | ".join(LABELS[m] for m in METRICS) + " |"
     sep = "|---|---:|" + "---:|" * len(METRICS)
     lines = ["# Merged sweep: briefings + generalization set in one index", "",
-             "- command: `python -m eval.sweep_merged` (index: var/generalization, built by "
-             "`python -m eval.generalization`)",
+             "- command: `python -m briefsearch.eval.sweep_merged` (index: var/generalization, built by "
+             "`python -m briefsearch.eval.generalization`)",
              f"- questions: {len(questions)}; each knob chosen on both sets' dev questions together "
              "(best MRR@10, ties: Recall@1); test rows are read, never used to choose", ""]
     chosen: dict[str, object] = {}

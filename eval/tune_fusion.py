@@ -1,6 +1,6 @@
 """Pick the fusion setting on the eval set (run once; the winner is fixed in index/settings.py).
 
-    python -m eval.tune_fusion            # prints MRR@10 / Recall@5 per setting, best first
+    python -m briefsearch.eval.tune_fusion            # prints MRR@10 / Recall@5 per setting, best first
 
 Only general knobs are searched (RRF constant and side weights, or a weighted
 score fusion), on the dev split only (eval/split.py); eval/ablate_ranking.py
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import itertools
 
-from eval.evaluate import load_questions, run_eval
-from index.search import open_searcher
-from index.settings import get_settings
+from briefsearch.eval.evaluate import load_questions, run_eval
+from briefsearch.index.search import open_searcher
+from briefsearch.index.settings import get_settings
 
 
 def main() -> None:

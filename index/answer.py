@@ -31,11 +31,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from index.bullets import bullet_prefix, drop_cell_glyphs
-from index.chunk import Chunk
-from index.query import QUESTION_TERMS
-from index.salience import CorpusMentions, salient_names
-from index.search import Searcher, SearchFilters, SearchHit, SearchResult
+from briefsearch.index.bullets import bullet_prefix, drop_cell_glyphs
+from briefsearch.index.chunk import Chunk
+from briefsearch.index.query import QUESTION_TERMS
+from briefsearch.index.salience import CorpusMentions, salient_names
+from briefsearch.index.search import Searcher, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
     "제공된 브리핑 자료에서 이 질문에 대한 답을 "

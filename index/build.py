@@ -15,17 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunk import CHUNKER_VERSION, Chunk, Chunker
-from index.embed import Encoder
-from index.embed_cache import EmbeddingCache, EncodeFn, encode_with_cache
-from index.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
-from index.ingest import read_source, sha256_bytes
-from index.korean import KoreanText
-from index.late_interaction import PassageTokens
-from index.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
-from index.library import Library, LibraryEntry, LibraryState
-from index.settings import REPO_ROOT, Settings
-from index.store import (
+from briefsearch.index.chunk import CHUNKER_VERSION, Chunk, Chunker
+from briefsearch.index.embed import Encoder
+from briefsearch.index.embed_cache import EmbeddingCache, EncodeFn, encode_with_cache
+from briefsearch.index.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
+from briefsearch.index.ingest import read_source, sha256_bytes
+from briefsearch.index.korean import KoreanText
+from briefsearch.index.late_interaction import PassageTokens
+from briefsearch.index.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
+from briefsearch.index.library import Library, LibraryEntry, LibraryState
+from briefsearch.index.settings import REPO_ROOT, Settings
+from briefsearch.index.store import (
     FORMAT_VERSION,
     DocumentRecord,
     IndexManifest,
@@ -38,8 +38,8 @@ from index.store import (
     remove_build_leftovers,
     write_version,
 )
-from index.structure import parse_document
-from index.vectors import index_type_for
+from briefsearch.index.structure import parse_document
+from briefsearch.index.vectors import index_type_for
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from index.ingest import DocumentMeta, SourceText
-from index.korean import KoreanText
-from index.mapped import MappedText
-from index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
+from briefsearch.index.ingest import DocumentMeta, SourceText
+from briefsearch.index.korean import KoreanText
+from briefsearch.index.mapped import MappedText
+from briefsearch.index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
 
 CHUNKER_VERSION = "structure-v13"  # v13: the name in BM25 rows too; v9 was an earlier title-in-BM25 experiment
 MODEL_WINDOW = 512

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from index.mapped import MappedText
+from briefsearch.index.mapped import MappedText
 
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<>$])")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")

@@ -1,7 +1,7 @@
 """The embedding model: load once, count tokens, embed queries and passages.
 
 The default model is multilingual-e5-small prepared offline from packages
-(see ``index.model_prep``); any sentence-transformers model id or local path
+(see ``briefsearch.index.model_prep``); any sentence-transformers model id or local path
 works through the ``model`` setting for users who have a model hub.
 """
 
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from index.batching import QueryBatcher
-from index.errors import ModelError
-from index.late_interaction import unit_rows
-from index.onnx_backend import (
+from briefsearch.index.batching import QueryBatcher
+from briefsearch.index.errors import ModelError
+from briefsearch.index.late_interaction import unit_rows
+from briefsearch.index.onnx_backend import (
     TOKENIZER_META,
     HFTokenizer,
     OnnxSession,
@@ -38,7 +38,7 @@ from index.onnx_backend import (
     snapshot_matches,
     supports_onnx,
 )
-from index.settings import DEFAULT_MODEL, Settings
+from briefsearch.index.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -125,7 +125,7 @@ def model_identity(settings: Settings) -> dict:
     seconds and, for the default model, first prepared the model folder.
     """
     if settings.model == DEFAULT_MODEL:
-        from index.model_prep import MODEL_NAME, source_checksum
+        from briefsearch.index.model_prep import MODEL_NAME, source_checksum
 
         try:
             name, checksum = MODEL_NAME, source_checksum()  # what the prepared folder's marker records
@@ -235,7 +235,7 @@ class Encoder:
     def _resolve(settings: Settings, progress: bool) -> tuple[str, str, str]:
         """(what to load, display name, checksum) for the configured model."""
         if settings.model == DEFAULT_MODEL:
-            from index.model_prep import prepare_default_model
+            from briefsearch.index.model_prep import prepare_default_model
 
             try:  # the weights' package missing, a foreign folder in the way: a model error, not a traceback
                 folder = prepare_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, progress=progress)

@@ -18,13 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-from index.answer import Answerer
-from index.build import chunker_identity
-from index.errors import LibraryBusyError, ServerFaultError
-from index.manage import ChangeResult, CorpusManager, DocumentInput
-from index.search import Searcher, open_searcher
-from index.settings import Settings
-from index.store import check_compatible, live_version, load_index
+from briefsearch.index.answer import Answerer
+from briefsearch.index.build import chunker_identity
+from briefsearch.index.errors import LibraryBusyError, ServerFaultError
+from briefsearch.index.manage import ChangeResult, CorpusManager, DocumentInput
+from briefsearch.index.search import Searcher, open_searcher
+from briefsearch.index.settings import Settings
+from briefsearch.index.store import check_compatible, live_version, load_index
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

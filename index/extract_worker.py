@@ -4,7 +4,7 @@ Uploads are untrusted, and a crafted PDF can make a parser spin or allocate
 without bound (pdfminer decompresses every stream it meets). In a child
 process with an address-space limit and a deadline, such a file costs one
 refused upload instead of the service. The child is a plain
-``python -m index.extract_worker`` (bytes in on stdin, JSON out on stdout), so
+``python -m briefsearch.index.extract_worker`` (bytes in on stdin, JSON out on stdout), so
 nothing of the parent (model threads, its ``__main__``) is forked or re-imported.
 """
 
@@ -15,14 +15,14 @@ import resource
 import subprocess
 import sys
 
-from index.errors import CorpusError
-from index.formats import Extracted
+from briefsearch.index.errors import CorpusError
+from briefsearch.index.formats import Extracted
 
 
 def extract_isolated(data: bytes, suffix: str, name: str, timeout_s: float, memory_mb: int) -> Extracted:
     """``formats.extract`` in a fresh process; raises ``CorpusError`` on bad input, overrun or crash."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "index.extract_worker", suffix, name, str(memory_mb)],
+        proc = subprocess.run([sys.executable, "-m", "briefsearch.index.extract_worker", suffix, name, str(memory_mb)],
                               input=data, capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         raise CorpusError(f"{name}: extraction took longer than {timeout_s:g} s; refused") from None
@@ -40,7 +40,7 @@ def _main() -> None:
     limit = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        from index.formats import extract
+        from briefsearch.index.formats import extract
 
         extracted = extract(sys.stdin.buffer.read(), suffix, name)
         out = {"text": extracted.text, "kind": extracted.kind, "pages": extracted.pages,

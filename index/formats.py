@@ -37,7 +37,7 @@ from pdfminer.high_level import extract_pages
 from pdfminer.layout import LAParams, LTFigure, LTLayoutContainer, LTTextBox
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
-from index.errors import CorpusError
+from briefsearch.index.errors import CorpusError
 
 BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".hwpx"})
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import CorpusError
+from briefsearch.index.errors import CorpusError
 
 ENCODINGS = ("utf-8-sig", "cp949")
 TEXT_SUFFIXES = frozenset({".txt", ".md"})

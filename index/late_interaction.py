@@ -6,7 +6,7 @@ passage that is vaguely about the same topic. MaxSim keeps the tokens apart:
 for every query token the most similar passage token, averaged over the query
 (Khattab and Zaharia, "ColBERT", SIGIR 2020), here from the same e5 model
 without training. Token states are the last hidden layer the encoder graph
-computes before pooling (``index.onnx_backend.token_graph``); the passages'
+computes before pooling (``briefsearch.index.onnx_backend.token_graph``); the passages'
 are stored at build (float16), the query's come from one more forward pass.
 """
 

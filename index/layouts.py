@@ -1,6 +1,6 @@
 """Layout families as data: the headings, bullets and furniture each family's documents follow.
 
-One table per family. ``index.structure`` applies the tables of the families a
+One table per family. ``briefsearch.index.structure`` applies the tables of the families a
 document shows (its ``signature`` lines); it hard-codes none of them. Every
 rule rests on a written drafting convention (법제처 「법령 입안·심사 기준」, the
 National Assembly's bill format, 행정업무운영 편람's 개조식 numbering) or on a
@@ -31,7 +31,7 @@ class HeadingRule:
 
     ``pattern`` is matched against the cleaned line (group ``num`` numbers the
     heading, group ``title`` names it). A heading must also pass the general
-    sanity checks of ``index.structure`` (short, not a sentence, not a formula,
+    sanity checks of ``briefsearch.index.structure`` (short, not a sentence, not a formula,
     not inside running text).
     """
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from index.korean import KoreanText
+from briefsearch.index.korean import KoreanText
 
 ANALYZER_VERSION = "kiwi-morph-v1"
 

@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.errors import CorpusError, LibraryBusyError
-from index.ingest import DocumentMeta, load_manifest, sha256_bytes
-from index.settings import Settings
+from briefsearch.index.errors import CorpusError, LibraryBusyError
+from briefsearch.index.ingest import DocumentMeta, load_manifest, sha256_bytes
+from briefsearch.index.settings import Settings
 
 DOC_ID = re.compile(r"^[^\W][\w.-]{0,99}$")
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")

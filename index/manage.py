@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.build import build_index
-from index.embed import Encoder
-from index.errors import (
+from briefsearch.index.build import build_index
+from briefsearch.index.embed import Encoder
+from briefsearch.index.errors import (
     CorpusError,
     DocumentBuildError,
     DocumentConflictError,
@@ -28,9 +28,9 @@ from index.errors import (
     UnknownDocumentError,
     UnsupportedFormatError,
 )
-from index.ingest import TEXT_SUFFIXES, decode_bytes, load_manifest, sha256_bytes
-from index.korean import KoreanText
-from index.library import (
+from briefsearch.index.ingest import TEXT_SUFFIXES, decode_bytes, load_manifest, sha256_bytes
+from briefsearch.index.korean import KoreanText
+from briefsearch.index.library import (
     Library,
     LibraryEntry,
     LibraryState,
@@ -40,8 +40,8 @@ from index.library import (
     guess_title,
     new_entry,
 )
-from index.settings import Settings
-from index.store import LoadedIndex
+from briefsearch.index.settings import Settings
+from briefsearch.index.store import LoadedIndex
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class _Prepared:
 
 
 def supported_suffixes() -> frozenset[str]:
-    from index.formats import BINARY_SUFFIXES
+    from briefsearch.index.formats import BINARY_SUFFIXES
 
     return TEXT_SUFFIXES | BINARY_SUFFIXES
 
@@ -164,13 +164,13 @@ class CorpusManager:
             text, _ = decode_bytes(data, name)
             rendition = None
         else:
-            from index.extract_worker import extract_isolated
+            from briefsearch.index.extract_worker import extract_isolated
 
             text = extract_isolated(data, suffix, name, self.settings.extract_timeout,
                                     self.settings.extract_memory_mb).text
             rendition = text.encode("utf-8")
         if given.date:
-            from index.search import parse_date
+            from briefsearch.index.search import parse_date
 
             parse_date(given.date)
         meta = {"title": (given.title or "").strip() or guess_title(text, Path(name).stem),
@@ -225,7 +225,7 @@ class CorpusManager:
 
     def _result(self, status: str, doc_id: str, title: str, live: LoadedIndex | None, started: float,
                 message: str) -> ChangeResult:
-        from index.store import live_version, read_manifest
+        from briefsearch.index.store import live_version, read_manifest
 
         manifest = read_manifest(self.settings.index_dir)
         version = live_version(self.settings.index_dir)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import ModelError
+from briefsearch.index.errors import ModelError
 
 GRAPH_FILE, INT8_GRAPH_FILE = "model.onnx", "model-int8.onnx"
 WEIGHTS_FILE = "model.onnx.data"  # external data of the fp32 graph, memory-mapped by ONNX Runtime

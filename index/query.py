@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from index.lexical import Term
+from briefsearch.index.lexical import Term
 
 # interrogatives (Standard Korean grammar: 의문 대명사·수사·관형사) and light/support verbs, as Kiwi lemmas
 QUESTION_TERMS = frozenset({"몇", "얼마", "얼마나", "무엇", "무슨", "어디", "언제", "누구", "어떻", "어떠하", "어느",

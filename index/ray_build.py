@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from index.embed import Encoder
-from index.ray_cluster import connect
-from index.settings import Settings
+from briefsearch.index.embed import Encoder
+from briefsearch.index.ray_cluster import connect
+from briefsearch.index.settings import Settings
 
 log = logging.getLogger(__name__)
 

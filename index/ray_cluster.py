@@ -9,8 +9,8 @@ import logging
 import os
 import socket
 
-from index.errors import BriefsearchError
-from index.settings import Settings
+from briefsearch.index.errors import BriefsearchError
+from briefsearch.index.settings import Settings
 
 log = logging.getLogger(__name__)
 # every Ray worker (replica, encoder actor) runs its forward passes on one thread each: more threads per pass

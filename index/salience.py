@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from index.korean import KoreanText
+from briefsearch.index.korean import KoreanText
 
 _RUN_TAGS = {"SL", "SN"}
 

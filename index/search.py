@@ -18,20 +18,20 @@ from datetime import date
 
 import numpy as np
 
-from index.aliases import expand_query, mine_aliases
-from index.build import chunker_identity, index_status, rebuild_index
-from index.chunk import Chunk
-from index.embed import Encoder
-from index.errors import QueryError
-from index.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
-from index.korean import KoreanText
-from index.late_interaction import rerank
-from index.lexical import LexicalAnalyzer, Term
-from index.query import latin_share, lexical_query
-from index.sentence_sim import SentenceMaxSim
-from index.settings import Settings
-from index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
-from index.vectors import VectorSearch
+from briefsearch.index.aliases import expand_query, mine_aliases
+from briefsearch.index.build import chunker_identity, index_status, rebuild_index
+from briefsearch.index.chunk import Chunk
+from briefsearch.index.embed import Encoder
+from briefsearch.index.errors import QueryError
+from briefsearch.index.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
+from briefsearch.index.korean import KoreanText
+from briefsearch.index.late_interaction import rerank
+from briefsearch.index.lexical import LexicalAnalyzer, Term
+from briefsearch.index.query import latin_share, lexical_query
+from briefsearch.index.sentence_sim import SentenceMaxSim
+from briefsearch.index.settings import Settings
+from briefsearch.index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
+from briefsearch.index.vectors import VectorSearch
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")

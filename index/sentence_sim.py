@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from index.chunk import Chunk
+from briefsearch.index.chunk import Chunk
 
 
 class SentenceMaxSim:

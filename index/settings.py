@@ -197,7 +197,7 @@ class Settings(BaseSettings):
     @field_validator("faiss_factory")
     @classmethod
     def _faiss_factory(cls, value: str) -> str:
-        from index.vectors import check_factory  # faiss loads only when the setting is read
+        from briefsearch.index.vectors import check_factory  # faiss loads only when the setting is read
 
         return check_factory(value.strip())
 

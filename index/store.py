@@ -32,11 +32,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.chunk import Chunk
-from index.errors import IndexIncompatibleError, IndexMissingError
-from index.late_interaction import PassageTokens
-from index.lexical import LexicalIndex
-from index.vectors import EXACT, build_vector_index, factory_kind, index_kind
+from briefsearch.index.chunk import Chunk
+from briefsearch.index.errors import IndexIncompatibleError, IndexMissingError
+from briefsearch.index.late_interaction import PassageTokens
+from briefsearch.index.lexical import LexicalIndex
+from briefsearch.index.vectors import EXACT, build_vector_index, factory_kind, index_kind
 
 FORMAT_VERSION = 2  # 2: index type by size, float16 sentence vectors
 POINTER = "CURRENT"

@@ -2,7 +2,7 @@
 
 Works line by line over the NFC text (with its map back to the file). The
 conventions of each layout family (briefings and 개조식 reports, Korean legal
-drafting, Markdown) are data in ``index.layouts``; this module applies the
+drafting, Markdown) are data in ``briefsearch.index.layouts``; this module applies the
 tables of the families a document shows, plus what every family shares:
 
 * cover furniture: the CONTENTS list, a disclaimer standing in the cover,
@@ -27,9 +27,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from index.clean import clean_inline, is_url_only
-from index.ingest import SourceText
-from index.layouts import (
+from briefsearch.index.clean import clean_inline, is_url_only
+from briefsearch.index.ingest import SourceText
+from briefsearch.index.layouts import (
     BRIEFING,
     CAPTION,
     CHAPTER,
@@ -43,7 +43,7 @@ from index.layouts import (
     Layout,
     active_families,
 )
-from index.mapped import MappedText, nfc_mapped
+from briefsearch.index.mapped import MappedText, nfc_mapped
 
 # ---------------------------------------------------------------- patterns shared by every family
 _PAGE_MARKER = re.compile(r"^\s*[-–—]\s*(\d{1,4})\s*[-–—]\s*$")

@@ -21,17 +21,17 @@ from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount, Route
 
-from index.engine import Engine
-from index.search import Searcher
-from index.settings import Settings, get_settings
-from service.access import GuardedRoute, RequireKey
-from service.body_limit import BodyLimit
-from service.errors import install_error_handlers
-from service.mcp_server import McpEndpoint
-from service.observability import install_observability
-from service.openapi import install_openapi
-from service.routes import ask, chat, documents, health, pages, search
-from service.routes.pages import STATIC_DIR
+from briefsearch.index.engine import Engine
+from briefsearch.index.search import Searcher
+from briefsearch.index.settings import Settings, get_settings
+from briefsearch.service.access import GuardedRoute, RequireKey
+from briefsearch.service.body_limit import BodyLimit
+from briefsearch.service.errors import install_error_handlers
+from briefsearch.service.mcp_server import McpEndpoint
+from briefsearch.service.observability import install_observability
+from briefsearch.service.openapi import install_openapi
+from briefsearch.service.routes import ask, chat, documents, health, pages, search
+from briefsearch.service.routes.pages import STATIC_DIR
 
 log = logging.getLogger(__name__)
 MULTIPART_OVERHEAD = 64 * 1024  # multipart framing and form fields around an upload's file
@@ -108,7 +108,7 @@ def _check_routes_guarded(app: FastAPI) -> None:
             continue
         if not isinstance(route, GuardedRoute | Mount):
             raise RuntimeError(f"route {context.path} is a {type(route).__name__}, which no access check covers; "
-                               "use service.access.GuardedRoute")
+                               "use briefsearch.service.access.GuardedRoute")
 
 
 async def _load(engine: Engine, build: bool, exit_on_failure: bool) -> None:

@@ -16,7 +16,7 @@ import json
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.openai_compat import error_body, is_openai_path
+from briefsearch.service.openai_compat import error_body, is_openai_path
 
 
 class BodyTooLarge(HTTPException):

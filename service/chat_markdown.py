@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.answer import Answer, AnswerCitation
-from index.bullets import GLYPH, LETTER_GLYPH, bullet_prefix
-from service import section_titles
-from service.citation_links import citation_url
+from briefsearch.index.answer import Answer, AnswerCitation
+from briefsearch.index.bullets import GLYPH, LETTER_GLYPH, bullet_prefix
+from briefsearch.service import section_titles
+from briefsearch.service.citation_links import citation_url
 
 # a line break inside a sentence, with the bullet (index/bullets.py's one glyph table) opening the next line
 _INNER_BULLETS = re.compile(rf"\s*\n\s*(?:(?:{GLYPH}|{LETTER_GLYPH})\s+)?")

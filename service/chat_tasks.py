@@ -18,10 +18,10 @@ import json
 import re
 from dataclasses import dataclass
 
-from index.store import LoadedIndex
-from service import section_titles
-from service.citation_links import cited_spans
-from service.schemas import ChatMessage
+from briefsearch.index.store import LoadedIndex
+from briefsearch.service import section_titles
+from briefsearch.service.citation_links import cited_spans
+from briefsearch.service.schemas import ChatMessage
 
 _TASK_HEADER = re.compile(r"^\s*#{2,4}\s*Task\s*:", re.IGNORECASE)
 _HISTORY = re.compile(r"<chat_history>\s*(.*?)\s*</chat_history>", re.DOTALL)

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 
-from index.settings import Settings
+from briefsearch.index.settings import Settings
 
 _LINK = re.compile(r"/documents/([^/?#\s)\]]+)/view\?start=(\d+)&(?:amp;)?end=(\d+)")
 

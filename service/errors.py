@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.errors import (
+from briefsearch.index.errors import (
     BriefsearchError,
     CorpusError,
     DocumentConflictError,
@@ -20,7 +20,7 @@ from index.errors import (
     UnknownDocumentError,
     UnsupportedFormatError,
 )
-from service.openai_compat import OpenAIError, error_response, is_openai_path
+from briefsearch.service.openai_compat import OpenAIError, error_response, is_openai_path
 
 # first match wins: subclasses before their base class
 _STATUS: list[tuple[type[BriefsearchError], int]] = [

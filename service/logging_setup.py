@@ -13,7 +13,7 @@ import logging
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from index.settings import Settings
+from briefsearch.index.settings import Settings
 
 HANDLER_NAME = "briefsearch"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")

@@ -26,13 +26,13 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from index.engine import Engine, Serving
-from index.errors import BriefsearchError
-from index.ingest import read_original
-from index.search import SearchFilters
-from index.settings import REPO_ROOT, Settings
-from index.store import DocumentRecord
-from service.schemas import AskResponse, DocumentSummary, SearchResponse
+from briefsearch.index.engine import Engine, Serving
+from briefsearch.index.errors import BriefsearchError
+from briefsearch.index.ingest import read_original
+from briefsearch.index.search import SearchFilters
+from briefsearch.index.settings import REPO_ROOT, Settings
+from briefsearch.index.store import DocumentRecord
+from briefsearch.service.schemas import AskResponse, DocumentSummary, SearchResponse
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from index.settings import Settings
-from service.access_log import AccessLogMiddleware
-from service.metrics import install_metrics
+from briefsearch.index.settings import Settings
+from briefsearch.service.access_log import AccessLogMiddleware
+from briefsearch.service.metrics import install_metrics
 
 
 def install_observability(app: FastAPI, settings: Settings) -> None:

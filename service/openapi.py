@@ -16,8 +16,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from service.access import Access, GuardedRoute, access_of
-from service.openai_compat import is_openai_path
+from briefsearch.service.access import Access, GuardedRoute, access_of
+from briefsearch.service.openai_compat import is_openai_path
 
 SCHEME = "apiKey"
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}

@@ -18,12 +18,12 @@ from typing import Any
 
 from ray import serve
 
-from index.embed import configure_threads
-from index.ray_build import worker_settings
-from index.ray_cluster import connect
-from index.search import open_searcher
-from index.settings import Settings
-from service.app import create_app
+from briefsearch.index.embed import configure_threads
+from briefsearch.index.ray_build import worker_settings
+from briefsearch.index.ray_cluster import connect
+from briefsearch.index.search import open_searcher
+from briefsearch.index.settings import Settings
+from briefsearch.service.app import create_app
 
 log = logging.getLogger(__name__)
 APP_NAME = "briefsearch"

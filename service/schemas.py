@@ -6,11 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from index.answer import Answer
-from index.chunk import Chunk
-from index.search import SearchFilters, SearchHit, SearchResult, normalize_query
-from index.settings import K_CEILING, QUERY_CHARS_CEILING
-from index.store import DocumentRecord
+from briefsearch.index.answer import Answer
+from briefsearch.index.chunk import Chunk
+from briefsearch.index.search import SearchFilters, SearchHit, SearchResult, normalize_query
+from briefsearch.index.settings import K_CEILING, QUERY_CHARS_CEILING
+from briefsearch.index.store import DocumentRecord
 
 MAX_QUERY_CHARS = QUERY_CHARS_CEILING  # the configured limit (Settings.max_query_chars) is checked by the searcher
 MAX_K = K_CEILING  # likewise Settings.max_k

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from test_citations import _alnum, _unexplained_gaps
 
-from eval.answers import calibrate, check_floors, load_off_corpus, run
-from index.answer import NO_ANSWER, Answerer
-from index.ingest import read_original
-from index.settings import REPO_ROOT
+from briefsearch.eval.answers import calibrate, check_floors, load_off_corpus, run
+from briefsearch.index.answer import NO_ANSWER, Answerer
+from briefsearch.index.ingest import read_original
+from briefsearch.index.settings import REPO_ROOT
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
 
@@ -89,7 +89,7 @@ def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
 
 
 def test_answer_floors_are_read_from_the_thresholds_file(searcher, tmp_path: Path) -> None:
-    from eval.answers import AnswerStats, SplitStats
+    from briefsearch.eval.answers import AnswerStats, SplitStats
 
     split = SplitStats(n_questions=10, n_negatives=4, evidence_rate=0.8, missed_rate=0.1, false_answer_rate=0.25,
                        english_answered="1 of 4", on_confidences=[], neg_confidences=[], on_crosslingual=[],
@@ -112,7 +112,7 @@ def test_calibrate_picks_the_separating_threshold() -> None:
 
 def test_ask_on_the_command_line(searcher, data_dir: Path) -> None:
     env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "ask", "웨강아오대만구 미래 10대 산업은?"],
+    proc = subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "ask", "웨강아오대만구 미래 10대 산업은?"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "[1]" in proc.stdout and "corpus/001_7307f45af5f7b1ae.txt:" in proc.stdout
@@ -127,7 +127,7 @@ def test_a_name_no_briefing_mentions_is_not_answered(client, question: str) -> N
 
 
 def test_salient_names_and_corpus_mentions(searcher) -> None:
-    from index.salience import CorpusMentions, salient_names
+    from briefsearch.index.salience import CorpusMentions, salient_names
 
     names = salient_names(searcher.korean, "Which satellites did Google's Suncatcher and the 910B use?")
     assert names == ["Google", "Suncatcher", "910B"]  # not the sentence-initial "Which", not "the"
@@ -138,7 +138,7 @@ def test_salient_names_and_corpus_mentions(searcher) -> None:
 
 def test_a_name_written_with_its_original_in_brackets_or_other_spacing_is_known(searcher) -> None:
     """The corpus writes 즈장(之江)실험실; a question writes 즈장실험실 or 즈장 실험실: the same name, not unknown."""
-    from index.salience import CorpusMentions
+    from briefsearch.index.salience import CorpusMentions
 
     mentions = CorpusMentions(c.text for c in searcher.index.chunks.values())
     assert mentions.unknown(["즈장실험실", "즈장 실험실", "즈장(之江)실험실", "즈장대학교"]) == ["즈장대학교"]
@@ -174,7 +174,7 @@ def test_answer_sentences_start_at_a_word_and_stay_in_one_passage(client, questi
 
 
 def test_bullet_prefix_covers_the_briefings_glyphs() -> None:
-    from index.bullets import bullet_prefix
+    from briefsearch.index.bullets import bullet_prefix
 
     for text in ("- 내용", "ㅇ 내용", "m 내용", "❍ 내용", "■ 내용", "□ ○ 내용", "• 내용"):
         assert text[bullet_prefix(text):] == "내용", text

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openai import NotFoundError, OpenAI
 
-from service.app import create_app
+from briefsearch.service.app import create_app
 
 
 @pytest.fixture(scope="module")

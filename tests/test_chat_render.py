@@ -14,8 +14,8 @@ import pytest
 from markdown_it import MarkdownIt
 from test_web import ARTIFACTS, browser, page  # noqa: F401  (fixtures)
 
-from service.chat_markdown import clean_sentence
-from service.section_titles import article, caption, chapter, short_title
+from briefsearch.service.chat_markdown import clean_sentence
+from briefsearch.service.section_titles import article, caption, chapter, short_title
 
 
 @pytest.mark.parametrize(("raw", "clean"), [

@@ -20,11 +20,11 @@ import unicodedata
 
 import pytest
 
-from index.clean import LATEX_SYMBOLS
-from index.ingest import read_original, read_source
-from index.search import Searcher
-from index.settings import REPO_ROOT
-from index.structure import parse_document
+from briefsearch.index.clean import LATEX_SYMBOLS
+from briefsearch.index.ingest import read_original, read_source
+from briefsearch.index.search import Searcher
+from briefsearch.index.settings import REPO_ROOT
+from briefsearch.index.structure import parse_document
 
 _MARKUP = re.compile(
     r"</?[a-zA-Z][^<>]*>|<https?://[^>]*>|\[[^\]]*\]\([^)]*\)|https?://\S+|&[a-z#0-9]+;",

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from eval.answers import NEGATIVES, load_negatives
-from eval.evaluate import (
+from briefsearch.eval.answers import NEGATIVES, load_negatives
+from briefsearch.eval.evaluate import (
     FRESH,
     QUESTIONS,
     THRESHOLDS,
@@ -18,9 +18,9 @@ from eval.evaluate import (
     normalize_evidence,
     run_eval,
 )
-from eval.split import assign_splits
-from index.ingest import load_manifest, read_source
-from index.settings import REPO_ROOT
+from briefsearch.eval.split import assign_splits
+from briefsearch.index.ingest import load_manifest, read_source
+from briefsearch.index.settings import REPO_ROOT
 
 
 def test_normalize_evidence_keeps_letters_digits_hangul_cjk() -> None:
@@ -114,7 +114,7 @@ def test_generalization_floors_are_a_section_of_the_same_file(report, tmp_path) 
     """The generalization set's test floors live beside the briefings' in eval/thresholds.json.
 
     The briefing gate reads only the top-level numbers; a section is read by name
-    (``python -m eval.generalization`` reads "generalization").
+    (``python -m briefsearch.eval.generalization`` reads "generalization").
     """
     section = json.loads(THRESHOLDS.read_text(encoding="utf-8"))["generalization"]
     assert set(section) == {"hit_rate@1", "hit_rate@5", "mrr@10", "ndcg@10"}

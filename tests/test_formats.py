@@ -18,8 +18,8 @@ from fixtures_formats import (
     write_zip,
 )
 
-from index.errors import CorpusError
-from index.formats import BINARY_SUFFIXES, Extracted, extract
+from briefsearch.index.errors import CorpusError
+from briefsearch.index.formats import BINARY_SUFFIXES, Extracted, extract
 
 PAGE_ONE = (
     "# 2026년 청년 주거 지원 정책 브리핑\n"

@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 from test_corpus import KEY, NEW_DOC, _snapshot
 
-from index.library import Library
-from index.search import Searcher
-from index.settings import Settings
-from index.store import POINTER, live_version, load_index
-from service.access import RequireKey
-from service.app import create_app
+from briefsearch.index.library import Library
+from briefsearch.index.search import Searcher
+from briefsearch.index.settings import Settings
+from briefsearch.index.store import POINTER, live_version, load_index
+from briefsearch.service.access import RequireKey
+from briefsearch.service.app import create_app
 
 OPEN = {("GET", "/"), ("GET", "/documents/{doc_id}/view"), ("GET", "/health"), ("GET", "/ready")}
 MALFORMED = [
@@ -314,7 +314,7 @@ def test_searches_are_served_while_a_change_runs_with_one_pool_thread(scratch_se
     searches waited for the upload. Changes now run on their own thread."""
     import anyio.to_thread
 
-    from index.errors import BriefsearchError
+    from briefsearch.index.errors import BriefsearchError
 
     with _app(scratch_settings, encoder, korean) as client:
         before = _snapshot(client, scratch_settings)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from index.lexical import LexicalAnalyzer
-from index.search import SearchFilters
+from briefsearch.index.lexical import LexicalAnalyzer
+from briefsearch.index.search import SearchFilters
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
 
@@ -112,7 +112,7 @@ def test_summary_and_body_do_not_crowd_the_top(searcher) -> None:
 
 def test_aliases_are_mined_from_bracketed_originals(searcher) -> None:
     """한글(原文) pairs give Latin and pinyin keys: "Suncatcher" and "Jiuquan" (酒泉) reach the Korean names."""
-    from index.aliases import expand_query, mine_aliases
+    from briefsearch.index.aliases import expand_query, mine_aliases
 
     aliases = mine_aliases(["구글은 선캐처(Suncatcher) 계획을", "주취안(酒泉) 위성발사센터에서"])
     assert aliases == {"suncatcher": "선캐처", "jiuquan": "주취안"}

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.late_interaction import maxsim, rerank
-from index.settings import Settings
+from briefsearch.index.late_interaction import maxsim, rerank
+from briefsearch.index.settings import Settings
 
 DOC = "000_b57bb989019f2633"  # the smallest briefing: 37 passages
 QUERY = "강서성 미래산업 발전 투자기금 규모"
@@ -41,7 +41,7 @@ def late_settings(settings: Settings, searcher, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="module")
 def late_searcher(late_settings: Settings):
-    from index.search import open_searcher
+    from briefsearch.index.search import open_searcher
 
     return open_searcher(late_settings, build=True, progress=False)
 
@@ -115,7 +115,7 @@ def test_search_api_serves_the_reranked_order(late_settings: Settings, late_sear
     """/search through the real app returns what the searcher's second stage ranks."""
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from briefsearch.service.app import create_app
 
     expected = [h.chunk.chunk_id for h in late_searcher.search(QUERY, k=5).hits]
     with TestClient(create_app(late_settings, searcher=late_searcher)) as client:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from index.ingest import read_original
-from index.settings import REPO_ROOT
+from briefsearch.index.ingest import read_original
+from briefsearch.index.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 SOURCES = ("pyproject.toml", "README.md", "briefsearch", "index", "service", "eval", "corpus")

@@ -30,11 +30,11 @@ import pytest
 import ray
 from ray import serve
 
-from index.ray_cluster import RayUnavailableError, connect
-from index.search import Searcher
-from index.settings import REPO_ROOT, Settings
-from index.store import load_index
-from service.ray_serve import APP_NAME, REPLICA_HEADER
+from briefsearch.index.ray_cluster import RayUnavailableError, connect
+from briefsearch.index.search import Searcher
+from briefsearch.index.settings import REPO_ROOT, Settings
+from briefsearch.index.store import load_index
+from briefsearch.service.ray_serve import APP_NAME, REPLICA_HEADER
 
 pytestmark = pytest.mark.ray
 KEY = {"Authorization": "Bearer test-key"}
@@ -79,8 +79,9 @@ def service(ray_cluster: str, ray_settings: Settings,
         port = sock.getsockname()[1]
     env = {**os.environ, "BRIEFSEARCH_API_KEYS": ray_settings.api_keys,
            "BRIEFSEARCH_RELOAD_INTERVAL": str(ray_settings.reload_interval)}
-    command = [sys.executable, "-m", "service.cli", "--data-dir", str(ray_settings.data_dir), "--corpus-dir",
-               str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "2", "--ray-address", ray_cluster,
+    command = [sys.executable, "-m", "briefsearch.service.cli", "--data-dir", str(ray_settings.data_dir),
+               "--corpus-dir", str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "2",
+               "--ray-address", ray_cluster,
                "--host", "127.0.0.1", "--port", str(port), "--no-build"]
     out = tmp_path_factory.mktemp("ray-serve") / "stdout.txt"  # a file: replica logs stream to it too
     with out.open("w") as stdout:
@@ -136,8 +137,8 @@ def test_ray_build_matches_plain_build(ray_cluster: str, settings: Settings, sea
     (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
     env = {**os.environ, "BRIEFSEARCH_RAY_EMBED_BATCH_SIZE": "16"}  # several batches per actor
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "service.cli", "-v", "--data-dir", str(data), "--corpus-dir",
-                           str(corpus), "index", "build", "--ray", "--ray-address", ray_cluster],
+    done = subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "-v", "--data-dir", str(data),
+                           "--corpus-dir", str(corpus), "index", "build", "--ray", "--ray-address", ray_cluster],
                           capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     print(f"\n[ray] index build --ray of {doc}: {time.perf_counter() - started:.1f} s")

@@ -37,10 +37,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from index.search import Searcher
-from index.settings import Settings
-from index.store import load_index
-from service.app import create_app
+from briefsearch.index.search import Searcher
+from briefsearch.index.settings import Settings
+from briefsearch.index.store import load_index
+from briefsearch.service.app import create_app
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

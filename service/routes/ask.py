@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from service.access import GuardedRoute
-from service.deps import AnswererDep
-from service.schemas import UNAVAILABLE, AskRequest, AskResponse, ErrorResponse
+from briefsearch.service.access import GuardedRoute
+from briefsearch.service.deps import AnswererDep
+from briefsearch.service.schemas import UNAVAILABLE, AskRequest, AskResponse, ErrorResponse
 
 router = APIRouter(tags=["answers"], route_class=GuardedRoute)
 

@@ -20,15 +20,15 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from index.answer import Answerer
-from index.errors import QueryError
-from index.settings import Settings
-from service import chat_markdown, chat_tasks
-from service.access import GuardedRoute
-from service.citation_links import public_base_url
-from service.deps import AnswererDep
-from service.openai_compat import MODEL_ID, check_model, url_citation, usage
-from service.schemas import (
+from briefsearch.index.answer import Answerer
+from briefsearch.index.errors import QueryError
+from briefsearch.index.settings import Settings
+from briefsearch.service import chat_markdown, chat_tasks
+from briefsearch.service.access import GuardedRoute
+from briefsearch.service.citation_links import public_base_url
+from briefsearch.service.deps import AnswererDep
+from briefsearch.service.openai_compat import MODEL_ID, check_model, url_citation, usage
+from briefsearch.service.schemas import (
     OPENAI_UNAVAILABLE,
     ChatCompletion,
     ChatRequest,

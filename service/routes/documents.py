@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 
-from index.engine import Engine
-from index.errors import DocumentTooLargeError, UnknownDocumentError
-from index.manage import ChangeResult, DocumentInput
-from service.access import GuardedRoute, writes
-from service.deps import EngineDep, SearcherDep
-from service.schemas import UNAVAILABLE, DocumentChange, DocumentDetail, DocumentSummary, ErrorResponse
+from briefsearch.index.engine import Engine
+from briefsearch.index.errors import DocumentTooLargeError, UnknownDocumentError
+from briefsearch.index.manage import ChangeResult, DocumentInput
+from briefsearch.service.access import GuardedRoute, writes
+from briefsearch.service.deps import EngineDep, SearcherDep
+from briefsearch.service.schemas import UNAVAILABLE, DocumentChange, DocumentDetail, DocumentSummary, ErrorResponse
 
 router = APIRouter(prefix="/documents", tags=["documents"], route_class=GuardedRoute)
 

@@ -7,9 +7,9 @@ import time
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.access import GuardedRoute, public
-from service.deps import EngineDep
-from service.schemas import HealthResponse, ModelInfo, ReadyResponse
+from briefsearch.service.access import GuardedRoute, public
+from briefsearch.service.deps import EngineDep
+from briefsearch.service.schemas import HealthResponse, ModelInfo, ReadyResponse
 
 router = APIRouter(tags=["health"], route_class=GuardedRoute)
 

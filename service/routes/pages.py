@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from service.access import GuardedRoute, public
+from briefsearch.service.access import GuardedRoute, public
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)

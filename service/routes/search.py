@@ -7,10 +7,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from index.search import SearchFilters
-from service.access import GuardedRoute
-from service.deps import SearcherDep
-from service.schemas import MAX_K, MAX_QUERY_CHARS, UNAVAILABLE, ErrorResponse, SearchRequest, SearchResponse
+from briefsearch.index.search import SearchFilters
+from briefsearch.service.access import GuardedRoute
+from briefsearch.service.deps import SearcherDep
+from briefsearch.service.schemas import (
+    MAX_K,
+    MAX_QUERY_CHARS,
+    UNAVAILABLE,
+    ErrorResponse,
+    SearchRequest,
+    SearchResponse,
+)
 
 router = APIRouter(tags=["search"], route_class=GuardedRoute)
 _ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}, **UNAVAILABLE}
