@@ -17,55 +17,17 @@ here, never asserted in tests.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
-import threading
-import time
 from pathlib import Path
 
-from bench.run import REPO, SearchClient, free_port, pct, start_server
+from bench.run import REPO, free_port, start_server
+from bench.run import load as throughput
 from briefsearch.eval.evaluate import load_questions
 from briefsearch.index.settings import Settings
 
 OUT_JSON = REPO / "bench" / "ray_results.json"
-
-
-def throughput(base: str, questions: list[str], clients: int, seconds: float) -> dict:
-    """``clients`` closed-loop clients for ``seconds``: requests/s, p50, p95 and failed requests."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
-
-    def worker(offset: int) -> None:
-        nonlocal errors
-        i, client = offset, SearchClient(base)
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            try:
-                ok = client.search(questions[i % len(questions)]) == 200
-            except (OSError, http.client.HTTPException):
-                ok, client = False, SearchClient(base)
-            with lock:
-                if ok:
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                else:
-                    errors += 1
-            i += clients
-        client.close()
-
-    threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    return {"clients": clients, "requests": len(latencies), "errors": errors,
-            "throughput_rps": round(len(latencies) / elapsed, 2),
-            "p50_ms": round(pct(latencies, 50), 1), "p95_ms": round(pct(latencies, 95), 1)}
 
 
 def main() -> None:
