@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.growth import one_by_one as search_each
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,13 +96,8 @@ def questions() -> dict[str, list[str]]:
 
 def one_by_one(index, queries: np.ndarray, params=None) -> tuple[np.ndarray, float]:
     """Top-10 ids per query and the median ms of a single-query search."""
-    times, out = [], []
-    for q in queries:
-        t0 = time.perf_counter()
-        _, found = index.search(q[None, :], 10, params=params)
-        times.append((time.perf_counter() - t0) * 1000)
-        out.append(found[0])
-    return np.array(out), round(float(np.median(times)), 3)
+    times, found = search_each(index, queries, params)
+    return found, round(float(np.median(times)), 3)
 
 
 def measure(vectors: np.ndarray, queries: np.ndarray, candidates: list[tuple[str, int, list[int]]]) -> dict:
