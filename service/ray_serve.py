@@ -94,9 +94,21 @@ def deploy(settings: Settings, replicas: int, host: str, port: int, address: str
     return time.perf_counter() - started
 
 
-def undeploy(settings: Settings, address: str | None = None) -> None:
-    """Remove the application: on a cluster only ours (others may run theirs), on a local instance all of Serve."""
-    if address or settings.ray_address:
-        serve.delete(APP_NAME)
-    else:
+def undeploy(settings: Settings, address: str | None = None, wait_seconds: float = 60.0) -> None:
+    """Remove the application: on a cluster only ours (others may run theirs), on a local instance all of Serve.
+
+    On a cluster the removal is asked for and then waited on for at most ``wait_seconds``: a blocking delete
+    could wait without end behind a replica Serve is still restarting, and Ctrl-C must return; the
+    controller finishes the removal on its own.
+    """
+    if not (address or settings.ray_address):
         serve.shutdown()
+        return
+    serve.delete(APP_NAME, _blocking=False)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if APP_NAME not in serve.status().applications:
+            return
+        time.sleep(0.5)
+    log.warning("Serve is still removing the application %r after %.0f s; its controller finishes it",
+                APP_NAME, wait_seconds)
