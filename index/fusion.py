@@ -60,3 +60,23 @@ def coverage_weights(dense_weight: float, coverage: float) -> tuple[float, float
     """
     coverage = min(1.0, max(0.0, coverage))
     return dense_weight, (1 - dense_weight) * coverage
+
+
+def agreement_weights(dense_weight: float, dense: Ranking, lexical: Ranking, depth: int,
+                      floor: float) -> tuple[float, float]:
+    """(dense, lexical) weights with the lexical weight scaled by how much the two sides' tops agree.
+
+    A paraphrased question shares few words with its answer, so BM25's top
+    passages are lexical noise that the dense side does not confirm. The
+    lexical weight keeps ``floor`` of itself and gains the rest in proportion
+    to the overlap of the two top-``depth`` lists (floor 1: unchanged).
+
+    >>> agreement_weights(0.6, [(1, .9), (2, .8)], [(2, 5.0), (3, 4.0)], 2, 0.5)
+    (0.6, 0.30000000000000004)
+    """
+    if floor >= 1 or not dense or not lexical:
+        return dense_weight, 1 - dense_weight
+    top_dense = {i for i, _ in dense[:depth]}
+    top_lexical = {i for i, _ in lexical[:depth]}
+    agreement = len(top_dense & top_lexical) / max(1, min(depth, len(top_dense), len(top_lexical)))
+    return dense_weight, (1 - dense_weight) * (floor + (1 - floor) * agreement)

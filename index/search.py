@@ -23,13 +23,20 @@ from briefsearch.index.build import chunker_identity, index_status, rebuild_inde
 from briefsearch.index.chunk import Chunk
 from briefsearch.index.embed import Encoder
 from briefsearch.index.errors import QueryError
-from briefsearch.index.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
+from briefsearch.index.feedback import rocchio
+from briefsearch.index.fusion import (
+    agreement_weights,
+    coverage_weights,
+    reciprocal_rank_fusion,
+    weighted_score_fusion,
+)
 from briefsearch.index.korean import KoreanText
 from briefsearch.index.late_interaction import rerank
 from briefsearch.index.lexical import LexicalAnalyzer, Term
 from briefsearch.index.query import latin_share, lexical_query
 from briefsearch.index.sentence_sim import SentenceMaxSim
 from briefsearch.index.settings import Settings
+from briefsearch.index.smoothing import smooth_by_group
 from briefsearch.index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
 from briefsearch.index.vectors import VectorSearch
 
@@ -211,16 +218,18 @@ class Searcher:
         elif mode == "lexical":
             fused = lexical
         else:
-            weights = (self.settings.dense_weight, 1 - self.settings.dense_weight)
-            if self.settings.crosslingual_dense_only and latin_share(text) > self.settings.crosslingual_latin_share:
-                weights = (1.0, 0.0)  # BM25 over Korean morphemes cannot match an English question's words
-            elif self.settings.coverage_fusion:
-                weights = coverage_weights(self.settings.dense_weight,
-                                           self.index.lexical.coverage([t.term for t in query_terms]))
-            if self.settings.fusion == "rrf":
-                fused = reciprocal_rank_fusion([dense, lexical], weights, self.settings.rrf_k)
-            else:
-                fused = weighted_score_fusion([dense, lexical], weights)
+            fused = self._fuse(dense, lexical, query_terms, text)
+            if self.settings.prf_weight > 0 and vector is not None:
+                # the query moved towards the first search's top passages; the dense side searched again
+                t1 = time.perf_counter()
+                feedback = [i for i, _ in fused[:self.settings.prf_depth]]
+                moved = rocchio(vector, self.vectors.index.reconstruct_batch(np.array(feedback, dtype=np.int64)),
+                                self.settings.prf_weight)
+                dense = self._dense(moved[None, :], depth, allowed)
+                fused = self._fuse(dense, lexical, query_terms, text)
+                timings["feedback_ms"] = (time.perf_counter() - t1) * 1000
+            if self.settings.smooth_weight > 0:
+                fused = smooth_by_group(fused, self._group_of, self.settings.smooth_weight)
             if self.settings.rerank_weight > 0 and self.passage_tokens and self.encoder.has_token_states:
                 t1 = time.perf_counter()
                 fused = rerank(fused, self.query_tokens(wanted_text), self.passage_tokens,
@@ -230,6 +239,27 @@ class Searcher:
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings, query_terms,
                             vector)
+
+    def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], query_terms: list[Term],
+              text: str) -> list[tuple[int, float]]:
+        """The two sides fused, with the side weights the settings call for."""
+        weights = (self.settings.dense_weight, 1 - self.settings.dense_weight)
+        if self.settings.crosslingual_dense_only and latin_share(text) > self.settings.crosslingual_latin_share:
+            weights = (1.0, 0.0)  # BM25 over Korean morphemes cannot match an English question's words
+        elif self.settings.coverage_fusion:
+            weights = coverage_weights(self.settings.dense_weight,
+                                       self.index.lexical.coverage([t.term for t in query_terms]))
+        elif self.settings.agreement_floor < 1:
+            weights = agreement_weights(self.settings.dense_weight, dense, lexical, self.settings.agreement_depth,
+                                        self.settings.agreement_floor)
+        if self.settings.fusion == "rrf":
+            return reciprocal_rank_fusion([dense, lexical], weights, self.settings.rrf_k)
+        return weighted_score_fusion([dense, lexical], weights)
+
+    def _group_of(self, chunk_id: int) -> tuple[str, ...]:
+        """The structure group smoothing shares scores within: the document, or a section of it."""
+        chunk = self.index.chunks[chunk_id]
+        return (chunk.doc_id, *chunk.section_path[:self.settings.smooth_level])
 
     def query_tokens(self, text: str) -> np.ndarray:
         """The query's e5 token states (one more forward pass), for the late-interaction stage."""

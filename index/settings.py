@@ -94,6 +94,22 @@ class Settings(BaseSettings):
     rerank_depth: int = Field(30, ge=2, le=200, description="Fused candidates the second stage reorders (not "
                               "swept yet).")
     fusion_depth: int = Field(100, ge=10, le=1000, description="Candidates taken from each side before fusion.")
+    prf_weight: float = Field(
+        0.0, ge=0.0, le=2.0, description="Dense pseudo-relevance feedback (index/feedback.py): the query vector "
+        "moves by this weight towards the mean of the first search's top prf_depth fused passages, and the dense "
+        "side is searched again (0: off); swept on dev: eval/reports/ranking-round3.md.")
+    prf_depth: int = Field(3, ge=1, le=50, description="Top fused passages whose vectors feed back into the query.")
+    smooth_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="Structure smoothing (index/smoothing.py): a fused score gains this "
+        "share of the best other candidate's score in its group (0: off); swept on dev: "
+        "eval/reports/ranking-round3.md.")
+    smooth_level: int = Field(0, ge=0, le=6, description="The group smoothing shares within: 0 the document, n "
+                              "the first n levels of the section path.")
+    agreement_floor: float = Field(
+        1.0, ge=0.0, le=1.0, description="Share of the lexical weight kept when the dense and lexical tops do "
+        "not overlap at all; the rest grows with their overlap (1: off; index/fusion.py agreement_weights); "
+        "swept on dev: eval/reports/ranking-round3.md.")
+    agreement_depth: int = Field(10, ge=1, le=100, description="Top passages of each side compared for agreement.")
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
