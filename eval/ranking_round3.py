@@ -2,6 +2,7 @@
 
     python -m briefsearch.eval.generalization     # first: builds var/generalization (seed corpus + laws/bills)
     python -m briefsearch.eval.ranking_round3     # writes eval/reports/ranking-round3.md and .json
+    python -m briefsearch.eval.ranking_round3 --only sentence_lexical_weight   # ...-round3-<knob>.md, on Settings
 
 Two indexes, one model: the briefings (var/index) and the generalization set
 (var/generalization). Each knob is swept on top of the ones chosen before it; a
@@ -13,6 +14,7 @@ configured value, paired significance on each set's test split (ranx.compare).
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 
@@ -41,6 +43,7 @@ SWEEPS: list[tuple[str, list[object]]] = [
     ("smooth_weight", [0.0, 0.05, 0.1, 0.2, 0.3]),
     ("agreement_depth", [5, 10, 20]),
     ("agreement_floor", [1.0, 0.75, 0.5, 0.25, 0.0]),
+    ("sentence_lexical_weight", [0.0, 0.2, 0.3, 0.5, 0.7]),
     ("dense_weight", [0.5, 0.55, 0.6, 0.65, 0.7]),
     ("sentence_weight", [0.1, 0.2, 0.3]),
     ("fusion_depth", [50, 100, 200]),
@@ -106,6 +109,11 @@ def why_missed(searcher: Searcher, report: EvalReport, questions: list[Question]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", default=[], help="sweep only this knob (on top of Settings)")
+    args = parser.parse_args()
+    sweeps = [(k, v) for k, v in SWEEPS if not args.only or k in args.only]
+    report = "ranking-round3" + "".join(f"-{k.replace('_', '-')}" for k in args.only)
     base = get_settings()
     briefings = open_searcher(base, build=False, progress=False)
     general_settings = base.model_copy(update={"data_dir": (base.data_dir / "generalization").resolve()})
@@ -117,8 +125,10 @@ def main() -> None:
     def run(update: dict) -> dict[str, EvalReport]:
         return {name: _run(searchers[name], searchers[name].settings, questions[name], update) for name in SETS}
 
-    lines = ["# Ranking round 3: feedback, structure smoothing, agreement weighting", "",
-             "- command: `python -m briefsearch.eval.ranking_round3` (indexes: var/index, var/generalization)",
+    topic = ", ".join(args.only) or "feedback, structure smoothing, agreement weighting, re-sweep"
+    lines = [f"# Ranking round 3: {topic}", "",
+             "- command: `python -m briefsearch.eval.ranking_round3" + "".join(f" --only {k}" for k in args.only)
+             + "` (indexes: var/index, var/generalization)",
              f"- questions: briefings {len(questions['briefings'])}, generalization "
              f"{len(questions['generalization'])}; each knob chosen on both sets' dev questions pooled (best "
              "MRR@10, ties: Recall@1, then the configured value); test rows are read, never used to choose", ""]
@@ -136,7 +146,7 @@ def main() -> None:
         lines += ["", "Causes: " + ", ".join(f"{c} {n}" for c, n in Counter(r["cause"] for r in rows).items()), ""]
     chosen: dict[str, object] = {}
     results: dict[str, dict] = {}
-    for knob, values in SWEEPS:
+    for knob, values in sweeps:
         probe = PROBE.get(knob, {})
         rows = []
         for value in values:
@@ -179,8 +189,8 @@ def main() -> None:
             lines.append(f"| {t} | {int(s['n'])} | {s['hit_rate@1']:.3f} | {c['hit_rate@1']:.3f} | "
                          f"{s['mrr@10']:.3f} | {c['mrr@10']:.3f} |")
     REPORTS.mkdir(parents=True, exist_ok=True)
-    (REPORTS / "ranking-round3.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (REPORTS / "ranking-round3.json").write_text(json.dumps(
+    (REPORTS / f"{report}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (REPORTS / f"{report}.json").write_text(json.dumps(
         {"chosen": chosen, "runs": results, "dev_misses": misses}, ensure_ascii=False, indent=1), encoding="utf-8")
     print("chosen on dev:", chosen)
 

@@ -8,6 +8,7 @@ weight mask, so a filtered query still gets its full top k.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -34,6 +35,7 @@ from briefsearch.index.korean import KoreanText
 from briefsearch.index.late_interaction import rerank
 from briefsearch.index.lexical import LexicalAnalyzer, Term
 from briefsearch.index.query import latin_share, lexical_query
+from briefsearch.index.sentence_lexical import SentenceLexical
 from briefsearch.index.sentence_sim import SentenceMaxSim
 from briefsearch.index.settings import Settings
 from briefsearch.index.smoothing import smooth_by_group
@@ -147,6 +149,11 @@ class Searcher:
         # the second stage's passage token states (empty: the index was built without late_interaction)
         self.passage_tokens = loaded.token_states.lookup() if loaded.token_states is not None else {}
 
+    @functools.cached_property
+    def sentence_bm25(self) -> SentenceLexical:
+        """BM25 over single sentences, built on first use (only sentence_lexical_weight > 0 uses it)."""
+        return SentenceLexical(self.index.chunks, self.settings.bm25_k1, self.settings.bm25_b)
+
     def passage_terms(self, chunk_id: int) -> set[str]:
         """The BM25 terms of a passage (empty for an unknown id)."""
         return self._terms.get(chunk_id, set())
@@ -189,6 +196,7 @@ class Searcher:
         if allowed is not None and not allowed:
             return SearchResult(text, mode, (time.perf_counter() - started) * 1000, [], timings)
 
+        sentence_ranked: list[tuple[int, float]] = []  # filled beside the forward pass, with the lexical side
         # a name in the original script ("Jiuquan", "Suncatcher") brings its Korean name along
         wanted_text = expand_query(text, self.aliases) if self.settings.query_aliases else text
 
@@ -197,6 +205,8 @@ class Searcher:
             terms = self.analyzer.analyze(wanted_text)  # also for dense: the matched terms shown with each hit
             wanted = lexical_query(terms, wanted_text) if self.settings.query_analysis else [t.term for t in terms]
             ranked = self.index.lexical.search(wanted, depth, allowed) if mode != "dense" else []
+            if mode == "hybrid" and self.settings.sentence_lexical_weight > 0:
+                sentence_ranked[:] = self.sentence_bm25.search(wanted, depth, allowed)
             return terms, ranked, (time.perf_counter() - t0) * 1000
 
         vector = None
@@ -218,7 +228,7 @@ class Searcher:
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = self._fuse(dense, lexical, query_terms, text)
+            fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked)
             if self.settings.prf_weight > 0 and vector is not None:
                 # the query moved towards the first search's top passages; the dense side searched again
                 t1 = time.perf_counter()
@@ -226,7 +236,7 @@ class Searcher:
                 moved = rocchio(vector, self.vectors.index.reconstruct_batch(np.array(feedback, dtype=np.int64)),
                                 self.settings.prf_weight)
                 dense = self._dense(moved[None, :], depth, allowed)
-                fused = self._fuse(dense, lexical, query_terms, text)
+                fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked)
                 timings["feedback_ms"] = (time.perf_counter() - t1) * 1000
             if self.settings.smooth_weight > 0:
                 fused = smooth_by_group(fused, self._group_of, self.settings.smooth_weight)
@@ -241,7 +251,7 @@ class Searcher:
                             vector)
 
     def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], query_terms: list[Term],
-              text: str) -> list[tuple[int, float]]:
+              text: str, sentence_lexical: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """The two sides fused, with the side weights the settings call for."""
         weights = (self.settings.dense_weight, 1 - self.settings.dense_weight)
         if self.settings.crosslingual_dense_only and latin_share(text) > self.settings.crosslingual_latin_share:
@@ -252,9 +262,14 @@ class Searcher:
         elif self.settings.agreement_floor < 1:
             weights = agreement_weights(self.settings.dense_weight, dense, lexical, self.settings.agreement_depth,
                                         self.settings.agreement_floor)
+        rankings = [dense, lexical]
+        share = self.settings.sentence_lexical_weight
+        if share > 0 and sentence_lexical:  # the lexical weight shared between passages and their best sentences
+            rankings.append(sentence_lexical)
+            weights = (weights[0], weights[1] * (1 - share), weights[1] * share)
         if self.settings.fusion == "rrf":
-            return reciprocal_rank_fusion([dense, lexical], weights, self.settings.rrf_k)
-        return weighted_score_fusion([dense, lexical], weights)
+            return reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        return weighted_score_fusion(rankings, weights)
 
     def _group_of(self, chunk_id: int) -> tuple[str, ...]:
         """The structure group smoothing shares scores within: the document, or a section of it."""

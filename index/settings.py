@@ -110,6 +110,9 @@ class Settings(BaseSettings):
         "not overlap at all; the rest grows with their overlap (1: off; index/fusion.py agreement_weights); "
         "swept on dev: eval/reports/ranking-round3.md.")
     agreement_depth: int = Field(10, ge=1, le=100, description="Top passages of each side compared for agreement.")
+    sentence_lexical_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of the lexical weight given to a third ranking, passages by their "
+        "best sentence's BM25 (index/sentence_lexical.py; 0: off); swept on dev: eval/reports/ranking-round3.md.")
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
