@@ -75,3 +75,20 @@ def test_agreement_weighting_lowers_the_lexical_weight_when_the_sides_disagree(s
     assert abs(agreement_weights(0.6, dense, other, 10, 0.5)[1] - 0.2) < 1e-9
     assert agreement_weights(0.6, dense, other, 10, 1.0) == (0.6, 0.4)  # floor 1: off
     assert base.agreement_floor <= 1.0
+
+
+def test_sentence_bm25_ranks_a_passage_by_its_best_sentence(searcher) -> None:
+    """A query made of one sentence's terms puts that sentence's passage at the top score."""
+    chunk = next(c for c in searcher.index.chunks.values()
+                 if len(c.sentence_terms) >= 3 and len(set(c.sentence_terms[1])) >= 4)
+    ranked = searcher.sentence_bm25.search(chunk.sentence_terms[1], 10)
+    scores = dict(ranked)
+    assert scores[chunk.chunk_id] == ranked[0][1]
+    assert searcher.sentence_bm25.search(chunk.sentence_terms[1], 10, allowed=set()) == []
+
+
+def test_sentence_bm25_weight_zero_leaves_the_ranking_alone(searcher) -> None:
+    off = [h.chunk.chunk_id for h in _ranked(searcher, {"sentence_lexical_weight": 0.0})]
+    assert off == [h.chunk.chunk_id for h in _ranked(searcher, {})]
+    on = _ranked(searcher, {"sentence_lexical_weight": 1.0})
+    assert [h.chunk.chunk_id for h in on] != off or on[0].score != _ranked(searcher, {})[0].score
