@@ -44,6 +44,7 @@ SWEEPS: list[tuple[str, list[object]]] = [
     ("agreement_depth", [5, 10, 20]),
     ("agreement_floor", [1.0, 0.75, 0.5, 0.25, 0.0]),
     ("sentence_lexical_weight", [0.0, 0.2, 0.3, 0.5, 0.7]),
+    ("latin_lexical_slope", [0.0, 0.25, 0.5, 0.75, 1.0]),
     ("dense_weight", [0.5, 0.55, 0.6, 0.65, 0.7]),
     ("sentence_weight", [0.1, 0.2, 0.3]),
     ("fusion_depth", [50, 100, 200]),

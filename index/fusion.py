@@ -80,3 +80,18 @@ def agreement_weights(dense_weight: float, dense: Ranking, lexical: Ranking, dep
     top_lexical = {i for i, _ in lexical[:depth]}
     agreement = len(top_dense & top_lexical) / max(1, min(depth, len(top_dense), len(top_lexical)))
     return dense_weight, (1 - dense_weight) * (floor + (1 - floor) * agreement)
+
+
+def latin_weights(dense_weight: float, latin: float, slope: float) -> tuple[float, float]:
+    """(dense, lexical) weights with the lexical weight shrinking with the query's share of Latin letters.
+
+    BM25 over Korean morphemes matches an English question only through loan
+    words and names; the more of the question is Latin script, the less its
+    lexical ranking says. ``slope`` 0 leaves the weights alone; 1 makes an
+    all-Latin question dense-only, a smooth form of the dense-only switch.
+
+    >>> latin_weights(0.6, 1.0, 0.5), latin_weights(0.6, 0.0, 1.0)
+    ((0.6, 0.2), (0.6, 0.4))
+    """
+    latin = min(1.0, max(0.0, latin))
+    return dense_weight, (1 - dense_weight) * max(0.0, 1 - slope * latin)

@@ -28,6 +28,7 @@ from briefsearch.index.feedback import rocchio
 from briefsearch.index.fusion import (
     agreement_weights,
     coverage_weights,
+    latin_weights,
     reciprocal_rank_fusion,
     weighted_score_fusion,
 )
@@ -259,6 +260,8 @@ class Searcher:
         elif self.settings.coverage_fusion:
             weights = coverage_weights(self.settings.dense_weight,
                                        self.index.lexical.coverage([t.term for t in query_terms]))
+        elif self.settings.latin_lexical_slope > 0:
+            weights = latin_weights(self.settings.dense_weight, latin_share(text), self.settings.latin_lexical_slope)
         elif self.settings.agreement_floor < 1:
             weights = agreement_weights(self.settings.dense_weight, dense, lexical, self.settings.agreement_depth,
                                         self.settings.agreement_floor)

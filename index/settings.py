@@ -115,6 +115,10 @@ class Settings(BaseSettings):
         0.0, ge=0.0, le=1.0, description="Share of the lexical weight given to a third ranking, passages by their "
         "best sentence's BM25 (index/sentence_lexical.py; 0: off). Off: 0.2 won pooled dev and lost on both "
         "test sets: eval/reports/ranking-round3-sentence-lexical-weight.md.")
+    latin_lexical_slope: float = Field(
+        0.0, ge=0.0, le=1.0, description="The lexical weight times (1 - slope x the query's Latin-letter share) "
+        "(index/fusion.py latin_weights; 0: off). Off: flat on dev (4 English dev questions), so not chosen; test "
+        "gains were read, not used: eval/reports/ranking-round3-latin-lexical-slope.md.")
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "

@@ -92,3 +92,16 @@ def test_sentence_bm25_weight_zero_leaves_the_ranking_alone(searcher) -> None:
     assert off == [h.chunk.chunk_id for h in _ranked(searcher, {})]
     on = _ranked(searcher, {"sentence_lexical_weight": 1.0})
     assert [h.chunk.chunk_id for h in on] != off or on[0].score != _ranked(searcher, {})[0].score
+
+
+def test_latin_slope_one_searches_an_english_question_on_the_dense_side(searcher) -> None:
+    """Slope 1: an all-Latin question's lexical weight is 0 (ranked as dense ranks it); Korean ones are untouched."""
+    english = ("Which Chinese cities have already demonstrated commercial eVTOL flights as part of urban air "
+               "mobility?")  # dev question q021: the lexical side moves its answer between ranks 9 and 10
+    on = [h.chunk.chunk_id for h in _ranked(searcher, {"latin_lexical_slope": 1.0}, english)]
+    off = [h.chunk.chunk_id for h in _ranked(searcher, {"latin_lexical_slope": 0.0}, english)]
+    dense = [h.chunk.chunk_id for h in searcher.search(english, k=10, mode="dense").hits]
+    assert on == dense != off
+    korean = "광둥성의 범용 인공지능 산업 목표는?"
+    assert [h.chunk.chunk_id for h in _ranked(searcher, {"latin_lexical_slope": 1.0}, korean)] == \
+        [h.chunk.chunk_id for h in _ranked(searcher, {"latin_lexical_slope": 0.0}, korean)]
