@@ -20,7 +20,6 @@ answer is taken once. Test questions are never read here.
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 from briefsearch.eval.answers import Negative, calibrate, load_negatives
@@ -39,7 +38,7 @@ UNSEEN_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
 FIGURE_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
 NAMES_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
 AGREEMENT_WEIGHTS = (0.0, 0.02, 0.05, 0.1)
-SHOWN_ROWS = 40  # grid rows written to the report (all of them go to answers-calibration.json)
+SHOWN_ROWS = 40  # grid rows written to the report (the command reproduces the rest)
 _GRID_HEAD = ("| passage | margin | unseen | figure | names | agreement | threshold | cross-lingual threshold "
               "| missed | answered without evidence | negatives answered | errors |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -142,7 +141,7 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
              f"answered. Errors = (missed + answered without the evidence) / {len(on)} + negatives answered / "
              f"{len(off)}, both regimes.", "",
              f"The best {SHOWN_ROWS} rows, then the chosen weights with each new signal set to 0 "
-             "(all rows: answers-calibration.json).", "",
+             "(the command reproduces the rest).", "",
              *_GRID_HEAD]
 
     def row(r: tuple) -> str:
@@ -170,11 +169,6 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
                "(eval/reports/answers-round3.md)."), ""]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "answers-calibration.md").write_text("\n".join(lines), encoding="utf-8")
-    (directory / "answers-calibration.json").write_text(json.dumps(
-        [{"weights": dict(zip(("passage", "margin", "unseen", "figure", "names", "agreement"), r[1], strict=True)),
-          "threshold": r[2][0], "threshold_crosslingual": r[3][0], "missed": r[4][0], "wrong": r[4][1],
-          "false": r[4][2],
-          "sum_of_rates": round(r[0], 4)} for r in rows], indent=0), encoding="utf-8")
     return {"answer_passages": passages, "answer_novelty_weight": novelty, "answer_window": window,
             "answer_figure_choice_weight": figure_choice, **chosen}
 
