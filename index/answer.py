@@ -17,7 +17,9 @@ eval/reports/answers-calibration.md):
   of the first passage over the next; less when a figure question (몇, 얼마,
   규모는) gets a best sentence stating no figure, or when the question's names
   are not in the answering passage (the corpus names them elsewhere), more when
-  the dense and the lexical ranking agree on the first passage;
+  the dense and the lexical ranking agree on the first passage (these three
+  weigh 0 as configured: chosen on dev, they did not hold on test,
+  eval/reports/answers-round3.md);
 * a question written mostly in Latin letters (English over the Korean corpus)
   is judged on the cosine alone, against its own threshold (its words cannot
   be expected in the passages), and answered with the Korean sentences.
