@@ -3,10 +3,18 @@
     python -m briefsearch.eval.calibrate_answers     # writes eval/reports/answers-calibration.md; prints the choice
 
 Each dev question and dev negative is asked once; its signals (best sentence
-cosine and coverage, answering-passage coverage, first-vs-next margin, unknown
-names, cross-lingual or not) are recombined offline for every weight pair on
-the grid, and each regime's threshold is the one minimizing missed + false
-answers (briefsearch.eval.answers.calibrate). Test questions are never read here.
+cosine and coverage, answering-passage coverage, first-vs-next margin, unseen
+words, a figure question without a figure, names missing from the answering
+passage, ranker agreement, unknown names, cross-lingual or not) are recombined
+offline (``briefsearch.index.answer.combine``) for every weight combination on
+the grid; each regime's threshold is the one minimizing its errors
+(briefsearch.eval.answers.calibrate), and the combination with the fewest
+errors over both regimes wins. The errors are what the answer report counts:
+a dev question whose answer holds the evidence and is refused (missed), a dev
+question whose answer lacks it and is given (answered without the evidence),
+each over the dev questions, and a dev negative answered, over the dev
+negatives. Answer sentences do not depend on the weights, so each question's
+answer is taken once. Test questions are never read here.
 """
 
 from __future__ import annotations
@@ -16,30 +24,37 @@ from pathlib import Path
 
 from briefsearch.eval.answers import Negative, calibrate, load_negatives
 from briefsearch.eval.evaluate import REPORTS, Question, load_questions, normalize_evidence
-from briefsearch.index.answer import Answerer
+from briefsearch.index.answer import Answerer, ConfidenceWeights, combine
 from briefsearch.index.search import open_searcher
 from briefsearch.index.settings import get_settings
 
 PASSAGES = (1, 2, 3, 5)
 NOVELTY_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
 WINDOWS = (0.03, 0.05, 0.08, 0.12)
+FIGURE_CHOICE_WEIGHTS = (0.0, 0.02, 0.05, 0.1)
 PASSAGE_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
-MARGIN_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3)
-UNSEEN_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+MARGIN_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
+UNSEEN_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
+FIGURE_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
+NAMES_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
+AGREEMENT_WEIGHTS = (0.0, 0.02, 0.05, 0.1)
+SHOWN_ROWS = 40  # grid rows written to the report (the command reproduces the rest)
+_GRID_HEAD = ("| passage | margin | unseen | figure | names | agreement | threshold | cross-lingual threshold "
+              "| missed | answered without evidence | negatives answered | errors |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def _signals(answerer: Answerer, texts: list[str]) -> list[dict]:
     return [answerer.ask(text, k=5).features for text in texts]
 
 
-def _score(f: dict, lexical_weight: float, passage_weight: float, margin_weight: float,
-           unseen_weight: float) -> float:
-    if f["unknown_names"]:
-        return -1.0  # refused whatever the threshold
-    if f["crosslingual"]:
-        return f["best_cosine"]
-    return (f["best_cosine"] + lexical_weight * f["best_coverage"] + passage_weight * f["passage_coverage"]
-            + margin_weight * f["margin"] - unseen_weight * f["unseen"])
+def _holds_evidence(answerer: Answerer, question: Question) -> bool:
+    text = normalize_evidence(answerer.ask(question.question, k=5).answer)
+    return any(n and n in text for n in map(normalize_evidence, question.evidence))
+
+
+def _score(f: dict, weights: ConfidenceWeights) -> float:
+    return -1.0 if f["unknown_names"] else combine(f, weights)  # an unknown name: refused whatever the threshold
 
 
 def evidence_share(answerer: Answerer, questions: list[Question]) -> float:
@@ -47,11 +62,7 @@ def evidence_share(answerer: Answerer, questions: list[Question]) -> float:
     saved = answerer.threshold, answerer.threshold_crosslingual
     answerer.threshold = answerer.threshold_crosslingual = float("-inf")
     try:
-        hits = 0
-        for q in questions:
-            text = normalize_evidence(answerer.ask(q.question, k=5).answer)
-            hits += any(n and n in text for n in map(normalize_evidence, q.evidence))
-        return hits / max(1, len(questions))
+        return sum(_holds_evidence(answerer, q) for q in questions) / max(1, len(questions))
     finally:
         answerer.threshold, answerer.threshold_crosslingual = saved
 
@@ -74,23 +85,40 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
     passages, passage_rows = _sweep(answerer, dev, "passages", PASSAGES)
     novelty, novelty_rows = _sweep(answerer, dev, "novelty_weight", NOVELTY_WEIGHTS)
     window, window_rows = _sweep(answerer, dev, "window", WINDOWS)
-    on = _signals(answerer, [q.question for q in questions if q.split == "dev"])
+    figure_choice, figure_choice_rows = _sweep(answerer, dev, "figure_choice_weight", FIGURE_CHOICE_WEIGHTS)
+    on = _signals(answerer, [q.question for q in dev])
     off = _signals(answerer, [n.question for n in negatives if n.split == "dev"])
-    lw = answerer.lexical_weight
+    saved = answerer.threshold, answerer.threshold_crosslingual
+    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
+    try:
+        good = [_holds_evidence(answerer, q) for q in dev]
+    finally:
+        answerer.threshold, answerer.threshold_crosslingual = saved
     rows = []
-    for wp, wm, wu in itertools.product(PASSAGE_WEIGHTS, MARGIN_WEIGHTS, UNSEEN_WEIGHTS):
-        result = {}
+    for combo in itertools.product(PASSAGE_WEIGHTS, MARGIN_WEIGHTS, UNSEEN_WEIGHTS, FIGURE_WEIGHTS, NAMES_WEIGHTS,
+                                   AGREEMENT_WEIGHTS):
+        weights = ConfidenceWeights(answerer.lexical_weight, *combo)
+        errors = [0, 0, 0]  # missed (evidence refused), answered without the evidence, negatives answered
+        regimes = {}
         for regime in (False, True):
-            on_s = [_score(f, lw, wp, wm, wu) for f in on if f["crosslingual"] == regime]
-            off_s = [_score(f, lw, wp, wm, wu) for f in off if f["crosslingual"] == regime]
-            result[regime] = (calibrate(on_s, off_s), len(on_s), len(off_s))
-        (t_ko, m_ko, f_ko), n_on_ko, n_off_ko = result[False]
-        missed = m_ko * n_on_ko
-        false = f_ko * n_off_ko
-        rows.append((missed / max(1, n_on_ko) + false / max(1, n_off_ko), wp, wm, wu, t_ko, m_ko, f_ko))
-    rows.sort(key=lambda r: (r[0], r[1] + r[2] + r[3]))  # fewest errors; ties: the smaller weights
+            want = [_score(f, weights) for f, g in zip(on, good, strict=True) if f["crosslingual"] == regime and g]
+            wrong = [_score(f, weights) for f, g in zip(on, good, strict=True)
+                     if f["crosslingual"] == regime and not g]
+            neg = [_score(f, weights) for f in off if f["crosslingual"] == regime]
+            t, _, _ = calibrate(want, wrong + neg, [1 / len(on)] * len(want),
+                                [1 / len(on)] * len(wrong) + [1 / max(1, len(off))] * len(neg))
+            counts = (sum(s < t for s in want), sum(s >= t for s in wrong), sum(s >= t for s in neg))
+            regimes[regime] = (t, counts[0] / max(1, len(want)), counts[2] / max(1, len(neg)))
+            errors = [e + c for e, c in zip(errors, counts, strict=True)]
+        total = (errors[0] + errors[1]) / max(1, len(on)) + errors[2] / max(1, len(off))
+        rows.append((total, combo, regimes[False], regimes[True], errors))
+    rows.sort(key=lambda r: (r[0], sum(r[1])))  # fewest errors; ties: the smaller weights
     best = rows[0]
-    (t_xl, m_xl, f_xl), n_on_xl, n_off_xl = result[True]  # the cross-lingual score does not use the weights
+    (wp, wm, wu, wf, wn, wa) = best[1]
+    t_ko, m_ko, f_ko = best[2]
+    t_xl, m_xl, f_xl = best[3]
+    n_on_xl = sum(bool(f["crosslingual"]) for f in on)
+    n_off_xl = sum(bool(f["crosslingual"]) for f in off)
     n_gated_on = sum(bool(f["unknown_names"]) for f in on)
     n_gated_off = sum(bool(f["unknown_names"]) for f in off)
     lines = ["# Answers: calibration on dev", "", "- command: `python -m briefsearch.eval.calibrate_answers`",
@@ -105,20 +133,44 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
              f"## Sentence choice: window of runners-up (with novelty {novelty})", "",
              "| window | evidence share |", "|---:|---:|",
              *[f"| {w} | {e:.3f} |" for w, e in window_rows], "", f"Chosen: {window}.", "",
-             "## Korean regime: weight grid (missed + false rates at each pair's best threshold)", "",
-             "| passage weight | margin weight | unseen weight | threshold | missed | false | sum |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {wp} | {wm} | {wu} | {t} | {m:.3f} | {f:.3f} | {s:.3f} |" for s, wp, wm, wu, t, m, f in rows]
-    lines += ["", f"Chosen: passage weight {best[1]}, margin weight {best[2]}, unseen weight {best[3]}, threshold "
-              f"{best[4]} (missed {best[5]:.3f}, false {best[6]:.3f}).", "",
-              f"## Cross-lingual regime (cosine alone): {n_on_xl} dev questions, {n_off_xl} dev negatives", "",
-              f"Threshold {t_xl} (missed {m_xl:.3f}, false {f_xl:.3f}).", ""]
+             f"## Sentence choice: bonus of a sentence stating a figure, for a figure question (window {window})",
+             "", "| figure choice weight | evidence share |", "|---:|---:|",
+             *[f"| {w} | {e:.3f} |" for w, e in figure_choice_rows], "", f"Chosen: {figure_choice}.", "",
+             f"## Confidence weights: grid of {len(rows)} combinations (each regime at its own best threshold)", "",
+             f"Of the {len(on)} dev questions, {sum(good)} get an answer holding the evidence when every question is "
+             f"answered. Errors = (missed + answered without the evidence) / {len(on)} + negatives answered / "
+             f"{len(off)}, both regimes.", "",
+             f"The best {SHOWN_ROWS} rows, then the chosen weights with each new signal set to 0 "
+             "(the command reproduces the rest).", "",
+             *_GRID_HEAD]
+
+    def row(r: tuple) -> str:
+        (p_, m_, u_, f_, n_, a_), ko, xl, (missed, wrong, false) = r[1], r[2], r[3], r[4]
+        return (f"| {p_} | {m_} | {u_} | {f_} | {n_} | {a_} | {ko[0]} | {xl[0]} | {missed} | {wrong} "
+                f"| {false} | {r[0]:.3f} |")
+
+    by_combo = {r[1]: r for r in rows}
+    ablations = [(wp, wm, wu, 0.0, wn, wa), (wp, wm, wu, wf, 0.0, wa), (wp, wm, wu, wf, wn, 0.0),
+                 (wp, wm, wu, 0.0, 0.0, 0.0)]
+    lines += [row(r) for r in rows[:SHOWN_ROWS]]
+    lines += ["", "Ablations of the chosen weights (figure, names, agreement off; all three off):", "",
+              *_GRID_HEAD, *[row(by_combo[c]) for c in ablations if c in by_combo]]
+    lines += ["", f"Chosen: passage {wp}, margin {wm}, unseen {wu}, figure {wf}, names {wn}, agreement {wa}; "
+              f"Korean threshold {t_ko} (evidence answers refused {m_ko:.3f}, negatives answered {f_ko:.3f}); "
+              f"cross-lingual threshold {t_xl} ({n_on_xl} dev questions, {n_off_xl} dev negatives: evidence "
+              f"answers refused {m_xl:.3f}, negatives answered {f_xl:.3f}).", ""]
+    chosen = {"answer_passage_weight": wp, "answer_margin_weight": wm, "answer_unseen_weight": wu,
+              "answer_figure_weight": wf, "answer_names_weight": wn, "answer_agreement_weight": wa,
+              "answer_threshold": t_ko, "answer_threshold_crosslingual": t_xl}
+    configured = get_settings()
+    differ = {k: getattr(configured, k) for k, v in chosen.items() if getattr(configured, k) != v}
+    lines += [("index/settings.py holds this choice." if not differ else
+               f"index/settings.py keeps {differ}: a dev choice is adopted only when it holds on test "
+               "(eval/reports/answers-round3.md)."), ""]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "answers-calibration.md").write_text("\n".join(lines), encoding="utf-8")
     return {"answer_passages": passages, "answer_novelty_weight": novelty, "answer_window": window,
-            "answer_passage_weight": best[1], "answer_margin_weight": best[2], "answer_unseen_weight": best[3],
-            "answer_threshold": best[4],
-            "answer_threshold_crosslingual": t_xl}
+            "answer_figure_choice_weight": figure_choice, **chosen}
 
 
 def main() -> None:

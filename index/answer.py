@@ -14,7 +14,12 @@ eval/reports/answers-calibration.md):
   briefing mentions makes it unanswerable, however close the nearest passage;
 * confidence: the best sentence's cosine and question-term coverage, how much
   of the question (idf-weighted) the answering passage holds, and the margin
-  of the first passage over the next;
+  of the first passage over the next; less when a figure question (몇, 얼마,
+  규모는) gets a best sentence stating no figure, or when the question's names
+  are not in the answering passage (the corpus names them elsewhere), more when
+  the dense and the lexical ranking agree on the first passage (these three
+  weigh 0 as configured: chosen on dev, they did not hold on test,
+  eval/reports/answers-round3.md);
 * a question written mostly in Latin letters (English over the Korean corpus)
   is judged on the cosine alone, against its own threshold (its words cannot
   be expected in the passages), and answered with the Korean sentences.
@@ -34,7 +39,8 @@ from dataclasses import dataclass, field
 from briefsearch.index.bullets import bullet_prefix, drop_cell_glyphs
 from briefsearch.index.chunk import Chunk
 from briefsearch.index.query import QUESTION_TERMS
-from briefsearch.index.salience import CorpusMentions, salient_names
+from briefsearch.index.question_type import asks_figure, states_figure
+from briefsearch.index.salience import CorpusMentions, missing_share, salient_names
 from briefsearch.index.search import Searcher, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
@@ -60,6 +66,14 @@ _CAPTION = re.compile(r"^([〈<《\[〔【].*[〉>》\]〕】]\W*"
 # or page furniture ("KOREA-CHINA SCIENCE &"); the corpus states its answers in Korean
 _NOT_PROSE = re.compile(r"^[^가-힣|]*$")
 _MARGIN_CAP = 0.3  # a first passage this far ahead of the next is as clear as it gets
+
+
+def _agreement(hit: SearchHit) -> float:
+    """1 when the dense and the lexical ranking both put the first passage first, 1/r when the worse of its two
+    ranks is r, 0 when one side did not retrieve it (dense or lexical mode)."""
+    if hit.dense_rank is None or hit.lexical_rank is None:
+        return 0.0
+    return 1.0 / max(hit.dense_rank, hit.lexical_rank)
 
 
 def _model_number(name: str) -> bool:
@@ -107,6 +121,31 @@ class _Candidate:
     coverage: float
     score: float
     skip: int = 0  # characters of leading bullet glyphs left out of ``text``
+    figure: bool = False  # the sentence states a figure (digits, or a native numeral with its counter)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfidenceWeights:
+    """How the answerable signals combine into one confidence (chosen on dev: eval/calibrate_answers.py)."""
+
+    lexical: float
+    passage: float
+    margin: float
+    unseen: float
+    figure: float
+    names: float
+    agreement: float
+
+
+def combine(f: dict, w: ConfidenceWeights) -> float:
+    """The confidence of one question's signals (``Answerer.features``); the one formula the service and the
+    calibration share. A cross-lingual question is judged on the cosine, less the figure and name penalties
+    (its words are not expected in the Korean passages, nor its ranks to agree)."""
+    penalties = w.figure * f["figure_miss"] + w.names * f["names_missing"]
+    if f["crosslingual"]:
+        return f["best_cosine"] - penalties
+    return (f["best_cosine"] + w.lexical * f["best_coverage"] + w.passage * f["passage_coverage"]
+            + w.margin * f["margin"] - w.unseen * f["unseen"] + w.agreement * f["agreement"] - penalties)
 
 
 def resolve_followup(history: list[str], question: str, searcher: Searcher) -> str:
@@ -181,6 +220,10 @@ class Answerer:
         self.passage_weight = settings.answer_passage_weight
         self.margin_weight = settings.answer_margin_weight
         self.unseen_weight = settings.answer_unseen_weight
+        self.figure_weight = settings.answer_figure_weight
+        self.names_weight = settings.answer_names_weight
+        self.agreement_weight = settings.answer_agreement_weight
+        self.figure_choice_weight = settings.answer_figure_choice_weight
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         chunks = searcher.index.chunks
@@ -231,6 +274,7 @@ class Answerer:
             [result.query])[0]
         weights = {t.term: self.idf(t.term) for t in result.terms}
         total = sum(weights.values()) or 1.0
+        figure_asked = asks_figure(result.query)
         out: list[_Candidate] = []
         matrix = self.searcher.index.sentence_vectors
         for hit in hits:
@@ -248,8 +292,10 @@ class Answerer:
                 coverage = sum(w for t, w in weights.items() if t in terms) / total
                 # what the sentence adds beyond the question's own words: a restatement answers nothing
                 novelty = len(terms - weights.keys()) / max(1, len(terms))
-                score = cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
-                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip))
+                figure = states_figure(sentence)
+                score = (cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
+                         + self.figure_choice_weight * (figure_asked and figure))
+                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure))
         return out
 
     def passage_coverage(self, result: SearchResult, hits: list[SearchHit]) -> float:
@@ -282,21 +328,27 @@ class Answerer:
         unknown = self.mentions.unknown(names)
         if not candidates:
             return {"confidence": 0.0, "best_cosine": 0.0, "best_coverage": 0.0, "passage_coverage": 0.0,
-                    "margin": 0.0, "unseen": 0.0, "crosslingual": crosslingual, "unknown_names": unknown}
+                    "margin": 0.0, "unseen": 0.0, "figure_miss": 0.0, "names_missing": 0.0, "agreement": 0.0,
+                    "crosslingual": crosslingual, "unknown_names": unknown}
         best = max(candidates, key=lambda c: c.score)
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
         margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
         passage = self.passage_coverage(result, hits[: self.passages])
         unseen = 0.0 if crosslingual else self.unseen_share(result)  # English words are not expected in Korean
-        if crosslingual:
-            confidence = best.cosine
-        else:
-            confidence = (best.cosine + self.lexical_weight * coverage + self.passage_weight * passage
-                          + self.margin_weight * margin - self.unseen_weight * unseen)
-        return {"confidence": confidence, "best_cosine": best.cosine, "best_coverage": coverage,
-                "passage_coverage": passage, "margin": margin, "unseen": unseen, "crosslingual": crosslingual,
-                "unknown_names": unknown}
+        chunk = best.chunk
+        signals = {"best_cosine": best.cosine, "best_coverage": coverage, "passage_coverage": passage,
+                   "margin": margin, "unseen": unseen,
+                   "figure_miss": float(asks_figure(result.query) and not best.figure),
+                   "names_missing": missing_share(names, [chunk.title, chunk.section, chunk.text, *chunk.footnotes]),
+                   "agreement": _agreement(hits[0]), "crosslingual": crosslingual}
+        return {"confidence": combine(signals, self.weights), **signals, "unknown_names": unknown}
+
+    @property
+    def weights(self) -> ConfidenceWeights:
+        return ConfidenceWeights(lexical=self.lexical_weight, passage=self.passage_weight, margin=self.margin_weight,
+                                 unseen=self.unseen_weight, figure=self.figure_weight, names=self.names_weight,
+                                 agreement=self.agreement_weight)
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
         """The best sentence, plus up to two close runners-up (from its own passage unless a list is asked for)."""

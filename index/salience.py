@@ -85,3 +85,13 @@ class CorpusMentions:
 
     def unknown(self, names: Iterable[str]) -> list[str]:
         return [n for n in names if not self.mentions(n)]
+
+
+def missing_share(names: list[str], shown: Iterable[str]) -> float:
+    """Share of the question's names that the answering passage's shown text (title, section, text, footnotes)
+    does not mention: a passage about 화웨이 클라우드 does not answer what 텐센트 did there, though the corpus
+    names both."""
+    if not names:
+        return 0.0
+    passage = CorpusMentions(shown)
+    return sum(not passage.mentions(n) for n in names) / len(names)

@@ -142,6 +142,19 @@ class Settings(BaseSettings):
     answer_unseen_weight: float = Field(0.0, ge=0, le=1, description="Weight, subtracted in the confidence, of the "
                                         "idf-weighted share of the question's terms the corpus never uses (chosen "
                                         "on dev: eval/reports/answers-calibration.md).")
+    answer_figure_weight: float = Field(0.0, ge=0, le=1, description="Subtracted in the confidence when a figure "
+                                        "question (몇, 얼마, 규모는; how many) gets a best sentence stating no figure. "
+                                        "0: dev chose 0.02-0.05, which did not hold on test "
+                                        "(eval/reports/answers-round3.md).")
+    answer_names_weight: float = Field(0.0, ge=0, le=1, description="Weight, subtracted in the confidence, of the "
+                                       "share of the question's names the answering passage does not mention. "
+                                       "0: dev chose 0.2, which did not hold on test (eval/reports/answers-round3.md).")
+    answer_agreement_weight: float = Field(0.0, ge=0, le=1, description="Weight of the rankers' agreement on the "
+                                           "first passage (1/worse of its dense and lexical ranks) in the "
+                                           "confidence (0, chosen on dev: eval/reports/answers-calibration.md).")
+    answer_figure_choice_weight: float = Field(0.0, ge=0, le=1, description="Added to a sentence's score when the "
+                                               "question asks for a figure and the sentence states one (0: no dev "
+                                               "change at 0.02-0.1, eval/reports/answers-calibration.md).")
     crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
                                             "Latin above which /ask treats it as cross-lingual (English over "
                                             "Korean text): judged on the cosine alone.")

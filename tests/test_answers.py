@@ -203,3 +203,45 @@ def test_source_lists_and_captions_do_not_answer(searcher) -> None:
         for cand in candidates:
             assert re.search(r"[가-힣|]", cand.text), cand.text
             assert not re.match(r"^[〔\[<〈]\s*(표|그림)\s*[\d-]+", cand.text), cand.text
+
+
+def test_figure_questions_and_sentences_stating_figures() -> None:
+    from briefsearch.index.question_type import asks_figure, states_figure
+
+    for question in ("상하이는 미래산업 클러스터를 몇 개 육성하나?", "광둥성 인공지능 기금의 규모는?",
+                     "투자 금액은 얼마인가?", "산업별로 발굴해야 하는 시나리오 수는?",
+                     "How many satellites will the cluster have?",
+                     "What share of GDP do the six provinces hold?"):
+        assert asks_figure(question), question
+    for question in ("폐배터리 재활용 기술은 얼마나 성숙했나?", "광둥성의 범용 AI 산업 목표는?", "Who led the team?"):
+        assert not asks_figure(question), question
+    assert states_figure("장쑤성 우시시 정부는 1억 위안 규모의 특별기금을 조성")
+    assert states_figure("두 개의 거점을 구축")
+    assert not states_figure("범용 인공지능 혁신 생태계 조성")
+
+
+def test_figure_and_name_signals_lower_the_confidence_by_their_weights(searcher) -> None:
+    """A figure question whose best sentence states no figure, about a name the answering passage does not hold
+    (the corpus names 텐센트 elsewhere): each signal costs its weight; one formula for /ask and the calibration."""
+    from briefsearch.index.answer import combine
+
+    answerer = Answerer(searcher)
+    question = "텐센트가 광둥성 범용 인공지능 혁신거점에 투자한 금액은?"
+    plain = answerer.ask(question).features
+    assert plain["unknown_names"] == [] and plain["figure_miss"] == 1.0 and 0 < plain["names_missing"] < 1
+    assert 0 < plain["agreement"] <= 1
+    answerer.figure_weight, answerer.names_weight = 0.05, 0.2
+    weighed = answerer.ask(question).features
+    expected = plain["confidence"] - 0.05 - 0.2 * plain["names_missing"]
+    assert abs(weighed["confidence"] - expected) < 1e-6
+    assert abs(combine(weighed, answerer.weights) - weighed["confidence"]) < 1e-9
+    stated = answerer.ask("광둥성은 인공지능 과기금융 기금을 얼마 규모로 조성하나?")
+    assert stated.features["figure_miss"] == 0.0 and stated.features["names_missing"] == 0.0
+    assert "1,000억 위안" in stated.answer
+
+
+def test_calibrate_weighs_each_item_by_its_own_set() -> None:
+    """A wrong answer and a near-domain negative count against one threshold, each over its own set."""
+    threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96], [1, 1, 1], [0.1, 0.1, 3])
+    assert 0.96 < threshold < 0.97 and missed == 2 and false == 0
+    assert calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96])[0] < 0.9  # unweighted: one false answer is cheaper
