@@ -32,6 +32,7 @@ from briefsearch.index.ingest import read_original
 from briefsearch.index.search import SearchFilters
 from briefsearch.index.settings import REPO_ROOT, Settings
 from briefsearch.index.store import DocumentRecord
+from briefsearch.service.errors import public_text
 from briefsearch.service.schemas import AskResponse, DocumentSummary, SearchResponse
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def build_server(settings: Settings, engine_of: Callable[[], Engine], load_wait:
             await anyio.sleep(0.1)
         if engine.current is None:
             if engine.state == "failed":
-                raise ToolError(f"the index failed to load: {engine.error}")
+                raise ToolError(f"the index failed to load: {public_text(engine.error)}")
             raise ToolError("the index is still loading; retry in a few seconds")
         if refresh:
             await anyio.to_thread.run_sync(engine.refresh_quietly)
@@ -166,7 +167,7 @@ def build_server(settings: Settings, engine_of: Callable[[], Engine], load_wait:
         try:
             return await anyio.to_thread.run_sync(fn, *args)
         except (BriefsearchError, ToolError) as exc:
-            raise ToolError(str(exc)) from exc
+            raise ToolError(public_text(str(exc))) from exc
         except Exception as exc:
             log.exception("MCP tool call failed")
             raise ToolError(f"internal error ({type(exc).__name__}); the call was not completed") from exc
