@@ -12,8 +12,8 @@ answers Korean questions about Korean documents.
 # no ``from __future__ import annotations``: FastMCP evaluates the tool signatures, whose limits are locals
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Literal, TypeVar
 
 import anyio
@@ -108,12 +108,29 @@ def _document(serving: Serving, doc_id: str) -> DocumentRecord:
     return doc
 
 
+@contextmanager
+def _root_logger_kept() -> Iterator[None]:
+    """Undo what FastMCP's constructor does to the root logger (``logging.basicConfig``: a Rich or stream
+    handler and its ``log_level``): the process embedding the app owns that (``configure_logging``, a Ray
+    worker's setup, a library user's)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+
+
 class BriefingServer(FastMCP):
     """FastMCP whose resource list names every document served now (the set changes as documents are added)."""
 
     def __init__(self, engine_of: Callable[[], Engine], **kwargs) -> None:
         self.engine_of = engine_of
-        super().__init__(**kwargs)
+        with _root_logger_kept():
+            super().__init__(**kwargs)
 
     async def list_resources(self) -> list[Resource]:
         listed = await super().list_resources()

@@ -247,6 +247,22 @@ def test_configure_logging_is_idempotent_and_routes_uvicorn_through_json(setting
     assert not root.handlers[0].format(record).startswith("{")
 
 
+def test_create_app_leaves_the_root_logger_alone(settings, searcher, restore_logging) -> None:
+    """FastMCP's constructor calls logging.basicConfig: in a process whose root logger had no handler (a Ray
+    replica, a library user) create_app added a handler and set the root level to WARNING."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.DEBUG)
+    create_app(settings, searcher=searcher)
+    assert root.handlers == [] and root.level == logging.DEBUG
+    own = logging.StreamHandler(io.StringIO())
+    root.addHandler(own)
+    root.setLevel(logging.ERROR)
+    create_app(settings, searcher=searcher)
+    assert root.handlers == [own] and root.level == logging.ERROR
+
+
 def test_log_settings_are_validated() -> None:
     assert Settings(log_level="debug").log_level == "DEBUG"
     with pytest.raises(ValidationError):
