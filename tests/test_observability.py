@@ -247,20 +247,23 @@ def test_configure_logging_is_idempotent_and_routes_uvicorn_through_json(setting
     assert not root.handlers[0].format(record).startswith("{")
 
 
-def test_create_app_leaves_the_root_logger_alone(settings, searcher, restore_logging) -> None:
-    """FastMCP's constructor calls logging.basicConfig: in a process whose root logger had no handler (a Ray
-    replica, a library user) create_app added a handler and set the root level to WARNING."""
+def test_the_app_leaves_the_root_logger_alone(settings, searcher, restore_logging) -> None:
+    """FastMCP's constructor (run by the app's start-up, for /mcp) calls logging.basicConfig: in a process whose
+    root logger had no handler (a Ray replica, a library user) the app added a handler and set WARNING."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.setLevel(logging.DEBUG)
-    create_app(settings, searcher=searcher)
-    assert root.handlers == [] and root.level == logging.DEBUG
+    app = create_app(settings, searcher=searcher)
+    mcp = next(route.endpoint.app for route in app.routes if getattr(route, "path", None) == "/mcp")
+    with TestClient(app):
+        assert mcp._manager is not None  # the start-up built the MCP server: FastMCP's constructor ran
+        assert root.handlers == [] and root.level == logging.DEBUG
     own = logging.StreamHandler(io.StringIO())
     root.addHandler(own)
     root.setLevel(logging.ERROR)
-    create_app(settings, searcher=searcher)
-    assert root.handlers == [own] and root.level == logging.ERROR
+    with TestClient(create_app(settings, searcher=searcher)):
+        assert root.handlers == [own] and root.level == logging.ERROR
 
 
 def test_log_settings_are_validated() -> None:
