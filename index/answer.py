@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from briefsearch.index.bullets import bullet_prefix, drop_cell_glyphs
 from briefsearch.index.chunk import Chunk
-from briefsearch.index.query import QUESTION_TERMS
+from briefsearch.index.query import QUESTION_TERMS, is_crosslingual
 from briefsearch.index.question_type import asks_figure, states_figure
 from briefsearch.index.salience import CorpusMentions, missing_share, salient_names
 from briefsearch.index.search import Searcher, SearchFilters, SearchHit, SearchResult
@@ -319,9 +319,7 @@ class Answerer:
 
     def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
         """Every signal the answerable decision reads, and the confidence combining them."""
-        letters = [c for c in result.query if c.isalpha()]
-        latin = sum(c.isascii() for c in letters) / max(1, len(letters))
-        crosslingual = latin > self.crosslingual_latin_share
+        crosslingual = is_crosslingual(result.query, self.crosslingual_latin_share)
         names = salient_names(self.searcher.korean, result.query)
         if crosslingual:  # English names are not expected verbatim in Korean text; model numbers (910B, H20) are
             names = [n for n in names if not n.isascii() or _model_number(n)]

@@ -24,6 +24,12 @@ def latin_share(text: str) -> float:
     return sum(c.isascii() for c in letters) / max(1, len(letters))
 
 
+def is_crosslingual(text: str, latin_above: float) -> bool:
+    """Whether a question asks in Latin letters over the Korean text (``crosslingual_latin_share``): its words
+    are not expected verbatim in the passages, so search weights BM25 off and /ask does not require its names."""
+    return latin_share(text) > latin_above
+
+
 def quoted_spans(text: str) -> list[tuple[int, int]]:
     """[start, end) of every quoted name in the query."""
     return [m.span(1) for m in _QUOTED.finditer(text)]

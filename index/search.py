@@ -35,7 +35,7 @@ from briefsearch.index.fusion import (
 from briefsearch.index.korean import KoreanText
 from briefsearch.index.late_interaction import rerank
 from briefsearch.index.lexical import LexicalAnalyzer, Term
-from briefsearch.index.query import latin_share, lexical_query
+from briefsearch.index.query import is_crosslingual, latin_share, lexical_query
 from briefsearch.index.sentence_lexical import SentenceLexical
 from briefsearch.index.sentence_sim import SentenceMaxSim
 from briefsearch.index.settings import Settings
@@ -255,7 +255,7 @@ class Searcher:
               text: str, sentence_lexical: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """The two sides fused, with the side weights the settings call for."""
         weights = (self.settings.dense_weight, 1 - self.settings.dense_weight)
-        if self.settings.crosslingual_dense_only and latin_share(text) > self.settings.crosslingual_latin_share:
+        if self.settings.crosslingual_dense_only and is_crosslingual(text, self.settings.crosslingual_latin_share):
             weights = (1.0, 0.0)  # BM25 over Korean morphemes cannot match an English question's words
         elif self.settings.coverage_fusion:
             weights = coverage_weights(self.settings.dense_weight,

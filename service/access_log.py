@@ -17,6 +17,8 @@ from prometheus_fastapi_instrumentator.routing import get_route_name
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from briefsearch.service.errors import error_content
+
 ACCESS_LOGGER = "briefsearch.access"
 REQUEST_ID_HEADER = "X-Request-ID"
 MAX_LOGGED_QUERY = 1000  # characters; chat messages can be long
@@ -62,7 +64,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             if not started:  # answer here so the 500 carries the id too; the error still propagates
-                body = json.dumps({"detail": "internal server error"}).encode()
+                body = json.dumps(error_content(scope["path"], 500, "internal server error")).encode()
                 await send_with_id({"type": "http.response.start", "status": 500, "headers": [
                     (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
                 await send_with_id({"type": "http.response.body", "body": body})

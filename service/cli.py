@@ -419,7 +419,7 @@ def serve(
 def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, port: int,
                   address: str | None) -> None:
     """``serve --ray``: build here if needed (the single writer), deploy the replicas, serve until Ctrl-C."""
-    import time
+    import signal
 
     with _exit_codes():
         if build:
@@ -429,7 +429,7 @@ def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, por
             encoder = Encoder(settings)
             if index_status(settings, encoder.identity).state != "fresh":
                 rebuild_index(settings, encoder, only_if_needed=True)
-        from briefsearch.service.ray_serve import deploy, undeploy
+        from briefsearch.service.ray_serve import deploy, undeploy, wait_for_stop
 
         try:
             seconds = deploy(settings, replicas, host, port, address)
@@ -439,12 +439,12 @@ def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, por
     typer.echo(f"serving {replicas} replicas on http://{host}:{port} through Ray Serve "
                f"(ready in {seconds:.1f} s); Ctrl-C stops them")
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
+        stopped_by = wait_for_stop()
+        typer.echo(f"{signal.Signals(stopped_by).name}: removing the replicas (Ctrl-C again to leave that to Serve)")
         undeploy(settings, address)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: Serve's controller finishes removing the application", err=True)
+        raise typer.Exit(130) from None
 
 
 @app.command()

@@ -1,6 +1,15 @@
-"""Domain errors -> HTTP statuses, in one place."""
+"""Domain errors -> HTTP statuses and error bodies, in one place.
+
+One error shape per API family: OpenAI's ``{"error": {...}}`` under ``/v1/``,
+``{"detail": ...}`` everywhere else. Error texts sent over HTTP carry no
+filesystem paths (they tell a caller how the server is laid out); the full
+text goes to the log.
+"""
 
 from __future__ import annotations
+
+import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -20,7 +29,11 @@ from briefsearch.index.errors import (
     UnknownDocumentError,
     UnsupportedFormatError,
 )
-from briefsearch.service.openai_compat import OpenAIError, error_response, is_openai_path
+from briefsearch.service.openai_compat import OpenAIError, error_body, error_response, is_openai_path
+
+log = logging.getLogger(__name__)
+# an absolute POSIX path of two or more parts, or a Windows drive path; not a URL's path (after "host:port/")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/\\-])(?:/[^\s/'\"`<>|,;:()\[\]{}]+){2,}/?|\b[A-Za-z]:\\[^\s'\"`<>|]+")
 
 # first match wins: subclasses before their base class
 _STATUS: list[tuple[type[BriefsearchError], int]] = [
@@ -50,15 +63,28 @@ def _describe(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def public_text(text: str) -> str:
+    """``text`` with every absolute filesystem path cut to ``…/`` and its last part, for HTTP error texts."""
+    return _ABSOLUTE_PATH.sub(lambda m: "…/" + m.group().rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1],
+                              text)
+
+
+def error_content(path: str, status: int, message: str) -> dict:
+    """The error body for a request to ``path``, in its API family's shape, with no filesystem paths."""
+    text = public_text(message)
+    return error_body(status, text) if is_openai_path(path) else {"detail": text}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BriefsearchError)
     async def _domain(request: Request, exc: BriefsearchError) -> JSONResponse:
         status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(max(1, round(retry)))} if retry is not None else None
-        if is_openai_path(request.url.path):
-            return error_response(status, str(exc), headers=headers)
-        return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
+        content = error_content(request.url.path, status, str(exc))
+        if status >= 500:  # the server's fault: the full text (paths included) is for the operator
+            log.error("%s %s answered %d: %s", request.method, request.url.path, status, exc)
+        return JSONResponse(status_code=status, content=content, headers=headers)
 
     @app.exception_handler(OpenAIError)
     async def _openai(_: Request, exc: OpenAIError) -> JSONResponse:

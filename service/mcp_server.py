@@ -12,8 +12,8 @@ answers Korean questions about Korean documents.
 # no ``from __future__ import annotations``: FastMCP evaluates the tool signatures, whose limits are locals
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Literal, TypeVar
 
 import anyio
@@ -32,6 +32,7 @@ from briefsearch.index.ingest import read_original
 from briefsearch.index.search import SearchFilters
 from briefsearch.index.settings import REPO_ROOT, Settings
 from briefsearch.index.store import DocumentRecord
+from briefsearch.service.errors import public_text
 from briefsearch.service.schemas import AskResponse, DocumentSummary, SearchResponse
 
 log = logging.getLogger(__name__)
@@ -107,12 +108,29 @@ def _document(serving: Serving, doc_id: str) -> DocumentRecord:
     return doc
 
 
+@contextmanager
+def _root_logger_kept() -> Iterator[None]:
+    """Undo what FastMCP's constructor does to the root logger (``logging.basicConfig``: a Rich or stream
+    handler and its ``log_level``): the process embedding the app owns that (``configure_logging``, a Ray
+    worker's setup, a library user's)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+
+
 class BriefingServer(FastMCP):
     """FastMCP whose resource list names every document served now (the set changes as documents are added)."""
 
     def __init__(self, engine_of: Callable[[], Engine], **kwargs) -> None:
         self.engine_of = engine_of
-        super().__init__(**kwargs)
+        with _root_logger_kept():
+            super().__init__(**kwargs)
 
     async def list_resources(self) -> list[Resource]:
         listed = await super().list_resources()
@@ -155,7 +173,7 @@ def build_server(settings: Settings, engine_of: Callable[[], Engine], load_wait:
             await anyio.sleep(0.1)
         if engine.current is None:
             if engine.state == "failed":
-                raise ToolError(f"the index failed to load: {engine.error}")
+                raise ToolError(f"the index failed to load: {public_text(engine.error)}")
             raise ToolError("the index is still loading; retry in a few seconds")
         if refresh:
             await anyio.to_thread.run_sync(engine.refresh_quietly)
@@ -166,7 +184,7 @@ def build_server(settings: Settings, engine_of: Callable[[], Engine], load_wait:
         try:
             return await anyio.to_thread.run_sync(fn, *args)
         except (BriefsearchError, ToolError) as exc:
-            raise ToolError(str(exc)) from exc
+            raise ToolError(public_text(str(exc))) from exc
         except Exception as exc:
             log.exception("MCP tool call failed")
             raise ToolError(f"internal error ({type(exc).__name__}); the call was not completed") from exc

@@ -12,6 +12,7 @@ dies; ``X-Briefsearch-Replica`` names the replica that answered.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -20,7 +21,7 @@ from ray import serve
 
 from briefsearch.index.embed import configure_threads
 from briefsearch.index.ray_build import worker_settings
-from briefsearch.index.ray_cluster import connect
+from briefsearch.index.ray_cluster import RayUnavailableError, connect
 from briefsearch.index.search import open_searcher
 from briefsearch.index.settings import Settings
 from briefsearch.service.app import create_app
@@ -89,9 +90,56 @@ def deploy(settings: Settings, replicas: int, host: str, port: int, address: str
     """
     started = time.perf_counter()
     connect(settings, address, **init_kwargs)
+    _check_http_address(host, port)
     serve.start(http_options={"host": host, "port": port})
     serve.run(application(settings, replicas), name=APP_NAME, route_prefix="/")
     return time.perf_counter() - started
+
+
+def _check_http_address(host: str, port: int) -> None:
+    """Refuse a ``host:port`` other than the one the cluster's Serve proxies already listen on.
+
+    Serve's HTTP options are fixed by whoever starts Serve on a cluster; ``serve.start`` with others only logs
+    a warning and keeps the old ones, so a second ``serve --ray --port P`` would silently serve elsewhere.
+    Moving the proxies would mean shutting down Serve, and every other application on the cluster with it.
+    """
+    from ray.serve.context import _get_global_client  # Serve's own client; no public call reads its options
+
+    client = _get_global_client(raise_if_no_controller_running=False)
+    if client is None:
+        return
+    running = client.http_config
+    if (running.host, running.port) != (host, port):
+        raise ServeAddressError(
+            f"Ray Serve already runs on this cluster with its HTTP proxy on {running.host}:{running.port}, set "
+            f"by the first `serve --ray`; it cannot also listen on {host}:{port}. Use --host {running.host} "
+            f"--port {running.port}, or shut Serve down first (`serve shutdown`), which stops its applications")
+
+
+class ServeAddressError(RayUnavailableError):
+    """Serve already runs on the cluster with its HTTP proxy on another host or port."""
+
+
+def wait_for_stop(poll_seconds: float = 0.5) -> int:
+    """Block until SIGINT (Ctrl-C) or SIGTERM; returns the signal. A second Ctrl-C then raises KeyboardInterrupt.
+
+    The handlers are installed here whatever the process inherited: a background job of a non-interactive
+    shell (``make test > log &``, a CI step) starts with SIGINT ignored, Python keeps it ignored, and Ctrl-C
+    did nothing. (``serve`` without ``--ray`` stops because uvicorn installs its handlers the same way.) The
+    main thread sleeps in short steps: a signal one of Ray's threads receives runs its Python handler only
+    when the main thread next runs Python code.
+    """
+    received: list[int] = []
+    previous_term = signal.getsignal(signal.SIGTERM)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: received.append(number))
+    try:
+        while not received:
+            time.sleep(poll_seconds)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous_term)
+    return received[0]
 
 
 def undeploy(settings: Settings, address: str | None = None, wait_seconds: float = 60.0) -> None:

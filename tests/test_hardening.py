@@ -7,6 +7,8 @@ known search result and the document counts are checked unchanged (``_snapshot``
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
 import socket
 import threading
@@ -29,6 +31,7 @@ from briefsearch.index.store import POINTER, live_version, load_index
 from briefsearch.service.access import RequireKey
 from briefsearch.service.app import create_app
 
+ABSOLUTE_PATH = re.compile(r"(?<![\w:])/[\w.-]+/")
 OPEN = {("GET", "/"), ("GET", "/documents/{doc_id}/view"), ("GET", "/health"), ("GET", "/ready")}
 MALFORMED = [
     {},  # no header
@@ -261,6 +264,8 @@ def test_an_unreadable_library_is_a_server_fault(scratch_settings: Settings, enc
         response = client.post("/documents", files={"file": ("hefei.md", NEW_DOC.encode(), "text/markdown")},
                                headers=KEY)
         assert response.status_code == 500 and "library cannot be read" in response.json()["detail"], response.text
+        # the library file is named, but not where the server keeps it
+        assert "…/library.json" in response.text and str(scratch_settings.data_dir) not in response.text
         assert client.delete("/documents/002_22ff6807f067724b", headers=KEY).status_code == 500
         assert _snapshot(client, scratch_settings) == before
 
@@ -290,6 +295,26 @@ def test_the_poller_survives_any_failure_and_reports_it(scratch_settings: Settin
         assert health["refresh_error"] is None
     finally:
         stop()
+
+
+def test_health_error_texts_carry_no_paths(settings: Settings, tmp_path: Path,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A failed load put the data directory's absolute path into /health and /ready; it belongs in the log."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
+    empty = settings.model_copy(update={"data_dir": data})  # the model, but no index
+    with caplog.at_level(logging.ERROR, logger="briefsearch.service.app"), TestClient(create_app(empty)) as client:
+        deadline = time.monotonic() + 120
+        while (health := client.get("/health").json())["status"] == "loading":
+            assert time.monotonic() < deadline, health
+            time.sleep(0.2)
+        ready = client.get("/ready")
+    assert health["status"] == "failed" and ready.status_code == 503
+    for text in (health["error"], ready.json()["error"]):
+        assert text.startswith("no index in …/index; build it"), text
+        assert str(tmp_path) not in text and not ABSOLUTE_PATH.search(text), text
+    assert str(data / "index") in caplog.text  # the operator still sees where
 
 
 def _point(index_dir: Path, name: str) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from briefsearch.index.answer import Answerer
 from briefsearch.index.lexical import LexicalAnalyzer
+from briefsearch.index.query import is_crosslingual
 from briefsearch.index.search import SearchFilters
+from briefsearch.index.settings import REPO_ROOT
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
 
@@ -131,6 +134,26 @@ def test_an_alias_lets_the_lexical_side_find_the_korean_passage(searcher) -> Non
         assert hits and all("주취안" in h.chunk.text for h in hits[:2])
     finally:
         searcher.settings = base
+
+
+@pytest.mark.parametrize(("question", "crosslingual"), [
+    ("Which Chinese cities have already demonstrated commercial eVTOL flights?", True),
+    ("광둥성의 범용 AI 산업 목표는?", False),
+    ("Huawei Ascend 910B 성능은?", True),  # 18 Latin letters against 3 Hangul syllables
+])
+def test_search_and_ask_take_one_crosslingual_decision(searcher, question: str, crosslingual: bool) -> None:
+    """/ask (names not required verbatim) and search (BM25 off) decide "asked in Latin letters" with one function."""
+    threshold = searcher.settings.crosslingual_latin_share
+    assert is_crosslingual(question, threshold) is crosslingual
+    features = Answerer(searcher).features([], searcher.search(question, k=3))
+    assert features["crosslingual"] is crosslingual
+
+
+def test_the_latin_share_of_a_question_is_counted_in_one_place() -> None:
+    """Two copies of the count (index/query.py and index/answer.py) could drift apart; only query.py counts."""
+    sources = sorted((REPO_ROOT / "index").glob("*.py")) + sorted((REPO_ROOT / "service").rglob("*.py"))
+    counting = [p.name for p in sources if ".isascii() for" in p.read_text(encoding="utf-8")]
+    assert counting == ["query.py"]
 
 
 def test_sentence_max_sim_is_the_best_sentence_cosine(searcher) -> None:

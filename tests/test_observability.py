@@ -176,6 +176,29 @@ def test_server_errors_are_logged_with_the_request_id(settings, searcher, access
     assert "RuntimeError: boom" in line["exc_info"]
 
 
+def test_a_crash_under_v1_answers_in_the_openai_error_shape(settings, searcher, access_log) -> None:
+    """The access log's own 500 answered {"detail": ...} on /v1/*, where every other error is OpenAI's shape."""
+    app = create_app(settings, searcher=searcher)
+
+    @app.get("/v1/_boom")
+    async def boom_v1() -> None:
+        raise RuntimeError("boom at /srv/briefsearch/var/index")
+
+    @app.get("/_boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        openai = client.get("/v1/_boom")
+        plain = client.get("/_boom")
+    assert openai.status_code == plain.status_code == 500
+    assert openai.json() == {"error": {"message": "internal server error", "type": "server_error", "param": None,
+                                       "code": None}}
+    assert plain.json() == {"detail": "internal server error"}
+    assert int(openai.headers["content-length"]) == len(openai.content)
+    assert "/srv/briefsearch/var/index" in access_log()[0]["exc_info"]  # the cause is in the log, not the reply
+
+
 def test_metrics_need_the_api_key_when_keys_are_configured(settings, searcher, access_log) -> None:
     with _client(settings, searcher, api_keys=KEY) as client:
         denied = client.get("/metrics")
@@ -222,6 +245,25 @@ def test_configure_logging_is_idempotent_and_routes_uvicorn_through_json(setting
     configure_logging(settings)  # text, the default
     assert len(root.handlers) == 1 and root.level == logging.INFO
     assert not root.handlers[0].format(record).startswith("{")
+
+
+def test_the_app_leaves_the_root_logger_alone(settings, searcher, restore_logging) -> None:
+    """FastMCP's constructor (run by the app's start-up, for /mcp) calls logging.basicConfig: in a process whose
+    root logger had no handler (a Ray replica, a library user) the app added a handler and set WARNING."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.DEBUG)
+    app = create_app(settings, searcher=searcher)
+    mcp = next(route.endpoint.app for route in app.routes if getattr(route, "path", None) == "/mcp")
+    with TestClient(app):
+        assert mcp._manager is not None  # the start-up built the MCP server: FastMCP's constructor ran
+        assert root.handlers == [] and root.level == logging.DEBUG
+    own = logging.StreamHandler(io.StringIO())
+    root.addHandler(own)
+    root.setLevel(logging.ERROR)
+    with TestClient(create_app(settings, searcher=searcher)):
+        assert root.handlers == [own] and root.level == logging.ERROR
 
 
 def test_log_settings_are_validated() -> None:

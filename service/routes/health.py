@@ -1,4 +1,8 @@
-"""Liveness (the process answers) and readiness (model and index loaded)."""
+"""Liveness (the process answers) and readiness (model and index loaded).
+
+Their error texts carry no filesystem paths; the full texts are logged where the errors happen
+(``app._load``, ``Engine.refresh_quietly``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from briefsearch.service.access import GuardedRoute, public
 from briefsearch.service.deps import EngineDep
+from briefsearch.service.errors import public_text
 from briefsearch.service.schemas import HealthResponse, ModelInfo, ReadyResponse
 
 router = APIRouter(tags=["health"], route_class=GuardedRoute)
@@ -19,7 +24,7 @@ router = APIRouter(tags=["health"], route_class=GuardedRoute)
 async def health(engine: EngineDep) -> HealthResponse:
     searcher = engine.searcher
     if searcher is None:
-        return HealthResponse(status=engine.state, error=engine.error or None)
+        return HealthResponse(status=engine.state, error=public_text(engine.error) or None)
     manifest = searcher.index.manifest
     return HealthResponse(
         status="ok",
@@ -29,7 +34,7 @@ async def health(engine: EngineDep) -> HealthResponse:
         index_built_at=manifest.built_at,
         index_version=searcher.index.path.name,
         chunker=manifest.chunker,
-        refresh_error=engine.refresh_error or None,
+        refresh_error=public_text(engine.refresh_error) or None,
     )
 
 
@@ -39,7 +44,7 @@ async def health(engine: EngineDep) -> HealthResponse:
 async def ready(engine: EngineDep) -> JSONResponse:
     searcher = engine.searcher
     body = ReadyResponse(
-        ready=searcher is not None, state=engine.state, error=engine.error or None,
+        ready=searcher is not None, state=engine.state, error=public_text(engine.error) or None,
         index_version=searcher.index.path.name if searcher is not None else None,
         uptime_s=round(time.monotonic() - engine.started_at, 3),
     )
