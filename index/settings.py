@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     sentence_vector_dtype: Literal["float16", "float32"] = Field(
         "float16", description="Storage of the answer sentence vectors (sentences.npy): float16 halves their bytes; "
         "answers measured unchanged (bench/growth.md).")
+    sentence_vectors: Literal["pooled", "separate"] = Field(
+        "separate", description="Answer sentence vectors: 'pooled' from the passage pass's own token states (mean "
+        "over each sentence's tokens; one forward pass), or 'separate' (each sentence embedded on its own, a second "
+        "pass). Measured: bench/build_throughput.md.")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
     micro_batching: bool = Field(True, description="Under a burst, run one forward pass per core and let waiting "
                                  "queries share the next one (a lone query runs at once; see bench/results.md).")
