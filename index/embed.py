@@ -288,9 +288,17 @@ class Encoder:
             vector.setflags(write=False)
         return vector, side
 
+    def _length_order(self, passages: list[str]) -> np.ndarray:
+        """Passages longest first in model tokens, so a batch pads little.
+
+        Sorting by tokens rather than characters: 2.2 % of a batch's token slots are
+        padding over the corpus at batch 8, against 9.2 % (bench/build_throughput.md).
+        """
+        tokens = self.count_tokens([self.passage_prefix + p for p in passages])
+        return np.argsort([-n for n in tokens], kind="stable")
+
     def encode_passages(self, passages: list[str], progress: bool = True) -> np.ndarray:
-        # sorting by length cuts padding; results are put back in input order
-        order = np.argsort([-len(p) for p in passages], kind="stable")
+        order = self._length_order(passages)  # results are put back in input order
         vectors = self._encode([self.passage_prefix + passages[i] for i in order], progress=progress)
         out = np.empty_like(vectors)
         out[order] = vectors
@@ -303,7 +311,7 @@ class Encoder:
         Spans index the passage text (the prefix is added here); a span no token
         covers gets a zero row. Batched by length like ``encode_passages``.
         """
-        order = sorted(range(len(passages)), key=lambda i: -len(passages[i]))
+        order = list(self._length_order(passages))
         size = self.settings.embed_batch_size
         batches = [order[j : j + size] for j in range(0, len(order), size)]
         shift = len(self.passage_prefix)
@@ -358,7 +366,7 @@ class Encoder:
 
     def passage_token_states(self, passages: list[str], progress: bool = True) -> list[np.ndarray]:
         """``token_states`` of passages (passage prefix added), batched by length like ``encode_passages``."""
-        order = sorted(range(len(passages)), key=lambda i: -len(passages[i]))
+        order = list(self._length_order(passages))
         size = self.settings.embed_batch_size
         batches = [[self.passage_prefix + passages[i] for i in order[j : j + size]]
                    for j in range(0, len(order), size)]

@@ -407,12 +407,16 @@ class OnnxSession:
     (``token_graph``), for late interaction: one set of weights serves both.
     """
 
-    def __init__(self, path: Path, threads: int, tokens: bool = False) -> None:
+    def __init__(self, path: Path, threads: int, tokens: bool = False, optimization: str = "all",
+                 spinning: bool = True) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, f"ORT_ENABLE_{optimization.upper()}")
+        if not spinning:  # idle intra-op threads sleep instead of spinning (only matters above one thread)
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         graph = token_graph(path) if tokens else path
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         outputs = [o.name for o in self.session.get_outputs()]
