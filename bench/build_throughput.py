@@ -119,6 +119,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--passages", type=int, default=100)
     parser.add_argument("--skip-int8", action="store_true")
+    parser.add_argument("--rounds", type=int, default=0, help="only compare batch 8 and 2 (second pass), in this "
+                        "many interleaved rounds; written to build_throughput.json's 'interleaved'")
     args = parser.parse_args()
 
     from briefsearch.index.embed import Encoder
@@ -141,6 +143,13 @@ def main() -> None:
         encoder.settings = base.model_copy(update=update)
         return encoder
 
+    if args.rounds:
+        result = json.loads(OUT_JSON.read_text(encoding="utf-8")) if OUT_JSON.is_file() else {}
+        result["interleaved"] = [measure(f"round {r + 1}: second pass, batch {size}",
+                                         with_settings(embed_batch_size=size), chunks, sentences, False, cores, kiwi)
+                                 for r in range(args.rounds) for size in (8, 2)]
+        OUT_JSON.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return
     rows = [measure_by_characters(encoder, chunks, sentences, cores, kiwi),
             measure("second pass, batch 8 (sorted by tokens)", with_settings(), chunks, sentences, False, cores,
                     kiwi),

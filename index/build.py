@@ -320,6 +320,9 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     in this process); everything else in the build is the same whichever embeds.
     The caller holds the library lock (``rebuild_index``, ``CorpusManager``).
     """
+    if settings.sentence_vectors == "pooled" and embed is not None:
+        raise ValueError("sentence_vectors 'pooled' needs the passage pass's token states, which an outside "
+                         "encoder (index build --ray) does not return: use sentence_vectors 'separate' with it")
     started = time.perf_counter()
     korean = korean or KoreanText()
     corpus = corpus_state(settings, library_state)
