@@ -268,7 +268,7 @@ def _embed_pooled(chunks: list[Chunk], sentence_texts: list[str], encoder: Encod
     todo = list(run)
     vectors, pooled = encoder.encode_passages_pooled(
         todo, [[(start + a, start + b) for a, b, *_ in chunk.sentences] for chunk, start in run.values()],
-        progress=progress)
+        progress=progress) if todo else (np.zeros((0, encoder.dim), dtype=np.float32), [])
     fresh = dict(zip(todo, vectors, strict=True))
     for (chunk, _), rows in zip(run.values(), pooled, strict=True):
         for (a, b, *_), row in zip(chunk.sentences, rows, strict=True):
