@@ -254,7 +254,8 @@ def _embed_pooled(chunks: list[Chunk], sentence_texts: list[str], encoder: Encod
     """
     texts = [c.embed_text for c in chunks]
     have = {**cache.get_many(dict.fromkeys(texts)), **known_passages}
-    recovered = {t: v for t, v in known_passages.items() if t in set(texts)}
+    wanted = set(texts)
+    recovered = {t: v for t, v in known_passages.items() if t in wanted}
     sentences: dict[str, np.ndarray] = {t: known_sentences[t] for t in sentence_texts if t in known_sentences}
     run: dict[str, tuple[Chunk, int]] = {}  # embed text -> a chunk holding it, and where its body starts
     covered: set[str] = set()
@@ -284,7 +285,7 @@ def _embed_pooled(chunks: list[Chunk], sentence_texts: list[str], encoder: Encod
     sentence_matrix = (np.stack([sentences[t] for t in sentence_texts]).astype(np.float32) if sentence_texts
                        else np.zeros((0, encoder.dim), dtype=np.float32))
     return (np.ascontiguousarray(passage_matrix, dtype=np.float32), sentence_matrix,
-            len(todo), len(covered) + len(alone))
+            len(todo), sum(t not in known_sentences for t in sentence_texts))
 
 
 def rebuild_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
