@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from briefsearch.index.chunk import CHUNKER_VERSION, Chunk, Chunker
+from briefsearch.index.chunk import CHUNKER_VERSION, Chunk, Chunker, body_start
 from briefsearch.index.embed import Encoder
 from briefsearch.index.embed_cache import EmbeddingCache, EncodeFn, encode_with_cache
 from briefsearch.index.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
@@ -53,7 +53,9 @@ def chunker_identity(settings: Settings) -> dict:
         "passage_prefix": settings.passage_prefix,
         "lexical_analyzer": ANALYZER_VERSION,
         "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
-    } | ({"late_interaction": True} if settings.late_interaction else {})  # token states stored: tokens.npy
+    } | ({"late_interaction": True} if settings.late_interaction else {}) | (  # token states stored: tokens.npy
+        # pooled sentence vectors differ from separately embedded ones: an index of the other kind is not reused
+        {"sentence_vectors": "pooled"} if settings.sentence_vectors == "pooled" else {})
 
 
 def _relative(path: Path) -> str:
@@ -238,6 +240,54 @@ def _sentence_texts(chunks: list[Chunk]) -> list[str]:
     return list(rows)
 
 
+def _embed_pooled(chunks: list[Chunk], sentence_texts: list[str], encoder: Encoder, cache: EmbeddingCache,
+                  known_passages: dict[str, np.ndarray], known_sentences: dict[str, np.ndarray],
+                  progress: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Passage and sentence vectors from one forward pass per passage (``sentence_vectors="pooled"``).
+
+    A passage runs when its vector is neither cached nor known, or when it holds
+    a sentence the live index has no vector for; a sentence takes its vector from
+    the first such passage. Only passage vectors go to the embedding cache (a
+    pooled sentence vector depends on its passage). A sentence no passage pass
+    covers (none expected) is embedded on its own. Returns both matrices and
+    how many passages and sentences were embedded.
+    """
+    texts = [c.embed_text for c in chunks]
+    have = {**cache.get_many(dict.fromkeys(texts)), **known_passages}
+    wanted = set(texts)
+    recovered = {t: v for t, v in known_passages.items() if t in wanted}
+    sentences: dict[str, np.ndarray] = {t: known_sentences[t] for t in sentence_texts if t in known_sentences}
+    run: dict[str, tuple[Chunk, int]] = {}  # embed text -> a chunk holding it, and where its body starts
+    covered: set[str] = set()
+    for chunk in chunks:
+        start = body_start(chunk)
+        holds = {chunk.text[a:b] for a, b, *_ in chunk.sentences} - sentences.keys() - covered
+        if chunk.embed_text in run or (chunk.embed_text in have and not holds) or start is None:
+            continue
+        run[chunk.embed_text] = (chunk, start)
+        covered |= holds
+    todo = list(run)
+    vectors, pooled = encoder.encode_passages_pooled(
+        todo, [[(start + a, start + b) for a, b, *_ in chunk.sentences] for chunk, start in run.values()],
+        progress=progress) if todo else (np.zeros((0, encoder.dim), dtype=np.float32), [])
+    fresh = dict(zip(todo, vectors, strict=True))
+    for (chunk, _), rows in zip(run.values(), pooled, strict=True):
+        for (a, b, *_), row in zip(chunk.sentences, rows, strict=True):
+            if chunk.text[a:b] not in sentences and row.any():
+                sentences[chunk.text[a:b]] = row
+    alone = [t for t in sentence_texts if t not in sentences]
+    if alone:
+        log.warning("%d sentences outside their passage's tokens: embedded on their own", len(alone))
+        sentences.update(zip(alone, encoder.encode_passages(alone, progress=False), strict=True))
+    have.update(fresh)
+    cache.put_many({**recovered, **fresh})
+    passage_matrix = np.stack([have[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, encoder.dim))
+    sentence_matrix = (np.stack([sentences[t] for t in sentence_texts]).astype(np.float32) if sentence_texts
+                       else np.zeros((0, encoder.dim), dtype=np.float32))
+    return (np.ascontiguousarray(passage_matrix, dtype=np.float32), sentence_matrix,
+            len(todo), sum(t not in known_sentences for t in sentence_texts))
+
+
 def rebuild_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
                   only_if_needed: bool = False, embed: EncodeFn | None = None) -> BuildReport | None:
     """Build and publish under the library's writer lock, as every change does (``index build``, ``serve``).
@@ -271,6 +321,9 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     in this process); everything else in the build is the same whichever embeds.
     The caller holds the library lock (``rebuild_index``, ``CorpusManager``).
     """
+    if settings.sentence_vectors == "pooled" and embed is not None:
+        raise ValueError("sentence_vectors 'pooled' needs the passage pass's token states, which an outside "
+                         "encoder (index build --ray) does not return: use sentence_vectors 'separate' with it")
     started = time.perf_counter()
     korean = korean or KoreanText()
     corpus = corpus_state(settings, library_state)
@@ -303,13 +356,18 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     known_passages, known_sentences = _known_vectors(previous)
     log.info("passages: %d from %d documents (%d parsed, %d reused)", len(chunks), len(documents),
              len(parsed_ids), len(reused_ids))
-    if embed is None:
-        def embed(texts: list[str]) -> np.ndarray:
-            return encoder.encode_passages(texts, progress=progress)
-    vectors, n_passages = encode_with_cache([c.embed_text for c in chunks], embed, cache, encoder.dim,
-                                            known_passages)
-    sentence_vectors, n_sentences = encode_with_cache(_sentence_texts(chunks), embed, cache, encoder.dim,
-                                                      known_sentences)
+    sentence_texts = _sentence_texts(chunks)
+    if settings.sentence_vectors == "pooled" and embed is None:
+        vectors, sentence_vectors, n_passages, n_sentences = _embed_pooled(
+            chunks, sentence_texts, encoder, cache, known_passages, known_sentences, progress)
+    else:
+        if embed is None:
+            def embed(texts: list[str]) -> np.ndarray:
+                return encoder.encode_passages(texts, progress=progress)
+        vectors, n_passages = encode_with_cache([c.embed_text for c in chunks], embed, cache, encoder.dim,
+                                                known_passages)
+        sentence_vectors, n_sentences = encode_with_cache(sentence_texts, embed, cache, encoder.dim,
+                                                          known_sentences)
     token_states = _token_states(chunks, encoder, previous, progress) if settings.late_interaction else None
     manifest = IndexManifest(
         model=encoder.identity,

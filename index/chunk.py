@@ -92,6 +92,12 @@ def _embed_text(context: str, section: str, header: str | None, body: str, notes
     return "\n".join(parts)
 
 
+def body_start(chunk: Chunk) -> int | None:
+    """Where ``chunk.text`` begins in ``chunk.embed_text`` (None if the embedded input does not hold it there)."""
+    start = len(_embed_text(chunk.context or chunk.title, chunk.section, chunk.table_header, "", []))
+    return start if chunk.embed_text[start : start + len(chunk.text)] == chunk.text else None
+
+
 class Chunker:
     """Holds the token counter and the Korean analyzer; ``chunk`` is pure given those."""
 

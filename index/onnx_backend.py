@@ -154,6 +154,12 @@ class HFTokenizer:
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
         return enc["input_ids"], enc["attention_mask"]
 
+    def encode_offsets(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``encode`` plus each token's character span in its text ((0, 0) for special tokens and padding)."""
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np",
+                             return_offsets_mapping=True)
+        return enc["input_ids"], enc["attention_mask"], enc["offset_mapping"]
+
 
 class SnapshotTokenizer:
     """The tokenizers backend sentence-transformers used, restored from its snapshot, without transformers.
@@ -196,6 +202,14 @@ class SnapshotTokenizer:
         encodings = self._backend.encode_batch(texts, add_special_tokens=True)
         return (np.array([e.ids for e in encodings], dtype=np.int64),
                 np.array([e.attention_mask for e in encodings], dtype=np.int64))
+
+    def encode_offsets(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``encode`` plus each token's character span in its text ((0, 0) for special tokens and padding)."""
+        self._set_mode(max_length)
+        encodings = self._backend.encode_batch(texts, add_special_tokens=True)
+        return (np.array([e.ids for e in encodings], dtype=np.int64),
+                np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                np.array([e.offsets for e in encodings], dtype=np.int64).reshape(len(encodings), -1, 2))
 
 
 def _version(package: str) -> str | None:
@@ -393,12 +407,16 @@ class OnnxSession:
     (``token_graph``), for late interaction: one set of weights serves both.
     """
 
-    def __init__(self, path: Path, threads: int, tokens: bool = False) -> None:
+    def __init__(self, path: Path, threads: int, tokens: bool = False, optimization: str = "all",
+                 spinning: bool = True) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, f"ORT_ENABLE_{optimization.upper()}")
+        if not spinning:  # idle intra-op threads sleep instead of spinning (only matters above one thread)
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         graph = token_graph(path) if tokens else path
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         outputs = [o.name for o in self.session.get_outputs()]
@@ -418,6 +436,15 @@ class OnnxSession:
             on_start()
         out = self.session.run(self._embedding, feeds)[0]
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def embed_with_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One run: the pooled embeddings and the last hidden layer (batch x seq x dim) they were pooled from."""
+        if not self._tokens:
+            raise ModelError("this encoder session was loaded without token states")
+        feeds = {"input_ids": np.asarray(input_ids, dtype=np.int64),
+                 "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
+        embedding, states = self.session.run(self._embedding + self._tokens, feeds)
+        return np.ascontiguousarray(embedding, dtype=np.float32), states
 
     def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """The last hidden layer, (batch x seq x dim), padding included."""

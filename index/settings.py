@@ -56,7 +56,9 @@ class Settings(BaseSettings):
         "onnx", description="onnx: same vectors as torch, ~2x faster here; onnx-int8: ~5x, different vectors."
     )
     torch_threads: int = Field(1, ge=1, le=64, description="Intra-op threads for torch (measured best: 1).")
-    embed_batch_size: int = Field(8, ge=1, le=512, description="Measured fastest on 2 cores (batch 8 vs 16, 32).")
+    embed_batch_size: int = Field(2, ge=1, le=512, description="Texts per forward pass when embedding passages "
+                                  "and sentences: 2 measured fastest on 2 cores (13.5 passages/s against 11.8 at 8, "
+                                  "9.1 at 32; bench/build_throughput.md).")
     max_chunk_tokens: int = Field(256, ge=32, le=512, description="Model-token budget per passage.")
     overlap_sentences: int = Field(1, ge=0, le=5)
     search_mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Default retrieval mode.")
@@ -182,6 +184,10 @@ class Settings(BaseSettings):
     sentence_vector_dtype: Literal["float16", "float32"] = Field(
         "float16", description="Storage of the answer sentence vectors (sentences.npy): float16 halves their bytes; "
         "answers measured unchanged (bench/growth.md).")
+    sentence_vectors: Literal["pooled", "separate"] = Field(
+        "separate", description="Answer sentence vectors: 'pooled' from the passage pass's own token states (mean "
+        "over each sentence's tokens; one forward pass), or 'separate' (each sentence embedded on its own, a second "
+        "pass). Measured: bench/build_throughput.md.")
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings (0 disables).")
     micro_batching: bool = Field(True, description="Under a burst, run one forward pass per core and let waiting "
                                  "queries share the next one (a lone query runs at once; see bench/results.md).")
