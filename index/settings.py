@@ -75,8 +75,7 @@ class Settings(BaseSettings):
         True, description="Search a question whose letters are mostly Latin (crosslingual_latin_share) on the "
         "dense side alone (aliases still append Korean names to what is embedded). On: with 16 English dev "
         "questions it won dev (MRR@10 0.868 -> 0.888, Recall@1 0.798 -> 0.837 over all 104 dev questions); "
-        "it adds a near-domain false answer on dev at the cross-lingual answer threshold "
-        "(eval/reports/crosslingual-dev-sweep.md).")
+        "answer_threshold_crosslingual was re-calibrated for it (eval/reports/crosslingual-dev-sweep.md).")
     query_analysis: bool = Field(
         False, description="Lexical query without interrogatives and light verbs, quoted names counted twice "
         "(index/query.py); measured: eval/reports/ranking-ablation.md.")
