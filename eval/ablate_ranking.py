@@ -149,14 +149,20 @@ def _english_rows(rows: list[tuple[str, EvalReport]], questions: list[Question])
 
 def second_stage(searcher: Searcher, questions: list[Question], name: str, directory: Path = REPORTS,
                  log: Callable[[str], None] = print, sweeps: list[tuple[str, list[object]]] | None = None,
-                 start: Variant | None = None) -> Variant:
-    """Sweep the second-stage knobs one after another on top of Settings (and ``start``); dev chooses."""
+                 start: Variant | None = None, report_name: str | None = None) -> Variant:
+    """Sweep the second-stage knobs one after another on top of Settings (and ``start``); dev chooses.
+
+    ``report_name`` names the Markdown file (default ``ranking-second-stage-<set>[-continued]``).
+    """
     base = searcher.settings
     late = bool(searcher.passage_tokens)  # without token states the rerank knobs are left out (and said so)
     # every run asks the same questions: their token states are computed once (as the query vectors are)
     searcher.query_tokens = functools.lru_cache(maxsize=None)(searcher.query_tokens)  # type: ignore[method-assign]
     lines = [f"# Second stage and re-sweep ({name})", "",
-             f"- command: `python -m briefsearch.eval.ablate_ranking --second-stage --set {name}`",
+             f"- command: `python -m briefsearch.eval.ablate_ranking --second-stage --set {name}"
+             + "".join(f" --knob {k}={','.join(json.dumps(v) for v in vs)}" for k, vs in sweeps or [])
+             + "".join(f" --start {k}={json.dumps(v)}" for k, v in (start or {}).items())
+             + (f" --report {report_name}" if report_name else "") + "`",
              f"- questions: {len(questions)} ({sum(q.split == 'dev' for q in questions)} dev, "
              f"{sum(q.split == 'test' for q in questions)} test); each knob chosen on dev only (best MRR@10, "
              "ties: Recall@1, then the configured value), on top of the ones chosen before it",
@@ -177,7 +183,7 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
         named = [(f"{knob}={v}", r) for v, r in rows]
         lines += [f"## `{knob}` (configured {current}; chosen on dev: {best}; with {chosen})", "", "### dev", "",
                   *_table(named, "dev"), "", "### test (read, not used to choose)", "", *_table(named, "test"), ""]
-        if knob == "crosslingual_dense_only":
+        if knob in ("crosslingual_dense_only", "latin_lexical_slope"):
             lines += ["### English questions", "", *_english_rows(named, questions), ""]
         off = next(r for v, r in rows if v == current)
         on = next(r for v, r in rows if v == best)
@@ -188,7 +194,8 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
     lines += [f"Chosen on dev: `{chosen}`", ""]
     directory.mkdir(parents=True, exist_ok=True)
     suffix = "-continued" if sweeps else ""
-    (directory / f"ranking-second-stage-{name}{suffix}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = directory / f"{report_name or f'ranking-second-stage-{name}{suffix}'}.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return chosen
 
 
@@ -200,6 +207,7 @@ def main() -> None:
                         help="sweep only these knobs and values (written to ...-continued.md)")
     parser.add_argument("--start", action="append", default=[], metavar="NAME=VALUE",
                         help="a value already chosen on dev, fixed under the sweeps")
+    parser.add_argument("--report", help="name of the Markdown report (without .md) in eval/reports")
     args = parser.parse_args()
     settings = get_settings()
     if args.set == "generalization":
@@ -213,7 +221,8 @@ def main() -> None:
     if args.second_stage:
         sweeps = [(k, [json.loads(v) for v in vs.split(",")]) for k, vs in (a.split("=", 1) for a in args.knob)]
         start = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.start)}
-        print("chosen:", second_stage(searcher, questions, args.set, sweeps=sweeps or None, start=start))
+        print("chosen:", second_stage(searcher, questions, args.set, sweeps=sweeps or None, start=start,
+                                         report_name=args.report))
     else:
         print("chosen:", ablate(searcher, questions))
 

@@ -1,6 +1,9 @@
 """Choose the answerable weights and thresholds on the dev split (questions vs near-domain negatives).
 
     python -m briefsearch.eval.calibrate_answers     # writes eval/reports/answers-calibration.md; prints the choice
+    python -m briefsearch.eval.calibrate_answers --crosslingual-only   # the configured weights kept: only the
+        # cross-lingual threshold, after a ranking change moved English questions' cosines
+        # (eval/reports/answers-calibration-crosslingual.md)
 
 Each dev question and dev negative is asked once; its signals (best sentence
 cosine and coverage, answering-passage coverage, first-vs-next margin, unseen
@@ -19,6 +22,7 @@ answer is taken once. Test questions are never read here.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 from pathlib import Path
 
@@ -173,9 +177,54 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
             "answer_figure_choice_weight": figure_choice, **chosen}
 
 
+def crosslingual_only(answerer: Answerer, questions: list[Question], negatives: list[Negative],
+                      directory: Path = REPORTS) -> float:
+    """The cross-lingual threshold on dev under the configured weights (same error count as ``choose``)."""
+    dev = [q for q in questions if q.split == "dev"]
+    devneg = [n for n in negatives if n.split == "dev"]
+    on = _signals(answerer, [q.question for q in dev])
+    off = _signals(answerer, [n.question for n in devneg])
+    saved = answerer.threshold, answerer.threshold_crosslingual
+    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
+    try:
+        good = [_holds_evidence(answerer, q) for q in dev]
+    finally:
+        answerer.threshold, answerer.threshold_crosslingual = saved
+    weights = answerer.weights
+    want = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and g]
+    wrong = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and not g]
+    neg = [(n.id, _score(f, weights)) for n, f in zip(devneg, off, strict=True) if f["crosslingual"]]
+    t, _, _ = calibrate([v for _, v in want], [v for _, v in wrong + neg], [1 / len(on)] * len(want),
+                        [1 / len(on)] * len(wrong) + [1 / max(1, len(off))] * len(neg))
+
+    def listed(rows: list[tuple[str, float]]) -> str:
+        ordered = sorted(rows, key=lambda r: r[1])
+        return ", ".join(f"{qid} {v:.4f}{' (answered)' if v >= t else ''}" for qid, v in ordered)
+
+    lines = ["# Answers: the cross-lingual threshold on dev, configured weights kept", "",
+             "- command: `python -m briefsearch.eval.calibrate_answers --crosslingual-only`",
+             f"- weights: {weights}; configured cross-lingual threshold {saved[1]}",
+             f"- dev cross-lingual questions: {len(want) + len(wrong)}; dev cross-lingual negatives: {len(neg)}", "",
+             "Errors counted as in the full calibration: a question whose answer holds the evidence refused, "
+             f"a question answered without it (each over the {len(on)} dev questions), a negative answered "
+             f"(over the {len(off)} dev negatives).", "",
+             f"- answer holds the evidence: {listed(want)}", f"- answer lacks it: {listed(wrong)}",
+             f"- negatives: {listed(neg)}", "", f"Chosen: {t}.", ""]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "answers-calibration-crosslingual.md").write_text("\n".join(lines), encoding="utf-8")
+    return t
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crosslingual-only", action="store_true",
+                        help="keep the configured weights; choose only the cross-lingual threshold on dev")
+    args = parser.parse_args()
     answerer = Answerer(open_searcher(get_settings(), build=False, progress=False))
-    print(choose(answerer, load_questions(), load_negatives()))
+    if args.crosslingual_only:
+        print({"answer_threshold_crosslingual": crosslingual_only(answerer, load_questions(), load_negatives())})
+    else:
+        print(choose(answerer, load_questions(), load_negatives()))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ Tuning happens on ``dev``; figures are reported (and regressions gated) on
 hash of their id and dealt alternately; an odd stratum's extra question goes
 to whichever split is smaller so far, so the halves stay within one question.
 
+Questions written later form a batch of their own (an id prefix of its own:
+``q012`` and ``e01``, ``n07`` and ``en01``) and each batch is split on its own,
+so appending questions never moves one already tuned on from dev to test.
+
     python -m briefsearch.eval.split eval/questions.jsonl     # (re)write the split field in place
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,10 +46,27 @@ def assign_splits(rows: Sequence[dict], stratum_keys: Sequence[str] = ("doc_id",
     return out
 
 
+def batch_of(qid: str) -> str:
+    """The batch a question was written in: the letters its id starts with."""
+    match = re.match(r"[A-Za-z]*", qid)
+    return match.group(0) if match else ""
+
+
+def assign_batched_splits(rows: Sequence[dict], stratum_keys: Sequence[str] = ("doc_id", "type")) -> dict[str, str]:
+    """``assign_splits`` over each batch alone, so a later batch leaves the earlier splits as they were."""
+    batches: dict[str, list[dict]] = {}
+    for row in rows:
+        batches.setdefault(batch_of(row["id"]), []).append(row)
+    out: dict[str, str] = {}
+    for batch_rows in batches.values():
+        out.update(assign_splits(batch_rows, stratum_keys))
+    return out
+
+
 def rewrite(path: Path, stratum_keys: Sequence[str] = ("doc_id", "type")) -> dict[str, int]:
     """Write the ``split`` field into a JSONL question file; returns the counts per split."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    splits = assign_splits(rows, stratum_keys)
+    splits = assign_batched_splits(rows, stratum_keys)
     for row in rows:
         row["split"] = splits[row["id"]]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")

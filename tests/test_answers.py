@@ -88,6 +88,20 @@ def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("# Answers")
 
 
+def test_the_configured_crosslingual_threshold_is_the_dev_choice(searcher, tmp_path: Path) -> None:
+    """A ranking change moves English cosines: the configured threshold must be what dev chooses for this ranking."""
+    from briefsearch.eval.answers import load_negatives
+    from briefsearch.eval.calibrate_answers import crosslingual_only
+    from briefsearch.eval.evaluate import load_questions
+
+    answerer = Answerer(searcher)
+    chosen = crosslingual_only(answerer, load_questions(), load_negatives(), tmp_path)
+    assert chosen == searcher.settings.answer_threshold_crosslingual
+    report = (tmp_path / "answers-calibration-crosslingual.md").read_text(encoding="utf-8")
+    assert f"Chosen: {chosen}." in report and "e15" in report  # dev English questions are listed, test ones not
+    assert "e01 " not in report
+
+
 def test_answer_floors_are_read_from_the_thresholds_file(searcher, tmp_path: Path) -> None:
     from briefsearch.eval.answers import AnswerStats, SplitStats
 

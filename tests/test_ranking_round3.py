@@ -98,8 +98,9 @@ def test_latin_slope_one_searches_an_english_question_on_the_dense_side(searcher
     """Slope 1: an all-Latin question's lexical weight is 0 (ranked as dense ranks it); Korean ones are untouched."""
     english = ("Which Chinese cities have already demonstrated commercial eVTOL flights as part of urban air "
                "mobility?")  # dev question q021: the lexical side moves its answer between ranks 9 and 10
-    on = [h.chunk.chunk_id for h in _ranked(searcher, {"latin_lexical_slope": 1.0}, english)]
-    off = [h.chunk.chunk_id for h in _ranked(searcher, {"latin_lexical_slope": 0.0}, english)]
+    fused = {"crosslingual_dense_only": False}  # the default (on) would search it on the dense side whatever the slope
+    on = [h.chunk.chunk_id for h in _ranked(searcher, {**fused, "latin_lexical_slope": 1.0}, english)]
+    off = [h.chunk.chunk_id for h in _ranked(searcher, {**fused, "latin_lexical_slope": 0.0}, english)]
     dense = [h.chunk.chunk_id for h in searcher.search(english, k=10, mode="dense").hits]
     assert on == dense != off
     korean = "광둥성의 범용 인공지능 산업 목표는?"
