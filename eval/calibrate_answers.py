@@ -83,6 +83,21 @@ def _sweep(answerer: Answerer, dev: list[Question], attribute: str,
     return best, rows
 
 
+def _dev_signals(answerer: Answerer, dev: list[Question],
+                 devneg: list[Negative]) -> tuple[list[dict], list[dict], list[bool]]:
+    """Signals of the dev questions and dev negatives, and whether each question's answer, given at any
+    confidence, holds its evidence: what both calibrations count errors from."""
+    on = _signals(answerer, [q.question for q in dev])
+    off = _signals(answerer, [n.question for n in devneg])
+    saved = answerer.threshold, answerer.threshold_crosslingual
+    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
+    try:
+        good = [_holds_evidence(answerer, q) for q in dev]
+    finally:
+        answerer.threshold, answerer.threshold_crosslingual = saved
+    return on, off, good
+
+
 def choose(answerer: Answerer, questions: list[Question], negatives: list[Negative],
            directory: Path = REPORTS) -> dict[str, float]:
     dev = [q for q in questions if q.split == "dev"]
@@ -90,14 +105,7 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
     novelty, novelty_rows = _sweep(answerer, dev, "novelty_weight", NOVELTY_WEIGHTS)
     window, window_rows = _sweep(answerer, dev, "window", WINDOWS)
     figure_choice, figure_choice_rows = _sweep(answerer, dev, "figure_choice_weight", FIGURE_CHOICE_WEIGHTS)
-    on = _signals(answerer, [q.question for q in dev])
-    off = _signals(answerer, [n.question for n in negatives if n.split == "dev"])
-    saved = answerer.threshold, answerer.threshold_crosslingual
-    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
-    try:
-        good = [_holds_evidence(answerer, q) for q in dev]
-    finally:
-        answerer.threshold, answerer.threshold_crosslingual = saved
+    on, off, good = _dev_signals(answerer, dev, [n for n in negatives if n.split == "dev"])
     rows = []
     for combo in itertools.product(PASSAGE_WEIGHTS, MARGIN_WEIGHTS, UNSEEN_WEIGHTS, FIGURE_WEIGHTS, NAMES_WEIGHTS,
                                    AGREEMENT_WEIGHTS):
@@ -182,14 +190,7 @@ def crosslingual_only(answerer: Answerer, questions: list[Question], negatives: 
     """The cross-lingual threshold on dev under the configured weights (same error count as ``choose``)."""
     dev = [q for q in questions if q.split == "dev"]
     devneg = [n for n in negatives if n.split == "dev"]
-    on = _signals(answerer, [q.question for q in dev])
-    off = _signals(answerer, [n.question for n in devneg])
-    saved = answerer.threshold, answerer.threshold_crosslingual
-    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
-    try:
-        good = [_holds_evidence(answerer, q) for q in dev]
-    finally:
-        answerer.threshold, answerer.threshold_crosslingual = saved
+    on, off, good = _dev_signals(answerer, dev, devneg)
     weights = answerer.weights
     want = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and g]
     wrong = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and not g]
@@ -203,7 +204,7 @@ def crosslingual_only(answerer: Answerer, questions: list[Question], negatives: 
 
     lines = ["# Answers: the cross-lingual threshold on dev, configured weights kept", "",
              "- command: `python -m briefsearch.eval.calibrate_answers --crosslingual-only`",
-             f"- weights: {weights}; configured cross-lingual threshold {saved[1]}",
+             f"- weights: {weights}; configured cross-lingual threshold {answerer.threshold_crosslingual}",
              f"- dev cross-lingual questions: {len(want) + len(wrong)}; dev cross-lingual negatives: {len(neg)}", "",
              "Errors counted as in the full calibration: a question whose answer holds the evidence refused, "
              f"a question answered without it (each over the {len(on)} dev questions), a negative answered "

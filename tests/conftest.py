@@ -125,3 +125,31 @@ def serve_in_thread(app) -> tuple[str, Callable[[], None]]:
         thread.join(timeout=30)
 
     return f"http://127.0.0.1:{port}", stop
+
+
+@pytest.fixture(scope="session")
+def one_document() -> Callable[..., Settings]:
+    """``one_document(settings, root, doc_id, **overrides)``: settings over a corpus of one real briefing."""
+    return one_document_settings
+
+
+def one_document_settings(settings: Settings, root: Path, doc_id: str, **overrides) -> Settings:
+    """Settings over a corpus of one real briefing in ``root``, sharing the session's model and embedding cache.
+
+    For tests that build their own small index with settings the session index does not use.
+    """
+    import json
+    import shutil
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    manifest = json.loads((settings.corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(d for d in manifest["documents"] if d["doc_id"] == doc_id)
+    shutil.copy(settings.corpus_dir / entry["file"], corpus / entry["file"])
+    (corpus / "manifest.json").write_text(json.dumps({"documents": [entry]}, ensure_ascii=False), encoding="utf-8")
+    data = root / "data"
+    data.mkdir()
+    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
+    if (settings.data_dir / "cache").is_dir():
+        shutil.copytree(settings.data_dir / "cache", data / "cache")
+    return Settings(data_dir=data, corpus_dir=corpus, **overrides)

@@ -7,8 +7,6 @@ embedding cache (only the token states are computed).
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,21 +20,10 @@ QUERY = "강서성 미래산업 발전 투자기금 규모"
 
 
 @pytest.fixture(scope="module")
-def late_settings(settings: Settings, searcher, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def late_settings(settings: Settings, searcher, one_document, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A corpus of one real briefing, with token states stored and the second stage on."""
-    root = tmp_path_factory.mktemp("late")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    manifest = json.loads((settings.corpus_dir / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(d for d in manifest["documents"] if d["doc_id"] == DOC)
-    shutil.copy(settings.corpus_dir / entry["file"], corpus / entry["file"])
-    (corpus / "manifest.json").write_text(json.dumps({"documents": [entry]}, ensure_ascii=False), encoding="utf-8")
-    data = root / "data"
-    data.mkdir()
-    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
-    if (settings.data_dir / "cache").is_dir():
-        shutil.copytree(settings.data_dir / "cache", data / "cache")
-    return Settings(data_dir=data, corpus_dir=corpus, late_interaction=True, rerank_weight=0.5, rerank_depth=20)
+    return one_document(settings, tmp_path_factory.mktemp("late"), DOC, late_interaction=True,
+                        rerank_weight=0.5, rerank_depth=20)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,6 @@ with pooling on (reusing the session's embedding cache), served by the real app.
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import numpy as np
 import pytest
 
@@ -74,21 +71,9 @@ def test_pooled_vectors_are_close_to_separately_embedded_ones(pooled_encoder, se
 
 
 @pytest.fixture(scope="module")
-def pooled_settings(settings: Settings, searcher, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def pooled_settings(settings: Settings, searcher, one_document, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A corpus of one real briefing, sentence vectors pooled."""
-    root = tmp_path_factory.mktemp("pooled")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    manifest = json.loads((settings.corpus_dir / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(d for d in manifest["documents"] if d["doc_id"] == DOC)
-    shutil.copy(settings.corpus_dir / entry["file"], corpus / entry["file"])
-    (corpus / "manifest.json").write_text(json.dumps({"documents": [entry]}, ensure_ascii=False), encoding="utf-8")
-    data = root / "data"
-    data.mkdir()
-    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
-    if (settings.data_dir / "cache").is_dir():
-        shutil.copytree(settings.data_dir / "cache", data / "cache")
-    return Settings(data_dir=data, corpus_dir=corpus, sentence_vectors="pooled")
+    return one_document(settings, tmp_path_factory.mktemp("pooled"), DOC, sentence_vectors="pooled")
 
 
 def test_build_embeds_sentences_in_the_passage_pass(pooled_settings: Settings, pooled_encoder, searcher) -> None:
