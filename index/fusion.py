@@ -32,7 +32,7 @@ def weighted_score_fusion(rankings: Sequence[Ranking], weights: Sequence[float])
     Fox and Shaw, "Combination of Multiple Searches", TREC-2 (1994); Lee, SIGIR 1997
     for min-max normalization. An item missing from a ranking gets 0 from it.
 
-    >>> weighted_score_fusion([[(1, .9), (2, .8)], [(2, 7.0), (3, 5.0)]], [.5, .5])[0][0]
+    >>> weighted_score_fusion([[(1, .9), (2, .8), (4, .1)], [(2, 7.0), (3, 5.0)]], [.5, .5])[0][0]
     2
     """
     fused: dict[int, float] = {}

@@ -96,7 +96,7 @@ def rerank(fused: Sequence[tuple[int, float]], query: np.ndarray, passages: dict
     candidate without token states gets the lowest MaxSim of the others.
 
     >>> q = np.eye(2, dtype=np.float32)
-    >>> rerank([(1, 1.0), (2, 0.9)], q, {1: q[:1], 2: q}, depth=2, weight=0.5)[0][0]
+    >>> rerank([(1, 1.0), (2, 0.9)], q, {1: q[:1], 2: q}, depth=2, weight=0.6)[0][0]
     2
     """
     head, tail = list(fused[:depth]), list(fused[depth:])
