@@ -39,7 +39,8 @@ from briefsearch.index.settings import Settings, get_settings
 Variant = dict[str, object]
 
 
-def _evaluate(searcher: Searcher, base: Settings, questions: list[Question], update: Variant) -> EvalReport:
+def evaluate_variant(searcher: Searcher, base: Settings, questions: list[Question], update: Variant) -> EvalReport:
+    """Hybrid eval with ``update`` applied over ``base`` for this run only (the searcher keeps ``base``)."""
     searcher.settings = base.model_copy(update=update)
     try:
         return run_eval(searcher, questions, mode="hybrid")
@@ -57,7 +58,7 @@ def sweep(searcher: Searcher, base: Settings, questions: list[Question], fixed: 
     """Try each value of one knob on top of ``fixed``; the best on dev wins (the first of equals)."""
     rows = []
     for value in values:
-        report = _evaluate(searcher, base, questions, {**fixed, knob: value})
+        report = evaluate_variant(searcher, base, questions, {**fixed, knob: value})
         rows.append((value, report))
         log(f"{knob}={value}: " + _line(report))
     best = max(rows, key=lambda r: _key(r[1]))[0]
@@ -110,9 +111,9 @@ def ablate(searcher: Searcher, questions: list[Question], directory: Path = REPO
                 lines += [f"Paired significance on test, `{knob}` {chosen.get(knob)} → {best}:", "", "```",
                           significance({"without": off, "with": on}, "test"), "```", ""]
         chosen[knob] = best
-    final = _evaluate(searcher, base, questions, chosen)
-    first = _evaluate(searcher, base, questions, {**baseline, "dense_weight": base.dense_weight})
-    configured = _evaluate(searcher, base, questions, {})
+    final = evaluate_variant(searcher, base, questions, chosen)
+    first = evaluate_variant(searcher, base, questions, {**baseline, "dense_weight": base.dense_weight})
+    configured = evaluate_variant(searcher, base, questions, {})
     rows = [("baseline (no new signal)", first), ("chosen on dev", final), ("as configured (Settings)", configured)]
     lines += ["## Baseline, chosen on dev, and as configured", "", f"chosen on dev: `{chosen}`",
               "", "### test", "", *_table(rows, "test"), "", "### dev", "", *_table(rows, "dev"),
@@ -175,7 +176,7 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
             continue  # no second stage: its depth does nothing
         rows = []
         for value in values:
-            report = _evaluate(searcher, base, questions, {**chosen, knob: value})
+            report = evaluate_variant(searcher, base, questions, {**chosen, knob: value})
             rows.append((value, report))
             log(f"{knob}={value}: " + _line(report))
         current = getattr(base, knob)

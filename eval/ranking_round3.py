@@ -18,6 +18,7 @@ import argparse
 import json
 from collections import Counter
 
+from briefsearch.eval.ablate_ranking import evaluate_variant
 from briefsearch.eval.evaluate import (
     LABELS,
     METRICS,
@@ -27,12 +28,11 @@ from briefsearch.eval.evaluate import (
     _scores,
     load_questions,
     relevant_chunks,
-    run_eval,
     significance,
 )
 from briefsearch.eval.generalization import load_split_questions
 from briefsearch.index.search import Searcher, open_searcher
-from briefsearch.index.settings import Settings, get_settings
+from briefsearch.index.settings import get_settings
 from briefsearch.index.store import load_index
 
 SETS = ("briefings", "generalization")
@@ -52,14 +52,6 @@ SWEEPS: list[tuple[str, list[object]]] = [
 # a knob that only shapes another (depth, level) is swept with the other at a working value, then re-swept off
 PROBE = {"prf_depth": {"prf_weight": 0.3}, "smooth_level": {"smooth_weight": 0.1},
          "agreement_depth": {"agreement_floor": 0.5}}
-
-
-def _run(searcher: Searcher, base: Settings, questions: list[Question], update: dict) -> EvalReport:
-    searcher.settings = base.model_copy(update=update)
-    try:
-        return run_eval(searcher, questions, mode="hybrid")
-    finally:
-        searcher.settings = base
 
 
 def _pooled(reports: dict[str, EvalReport], split: str) -> dict[str, float]:
@@ -124,7 +116,8 @@ def main() -> None:
     questions = {"briefings": load_questions(), "generalization": load_split_questions()}
 
     def run(update: dict) -> dict[str, EvalReport]:
-        return {name: _run(searchers[name], searchers[name].settings, questions[name], update) for name in SETS}
+        return {name: evaluate_variant(searchers[name], searchers[name].settings, questions[name], update)
+                for name in SETS}
 
     topic = ", ".join(args.only) or "feedback, structure smoothing, agreement weighting, re-sweep"
     lines = [f"# Ranking round 3: {topic}", "",

@@ -311,9 +311,6 @@ class Encoder:
         Spans index the passage text (the prefix is added here); a span no token
         covers gets a zero row. Batched by length like ``encode_passages``.
         """
-        order = list(self._length_order(passages))
-        size = self.settings.embed_batch_size
-        batches = [order[j : j + size] for j in range(0, len(order), size)]
         shift = len(self.passage_prefix)
 
         def run(batch: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -325,10 +322,8 @@ class Encoder:
                                  self.dim) for k, i in enumerate(batch)]
             return vectors, pooled
 
-        with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
-                                thread_name_prefix="embed-passages") as pool:
-            parts = list(tqdm(pool.map(run, batches), total=len(batches), desc="embedding (sentences pooled)",
-                              disable=not progress))
+        batches, parts = self._map_length_batches(passages, run, "embedding (sentences pooled)", "embed-passages",
+                                                  progress)
         vectors = np.zeros((len(passages), self.dim), dtype=np.float32)
         sentences: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(passages)
         for batch, (part_vectors, part_sentences) in zip(batches, parts, strict=True):
@@ -366,18 +361,26 @@ class Encoder:
 
     def passage_token_states(self, passages: list[str], progress: bool = True) -> list[np.ndarray]:
         """``token_states`` of passages (passage prefix added), batched by length like ``encode_passages``."""
-        order = list(self._length_order(passages))
-        size = self.settings.embed_batch_size
-        batches = [[self.passage_prefix + passages[i] for i in order[j : j + size]]
-                   for j in range(0, len(order), size)]
-        with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
-                                thread_name_prefix="token-states") as pool:
-            parts = list(tqdm(pool.map(self.token_states, batches), total=len(batches), desc="token states",
-                              disable=not progress))
+        batches, parts = self._map_length_batches(
+            passages, lambda batch: self.token_states([self.passage_prefix + passages[i] for i in batch]),
+            "token states", "token-states", progress)
         out: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(passages)
-        for i, states in zip(order, (s for part in parts for s in part), strict=True):
+        for i, states in zip((i for batch in batches for i in batch), (s for part in parts for s in part),
+                             strict=True):
             out[i] = states
         return out
+
+    def _map_length_batches(self, passages: list[str], run: Callable[[list[int]], T], desc: str, thread_name: str,
+                            progress: bool) -> tuple[list[list[int]], list[T]]:
+        """``run`` over batches of passage indices, longest passages first, ``build_workers`` batches side by
+        side; returns the batches and their results, in the same order."""
+        order = [int(i) for i in self._length_order(passages)]
+        size = self.settings.embed_batch_size
+        batches = [order[j : j + size] for j in range(0, len(order), size)]
+        with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
+                                thread_name_prefix=thread_name) as pool:
+            parts = list(tqdm(pool.map(run, batches), total=len(batches), desc=desc, disable=not progress))
+        return batches, parts
 
     def _encode_queries_now(self, texts: list[str]) -> np.ndarray:
         """Thread-safe forward pass for a few short texts (already prefixed)."""
