@@ -80,6 +80,12 @@ class AnswerStats:
     off_false_answers: list[str]
 
 
+def holds_evidence(answer: str, question: Question) -> bool:
+    """Whether an answer's text contains one of the question's evidence phrases (both normalized)."""
+    text = normalize_evidence(answer)
+    return any(n and n in text for n in map(normalize_evidence, question.evidence))
+
+
 def _measure_split(answerer: Answerer, questions: list[Question], negatives: list[Negative]) -> SplitStats:
     on, neg, hits, misses, wrong, false_answers = [], [], 0, [], [], []
     on_xl, neg_xl = [], []
@@ -88,11 +94,10 @@ def _measure_split(answerer: Answerer, questions: list[Question], negatives: lis
         ans = answerer.ask(q.question, k=5)
         on.append(ans.confidence)
         on_xl.append(bool(ans.features["crosslingual"]))
-        needles = [normalize_evidence(e) for e in q.evidence]
         if q.type == "english":
             english[1] += 1
             english[0] += ans.answerable
-        if ans.answerable and any(n and n in normalize_evidence(ans.answer) for n in needles):
+        if ans.answerable and holds_evidence(ans.answer, q):
             hits += 1
         elif ans.answerable:
             wrong.append(f"{q.id}: {q.question} -> {ans.answer[:100]}")

@@ -26,8 +26,8 @@ import argparse
 import itertools
 from pathlib import Path
 
-from briefsearch.eval.answers import Negative, calibrate, load_negatives
-from briefsearch.eval.evaluate import REPORTS, Question, load_questions, normalize_evidence
+from briefsearch.eval.answers import Negative, calibrate, holds_evidence, load_negatives
+from briefsearch.eval.evaluate import REPORTS, Question, load_questions
 from briefsearch.index.answer import Answerer, ConfidenceWeights, combine
 from briefsearch.index.search import open_searcher
 from briefsearch.index.settings import get_settings
@@ -53,8 +53,7 @@ def _signals(answerer: Answerer, texts: list[str]) -> list[dict]:
 
 
 def _holds_evidence(answerer: Answerer, question: Question) -> bool:
-    text = normalize_evidence(answerer.ask(question.question, k=5).answer)
-    return any(n and n in text for n in map(normalize_evidence, question.evidence))
+    return holds_evidence(answerer.ask(question.question, k=5).answer, question)
 
 
 def _score(f: dict, weights: ConfidenceWeights) -> float:
