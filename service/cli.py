@@ -12,11 +12,11 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -30,7 +30,11 @@ from briefsearch.index.errors import (
 from briefsearch.index.settings import Settings
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from briefsearch.index.search import Searcher, SearchFilters
+
+ResponseT = TypeVar("ResponseT", bound="BaseModel")
 
 app = typer.Typer(help="Semantic search over Korean policy briefings.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -87,10 +91,34 @@ def _input_file() -> Iterator[None]:
         raise typer.Exit(EXIT_INPUT) from exc
 
 
+def _filters(doc: list[str] | None, date_from: str | None, date_to: str | None,
+             publisher: str | None) -> SearchFilters:
+    """The command's filter options as the searcher's filters."""
+    from briefsearch.index.search import SearchFilters
+
+    return SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
+
+
 def _payload(field: str, text: str, k: int, mode: Mode | None, filters: SearchFilters) -> dict:
     """The /search or /ask request body for the same options as a local search."""
     return {field: text, "k": k, "mode": mode.value if mode else None, **dataclasses.asdict(filters),
             "doc_ids": list(filters.doc_ids) or None}
+
+
+def _respond(ctx: typer.Context, route: tuple[str, str], text: str, k: int, mode: Mode | None,
+             filters: SearchFilters, response_type: type[ResponseT],
+             local: Callable[[Searcher], ResponseT], url: str | None, api_key: str | None) -> ResponseT:
+    """One route's response, from a running service (``--url``) or the built index, in the same schema.
+
+    ``search`` and ``ask`` share this so that both send the same body, validate a
+    remote answer and map local failures to the same exit codes. ``route`` is the
+    path and the body's text field, e.g. ``("/ask", "question")``.
+    """
+    path, field = route
+    if url:
+        return response_type.model_validate(_remote(url, path, _payload(field, text, k, mode, filters), api_key))
+    with _exit_codes():
+        return local(_built_searcher(ctx))
 
 
 def _remote(url: str, path: str, payload: dict, api_key: str | None) -> dict:
@@ -300,18 +328,15 @@ def search(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Search the built index (or a running service, with --url) and print ranked passages with citations."""
-    from briefsearch.index.search import SearchFilters
     from briefsearch.service.schemas import SearchResponse
 
-    filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
-    if url:
-        body = _remote(url, "/search", _payload("query", query, k, mode, filters), api_key)
-        response = SearchResponse.model_validate(body)
-    else:
-        with _exit_codes():
-            searcher = _built_searcher(ctx)
-            result = searcher.search(query, k, mode.value if mode else None, filters)
-        response = SearchResponse.from_result(result, searcher.index.documents)
+    filters = _filters(doc, date_from, date_to, publisher)
+
+    def local(searcher: Searcher) -> SearchResponse:
+        result = searcher.search(query, k, mode.value if mode else None, filters)
+        return SearchResponse.from_result(result, searcher.index.documents)
+
+    response = _respond(ctx, ("/search", "query"), query, k, mode, filters, SearchResponse, local, url, api_key)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -353,18 +378,15 @@ def ask(
 ) -> None:
     """Answer with sentences from the corpus, each with its citation (from a running service, with --url)."""
     from briefsearch.index.answer import Answerer
-    from briefsearch.index.search import SearchFilters
     from briefsearch.service.schemas import AskResponse
 
-    filters = SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
-    if url:
-        body = _remote(url, "/ask", _payload("question", question, k, mode, filters), api_key)
-        response = AskResponse.model_validate(body)
-    else:
-        with _exit_codes():
-            searcher = _built_searcher(ctx)
-            answer = Answerer(searcher).ask(question, k, mode.value if mode else None, filters)
-        response = AskResponse.from_answer(answer, searcher.index.documents)
+    filters = _filters(doc, date_from, date_to, publisher)
+
+    def local(searcher: Searcher) -> AskResponse:
+        answer = Answerer(searcher).ask(question, k, mode.value if mode else None, filters)
+        return AskResponse.from_answer(answer, searcher.index.documents)
+
+    response = _respond(ctx, ("/ask", "question"), question, k, mode, filters, AskResponse, local, url, api_key)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
