@@ -116,8 +116,7 @@ def table(failures: list[Failure]) -> list[str]:
 def sweep(answerer: Answerer, dev: list[Question], devneg: list[Negative], setting: str,
           values: list[float]) -> list[str]:
     """Dev figures with one answer setting at each value (the searcher's settings stay as configured)."""
-    attribute = {"answer_continuation": "continuation", "answer_neighbour_depth": "neighbour_depth",
-                 "answer_threshold": "threshold",
+    attribute = {"answer_continuation": "continuation", "answer_threshold": "threshold",
                  "answer_threshold_crosslingual": "threshold_crosslingual"}[setting]
     saved = getattr(answerer, attribute)
     lines = [f"| {setting} | evidence | wrong | missed | negatives answered | English answered |",

@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from briefsearch.index.bullets import bullet_prefix, drop_cell_glyphs
@@ -75,13 +74,6 @@ def _agreement(hit: SearchHit) -> float:
     if hit.dense_rank is None or hit.lexical_rank is None:
         return 0.0
     return 1.0 / max(hit.dense_rank, hit.lexical_rank)
-
-
-def _by_document(chunks: Iterable[Chunk]) -> list[list[Chunk]]:
-    docs: dict[str, list[Chunk]] = {}
-    for chunk in chunks:
-        docs.setdefault(chunk.doc_id, []).append(chunk)
-    return list(docs.values())
 
 
 def _model_number(name: str) -> bool:
@@ -235,7 +227,6 @@ class Answerer:
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         self.continuation = settings.answer_continuation
-        self.neighbour_depth = settings.answer_neighbour_depth
         chunks = searcher.index.chunks
         self.mentions = CorpusMentions(
             ("\n".join([c.title, c.section, c.text, *c.footnotes]) for c in chunks.values()), searcher.aliases)
@@ -245,10 +236,6 @@ class Answerer:
                 df[term] = df.get(term, 0) + 1
         self.n_chunks = max(1, len(chunks))
         self.df = df
-        # each passage's place in its document's reading order: the neighbours of a passage are the article's
-        # text just before and after it (chunking cuts articles at a token budget)
-        self.order = {c.chunk_id: n for doc in _by_document(chunks.values())
-                      for n, c in enumerate(sorted(doc, key=lambda c: (c.char_start, c.char_end)))}
 
     def idf(self, term: str) -> float:
         # unseen terms weigh most: a question about something the corpus never mentions is not covered
@@ -259,14 +246,12 @@ class Answerer:
         started = time.perf_counter()
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
-        answering = self.answering_hits(result.hits)
-        candidates = self._candidates(result, answering)
+        candidates = self._candidates(result, result.hits[: self.passages])
         for hit in result.hits[self.passages :]:  # a top passage of captions or table cells only: the next one
             if candidates:
                 break
-            answering = [hit]
-            candidates = self._candidates(result, answering)
-        features = self.features(candidates, result, answering)
+            candidates = self._candidates(result, [hit])
+        features = self.features(candidates, result)
         threshold = self.threshold_crosslingual if features["crosslingual"] else self.threshold
         answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
         confidence = 0.0 if features["unknown_names"] else features["confidence"]
@@ -282,22 +267,6 @@ class Answerer:
         return Answer(question=question, query=result.query, answer=text, answerable=answerable,
                       confidence=round(confidence, 4), citations=citations, hits=result.hits,
                       took_ms=(time.perf_counter() - started) * 1000, features=features)
-
-    def answering_hits(self, hits: list[SearchHit]) -> list[SearchHit]:
-        """The top ``passages`` hits, plus hits down to rank ``neighbour_depth`` that continue one of them: the
-        passage just before or after it in the same document and article (one section path a prefix of the
-        other). An article longer than one passage is cut at a token budget, so its answer may sit in the
-        retrieved next passage; a different article stays out (an answer keeps to one topic)."""
-        top = hits[: self.passages]
-        more = [h for h in hits[self.passages : self.neighbour_depth]
-                if any(self._continues(h.chunk, t.chunk) for t in top)]
-        return top + more
-
-    def _continues(self, a: Chunk, b: Chunk) -> bool:
-        if a.doc_id != b.doc_id or abs(self.order.get(a.chunk_id, -9) - self.order.get(b.chunk_id, 9)) != 1:
-            return False
-        short, long_ = sorted((a.section_path, b.section_path), key=len)
-        return bool(short) and long_[: len(short)] == short
 
     def _candidates(self, result: SearchResult, hits: list[SearchHit]) -> list[_Candidate]:
         if not hits:
@@ -349,10 +318,8 @@ class Answerer:
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t not in self.df) / total if total else 0.0
 
-    def features(self, candidates: list[_Candidate], result: SearchResult,
-                 answering: list[SearchHit] | None = None) -> dict:
-        """Every signal the answerable decision reads, and the confidence combining them (``answering``: the
-        passages the candidates come from; by default the top ``passages`` hits)."""
+    def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
+        """Every signal the answerable decision reads, and the confidence combining them."""
         crosslingual = is_crosslingual(result.query, self.crosslingual_latin_share)
         names = salient_names(self.searcher.korean, result.query)
         if crosslingual:  # English names are not expected verbatim in Korean text; model numbers (910B, H20) are
@@ -366,7 +333,7 @@ class Answerer:
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
         margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
-        passage = self.passage_coverage(result, hits[: self.passages] if answering is None else answering)
+        passage = self.passage_coverage(result, hits[: self.passages])
         unseen = 0.0 if crosslingual else self.unseen_share(result)  # English words are not expected in Korean
         chunk = best.chunk
         signals = {"best_cosine": best.cosine, "best_coverage": coverage, "passage_coverage": passage,

@@ -162,9 +162,6 @@ class Settings(BaseSettings):
                                      "answer takes when the question asks for several items or its last sentence "
                                      "is a lead-in ending in ':' (the rest of the list); swept on dev: "
                                      "eval/reports/answers-round4.md.")
-    answer_neighbour_depth: int = Field(0, ge=0, le=50, description="Hits down to this rank that are the passage "
-                                        "just before or after an answering one, in the same article, answer with "
-                                        "it (0: off); swept on dev: eval/reports/answers-round4.md.")
     crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
                                             "Latin above which /ask treats it as cross-lingual (English over "
                                             "Korean text): judged on the cosine alone.")
