@@ -1,6 +1,7 @@
 """Would a fitted confidence model beat the hand-weighted one? Cross-validation within dev only.
 
-    python -m briefsearch.eval.confidence_model      # prints held-out dev errors of both, per repetition
+    python -m briefsearch.eval.confidence_model      # prints held-out dev errors of the configured weights, a
+        # logistic regression, and the weight grid of eval/calibrate_answers.py chosen on the training folds
 
 The hand-weighted confidence (``answer.combine`` with the configured weights)
 and a logistic regression over the same signals (scikit-learn, standardized,
@@ -16,6 +17,8 @@ it, a negative answered. Test questions are never read here.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -23,9 +26,18 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from briefsearch.eval.answers import calibrate, load_negatives
-from briefsearch.eval.calibrate_answers import _dev_signals, _score
+from briefsearch.eval.calibrate_answers import (
+    AGREEMENT_WEIGHTS,
+    FIGURE_WEIGHTS,
+    MARGIN_WEIGHTS,
+    NAMES_WEIGHTS,
+    PASSAGE_WEIGHTS,
+    UNSEEN_WEIGHTS,
+    _dev_signals,
+    _score,
+)
 from briefsearch.eval.evaluate import load_questions
-from briefsearch.index.answer import Answerer
+from briefsearch.index.answer import Answerer, ConfidenceWeights
 from briefsearch.index.search import open_searcher
 from briefsearch.index.settings import get_settings
 
@@ -33,6 +45,7 @@ SIGNALS = ("best_cosine", "best_coverage", "passage_coverage", "margin", "unseen
            "agreement")
 REPEATS = 10
 FOLDS = 5
+GRID_REPEATS = 3  # the grid is re-chosen in every fold: fewer repetitions
 STRENGTHS = (0.1, 1.0, 10.0)  # inverse regularization strengths tried (each reported; none is chosen on test)
 
 
@@ -67,6 +80,35 @@ def compare(signals: list[dict], labels: np.ndarray, weights: np.ndarray, hand: 
     return out
 
 
+def _grid() -> list[tuple[float, ...]]:
+    return list(itertools.product(PASSAGE_WEIGHTS, MARGIN_WEIGHTS, UNSEEN_WEIGHTS, FIGURE_WEIGHTS, NAMES_WEIGHTS,
+                                  AGREEMENT_WEIGHTS))
+
+
+def compare_grid(signals: list[dict], labels: np.ndarray, weights: np.ndarray, hand: np.ndarray, lexical: float,
+                 repeats: int = GRID_REPEATS, folds: int = FOLDS) -> list[tuple[float, float]]:
+    """(hand, grid) held-out weighted errors per repetition: in each fold the grid combination (and its threshold)
+    with the fewest training-fold errors (ties: the smaller weights) is scored on the held-out fold."""
+    grid = _grid()
+    scores = np.array([[_score(f, ConfidenceWeights(lexical, *combo)) for f in signals] for combo in grid])
+    out = []
+    for seed in range(repeats):
+        hand_err = grid_err = 0.0
+        for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(scores.T, labels):
+            t = _threshold(hand[train], labels[train], weights[train])
+            hand_err += _errors(hand[held], labels[held], weights[held], t)
+            best = None
+            for row, combo in zip(scores, grid, strict=True):
+                t = _threshold(row[train], labels[train], weights[train])
+                key = (round(_errors(row[train], labels[train], weights[train], t), 9), sum(combo))
+                if best is None or key < best[0]:
+                    best = (key, row, t)
+            _, row, t = best
+            grid_err += _errors(row[held], labels[held], weights[held], t)
+        out.append((hand_err, grid_err))
+    return out
+
+
 def main() -> None:
     answerer = Answerer(open_searcher(get_settings(), build=False, progress=False))
     dev = [q for q in load_questions() if q.split == "dev"]
@@ -87,6 +129,13 @@ def main() -> None:
         better = int((results[:, 1] < results[:, 0] - 1e-9).sum())
         worse = int((results[:, 1] > results[:, 0] + 1e-9).sum())
         print(f"| {strength} | {results[:, 0].mean():.3f} | {results[:, 1].mean():.3f} | {better} / {worse} |")
+    results = np.array(compare_grid(signals, labels, weights, hand, answerer.lexical_weight))
+    print(f"\nWeight grid of eval/calibrate_answers.py ({len(_grid())} combinations) chosen on the training folds, "
+          f"{FOLDS}-fold, {GRID_REPEATS} repetitions:\n")
+    print("| repetition | hand weights | grid |\n|---:|---:|---:|")
+    for i, (h, g) in enumerate(results):
+        print(f"| {i} | {h:.3f} | {g:.3f} |")
+    print(f"| mean | {results[:, 0].mean():.3f} | {results[:, 1].mean():.3f} |")
 
 if __name__ == "__main__":
     main()
