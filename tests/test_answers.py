@@ -312,3 +312,22 @@ def test_the_fitted_confidence_comparison_counts_held_out_errors() -> None:
     hidden = signals("agreement")
     results = compare(hidden, labels, weights, np.array([f["best_cosine"] for f in hidden]), repeats=2)
     assert all(f == 0 < h for h, f in results)
+
+
+def test_the_failure_analysis_classes(searcher) -> None:
+    """eval/answers_round4.py: a list answer stopping at its lead-in is (iv) without continuation and no failure
+    with it; evidence outside the top passage is (iii), a ranking miss."""
+    from briefsearch.eval.answers_round4 import classify
+    from briefsearch.eval.evaluate import Question
+
+    answerer = Answerer(searcher)
+    lead_in = Question(id="t1", question="'특허 산업화로 중소기업 성장 촉진 계획'을 공동 발표한 5개 기관은?",
+                       doc_id="003_263747581c6563b7", evidence=["공업신식화부, 중국인민은행"])
+    assert classify(answerer, lead_in) is None
+    answerer.continuation = 0
+    failure = classify(answerer, lead_in)
+    assert failure is not None and failure.cls == "iv" and failure.outcome == "wrong"
+    elsewhere = Question(id="t2", question="광둥성의 범용 AI 산업 목표는?", doc_id="004_0772bc47312adfbb",
+                         evidence=["선캐처(Suncatcher)"])
+    failure = classify(answerer, elsewhere)
+    assert failure is not None and failure.cls == "iii" and failure.outcome == "wrong"
