@@ -226,6 +226,7 @@ class Answerer:
         self.figure_choice_weight = settings.answer_figure_choice_weight
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
+        self.continuation = settings.answer_continuation
         chunks = searcher.index.chunks
         self.mentions = CorpusMentions(
             ("\n".join([c.title, c.section, c.text, *c.footnotes]) for c in chunks.values()), searcher.aliases)
@@ -361,7 +362,21 @@ class Answerer:
                 continue
             chosen.append(cand)
             seen.add(cand.text)
-        return sorted(chosen, key=lambda c: (c.chunk.doc_id, c.chunk.sentences[c.index][2]))
+        chosen = sorted(chosen, key=lambda c: (c.chunk.doc_id, c.chunk.sentences[c.index][2]))
+        return chosen + self._continuation(candidates, chosen, many)
+
+    def _continuation(self, candidates: list[_Candidate], chosen: list[_Candidate], many: bool) -> list[_Candidate]:
+        """The sentences following the answer's last one in its passage, up to ``continuation``, when the question
+        asks for several items or that sentence is a lead-in (ends in ':'): a briefing states a list as a lead-in
+        and one bullet or table row per item, so the best-scoring line alone shows only part of it."""
+        last = chosen[-1]
+        if not self.continuation or not (many or last.text.rstrip().endswith((":", "："))):
+            return []
+        taken = {(c.chunk.chunk_id, c.index) for c in chosen}
+        following = sorted((c for c in candidates if c.chunk.chunk_id == last.chunk.chunk_id
+                            and c.index > last.index and (c.chunk.chunk_id, c.index) not in taken),
+                           key=lambda c: c.index)
+        return following[: self.continuation]
 
     def _cite(self, n: int, cand: _Candidate) -> AnswerCitation:
         chunk = cand.chunk

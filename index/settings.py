@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     answer_figure_choice_weight: float = Field(0.0, ge=0, le=1, description="Added to a sentence's score when the "
                                                "question asks for a figure and the sentence states one (0: no dev "
                                                "change at 0.02-0.1, eval/reports/answers-calibration.md).")
+    answer_continuation: int = Field(1, ge=0, le=10, description="Following sentences of the same passage an "
+                                     "answer takes when the question asks for several items or its last sentence "
+                                     "is a lead-in ending in ':' (the rest of the list); swept on dev: "
+                                     "eval/reports/answers-round4.md.")
     crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
                                             "Latin above which /ask treats it as cross-lingual (English over "
                                             "Korean text): judged on the cosine alone.")

@@ -259,3 +259,75 @@ def test_calibrate_weighs_each_item_by_its_own_set() -> None:
     threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96], [1, 1, 1], [0.1, 0.1, 3])
     assert 0.96 < threshold < 0.97 and missed == 2 and false == 0
     assert calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96])[0] < 0.9  # unweighted: one false answer is cheaper
+
+
+def test_a_list_question_takes_the_next_sentence_of_its_passage(client, searcher) -> None:
+    """A list question whose best line is the lead-in ("… 5개 부처 공동으로 … 발표") also gets the line after it in
+    the passage (the five agencies), cited exactly; without continuation the answer stops at the lead-in."""
+    question = "'특허 산업화로 중소기업 성장 촉진 계획'을 공동 발표한 5개 기관은?"
+    body = client.post("/ask", json={"question": question}).json()
+    assert body["answerable"] is True and "공업신식화부" in body["answer"]
+    cites = body["citations"]
+    assert len({c["chunk_id"] for c in cites}) == 1
+    passage = next(p for p in body["passages"] if p["chunk_id"] == cites[0]["chunk_id"])
+    last, before = cites[-1], cites[-2]
+    # the continuation is the next line of the same passage, in reading order
+    assert before["char_end"] <= last["char_start"]
+    assert passage["text"].index(before["text"]) < passage["text"].index(last["text"])
+    original = read_original(REPO_ROOT / last["source"], "utf-8")
+    assert not _unexplained_gaps(last["text"], original[last["char_start"] : last["char_end"]])
+    answerer = Answerer(searcher)
+    answerer.continuation = 0
+    alone = answerer.ask(question)
+    assert alone.answerable and len(alone.citations) == len(cites) - 1 and "공업신식화부" not in alone.answer
+
+
+def test_a_question_asking_for_one_thing_gets_no_continuation(searcher) -> None:
+    answerer = Answerer(searcher)
+    question = "광둥성의 범용 AI 산업 목표는?"
+    with_continuation = answerer.ask(question)
+    answerer.continuation = 0
+    assert with_continuation.answer == answerer.ask(question).answer
+
+
+def test_the_fitted_confidence_comparison_counts_held_out_errors() -> None:
+    """eval/confidence_model.py: on signals that separate, both models make no held-out error; on a signal the
+    hand weights ignore (agreement), only the fitted model separates."""
+    import numpy as np
+
+    from briefsearch.eval.confidence_model import SIGNALS, compare
+
+    rng = np.random.default_rng(0)
+    labels = np.array([1] * 30 + [0] * 30)
+
+    def signals(key: str) -> list[dict]:
+        rows = [dict.fromkeys(SIGNALS, 0.0) | {"unknown_names": [], key: float(y) + rng.uniform(0, 0.4)}
+                for y in labels]
+        return rows
+
+    weights = np.full(len(labels), 1 / 60)
+    separable = signals("best_cosine")
+    results = compare(separable, labels, weights, np.array([f["best_cosine"] for f in separable]), repeats=2)
+    assert all(h == 0 and f == 0 for h, f in results)
+    hidden = signals("agreement")
+    results = compare(hidden, labels, weights, np.array([f["best_cosine"] for f in hidden]), repeats=2)
+    assert all(f == 0 < h for h, f in results)
+
+
+def test_the_failure_analysis_classes(searcher) -> None:
+    """eval/answers_round4.py: a list answer stopping at its lead-in is (iv) without continuation and no failure
+    with it; evidence outside the top passage is (iii), a ranking miss."""
+    from briefsearch.eval.answers_round4 import classify
+    from briefsearch.eval.evaluate import Question
+
+    answerer = Answerer(searcher)
+    lead_in = Question(id="t1", question="'특허 산업화로 중소기업 성장 촉진 계획'을 공동 발표한 5개 기관은?",
+                       doc_id="003_263747581c6563b7", evidence=["공업신식화부, 중국인민은행"])
+    assert classify(answerer, lead_in) is None
+    answerer.continuation = 0
+    failure = classify(answerer, lead_in)
+    assert failure is not None and failure.cls == "iv" and failure.outcome == "wrong"
+    elsewhere = Question(id="t2", question="광둥성의 범용 AI 산업 목표는?", doc_id="004_0772bc47312adfbb",
+                         evidence=["선캐처(Suncatcher)"])
+    failure = classify(answerer, elsewhere)
+    assert failure is not None and failure.cls == "iii" and failure.outcome == "wrong"
