@@ -626,7 +626,7 @@ def _release_parts(lines: list[str]) -> _ReleaseParts:
     The header runs from the top while lines are the release's kind (보도자료), its fields (보도시점, 배포)
     and their values (dates, "즉시"), or a contact table printed inside it; at least one field must be
     seen. The title is the lines after it up to the first subtitle ("- …"), bullet or indented paragraph
-    (a title that runs into unmarked body text is its first line alone).
+    (a title that runs into unmarked body text is its first line alone; titles never open with a space).
     """
     assert PRESS.header_line is not None and PRESS.header_field is not None and PRESS.contact_start is not None
     n = len(lines)
@@ -665,8 +665,8 @@ def _release_parts(lines: list[str]) -> _ReleaseParts:
                 break
             j += 1
             continue
-        if _BODY_OPENS.match(text) or _indented_paragraph(lines[j]) or len(text) > MAX_HEADING_CHARS:
-            break
+        if _BODY_OPENS.match(text) or lines[j][:1] in (" ", "\u3000", "\t") or len(text) > MAX_HEADING_CHARS:
+            break  # 문단식 body paragraphs open with one or two spaces (보도자료 서식); titles never do
         title.append(j)
         j += 1
     else:
