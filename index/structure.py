@@ -65,6 +65,7 @@ _FOOTNOTE_DEF = re.compile(r"^(?:주\s*[:：]\s*)?(\d{1,3})\)\s+\S")  # "1) ..."
 _FOOTNOTE_REF = re.compile(r"(?<=[^\s\d(])(\d{1,3})\)")
 # a title never opens with these (a dependent noun, a conjunction, an adnominal that needs "…에"): a wrapped line
 _TITLE_CONTINUES = re.compile(r"^(?:등|및|관한|대한|위한|따른|의한)(?=\s)")
+_PARTICLE = re.compile(r"^(?:은|는|가|을|를|에|에서|에게|와|과|로|으로|도|만|까지|부터|이다|이며)(?=\s|[.,]|$)")
 _TERMINAL = re.compile(r"(다|요|음|함|임|됨|짐|며|\.|\?|!|。|”|\")\s*$")
 # a heading that ends like a sentence; not "요" ("개요", "주요", "필요" end many titles)
 _SENTENCE_END = re.compile(r"(다|음|함|임|됨|\.|\?|!|。)\s*$")
@@ -313,6 +314,8 @@ class _Builder:
             space = bool(self.joiner and self.joiner(left.rsplit(" ", 1)[-1], right.split(" ", 1)[0]))
         elif a.isalnum() and b.isalnum():
             space = True
+        elif a in ")」』’”]" and _PARTICLE.match(right):
+            space = False  # 한글 맞춤법 제41항: a particle is written onto the word before it, "(…)는", "‘…’를"
         else:
             space = a in ",.;:)」』’”]" or b in "(「『‘“["
         if space:
@@ -846,8 +849,8 @@ def _bare_number_heading(lines: list[str], i: int) -> bool:
     nxt = _next_nonblank(lines, i)
     if nxt is None:
         return False
-    title = _strip_heading_marks(nxt.strip())[0]
-    return 2 <= len(title) <= MAX_HEADING_CHARS and not _TERMINAL.search(title) and not _symbolic(title)
+    title = _strip_heading_marks(nxt.strip())[0]  # "… 운영 개요" ends in 요 and is still a title, not a sentence
+    return 2 <= len(title) <= MAX_HEADING_CHARS and not _SENTENCE_END.search(title) and not _symbolic(title)
 
 
 def _indented(line: str) -> bool:

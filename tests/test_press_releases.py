@@ -5,7 +5,7 @@ releases of three publishers (eval/reports/layouts-press-releases.md): a header 
 보도자료, 보도시점 / 배포 cells with their dates), a title wrapped over two lines, a subtitle
 "- … -" between lone dashes, a body extracted run by run from HWPX (a line break at every
 inline-format boundary, particles alone on their line), a contact table one cell per line, and a
-붙임 part whose title is on the next line.
+붙임 part whose title is on the next line (a title ending in "개요", which is no sentence).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ RELEASE = """가상데이터보호청
 이영희
 (02-1234-5679)
 붙임
-드론 영상 처리 기준 주요 내용
+드론 영상 처리 기준 개요
 ㅇ 얼굴 정보는 촬영하는 즉시 흐리게 처리하고, 번호판도 같은 방법으로 가린다.
 ㅇ 원본 영상은 촬영한 날부터 30일 이내에 파기하고, 파기 기록을 1년간 보관한다.
 """
@@ -97,7 +97,7 @@ def test_subtitle_and_format_run_breaks(tmp_path: Path, korean) -> None:
     # the subtitle between lone dashes is one unit, its closing dash dropped, the body not glued to it
     assert _squash(body[0]) == "-드론촬영사업자3곳에시정명령"
     # runs broken at every inline-format boundary are one sentence again; a particle joins its word
-    assert body[1].startswith("가상데이터보호청 (청장 홍길동, 이하 ‘보호청’)")
+    assert body[1].startswith("가상데이터보호청 (청장 홍길동, 이하 ‘보호청’)은 3월 4일")  # a particle joins its word
     assert "얼굴 정보를 흐리게 처리하지 않은 사업자" in body[1] and body[1].endswith("밝혔다.")
     assert body[2] == "보호청은 촬영 영상을 30일 이내에 파기하도록 하는 기준도 함께 마련하였다."
     assert body[3].startswith("□ 앞으로") and body[3].endswith("공지해야 한다.")
@@ -107,7 +107,7 @@ def test_attachment_part_is_a_section(tmp_path: Path, korean) -> None:
     _source, parsed = _parse(tmp_path, korean)
     annex = [b for b in parsed.blocks if b.kind == "text" and b.text.text.startswith("ㅇ")]
     assert len(annex) == 2
-    assert all(b.section == ("붙임 드론 영상 처리 기준 주요 내용",) for b in annex)
+    assert all(b.section == ("붙임 드론 영상 처리 기준 개요",) for b in annex)
     body = next(b for b in parsed.blocks if b.kind == "text" and b.text.text.startswith("보호청은"))
     assert body.section == ()
 
