@@ -67,6 +67,7 @@ class Layout:
     header_field: re.Pattern[str] | None = None  # a header line that names a field (one must be seen)
     contact_start: re.Pattern[str] | None = None  # the line opening a contact table (kept as metadata)
     contact_cell: re.Pattern[str] | None = None  # a contact-table cell that carries a person's role or phone
+    summary: bool = True  # the family's documents may open with a 요약 / 주요 내용 section (bills and releases do not)
 
 
 # ------------------------------------------------------------------ briefings and government reports (개조식)
@@ -147,6 +148,7 @@ LEGAL = Layout(
     cover_fields=re.compile("의안번호|발의연월일|제출연월일|발의자|제출자|제안자"),  # on the squashed cover text
     # a bill is named by what it is (국회 의안 명칭): "○○법 일부개정법률안", "○○ 파견 동의안", "○○ 결의안"
     cover_title=re.compile(r"^(?P<title>\S.{1,150}?(?:법률안|동의안|승인안|결의안|건의안|규칙안|예산안))"),
+    summary=False,
 )
 
 # ------------------------------------------------------------------ press releases (보도자료)
@@ -165,14 +167,16 @@ PRESS = Layout(
     signature=re.compile(rf"^(?:\S{{1,20}}\s+)?{_RELEASE_KIND}$|^{_RELEASE_FIELD}.*$|^{_CONTACT}(?:\s.*)?$"),
     min_signature=3,
     headings=(
-        # "붙임", "붙임 1", "[붙임] 사업자별 …", "참고2 개인정보 분쟁조정위원회 위원 현황", "별 첨"
-        HeadingRule("part", re.compile(r"^[\[<【]?\s*(?P<num>(?:붙\s*임|참\s*고|별\s*첨)\s*\d{0,2})\s*[\]>】]?"
+        # "붙임", "붙임 1", "[붙임] 사업자별 …", "참고2 개인정보 분쟁조정위원회 위원 현황", "별 첨"; the form puts
+        # them after the contact table, so before it a "[참고]" box is part of the body (index.structure)
+        HeadingRule("attachment", re.compile(r"^[\[<【]?\s*(?P<num>(?:붙\s*임|참\s*고|별\s*첨)\s*\d{0,2})\s*[\]>】]?"
                                        r"(?:\s+(?P<title>\S.*))?$"), PART, max_title=70),
     ),
     header_line=re.compile(rf"^(?:(?:\S{{1,20}}\s+)?{_RELEASE_KIND}|{_RELEASE_FIELD}.*|{_RELEASE_DATE}.{{0,40}})$"),
     header_field=re.compile(rf"^{_RELEASE_FIELD}|^[(/]?\s*{_RELEASE_DATE}.*{_RELEASE_FIELD}"),
     contact_start=re.compile(rf"^{_CONTACT}"),
     contact_cell=re.compile(r"책\s*임\s*자|담\s*당\s*자|\(?\d{2,4}\)?-\d{3,4}-\d{4}|^<[^<>]{1,10}>$"),
+    summary=False,  # the form has no summary part: "주 요 내 용" there is a table's column header
 )
 
 FAMILIES: tuple[Layout, ...] = (LEGAL, PRESS, BRIEFING, MARKDOWN)

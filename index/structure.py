@@ -351,6 +351,7 @@ class _Rules:
 
     families: tuple[Layout, ...]
     letters: frozenset[str]  # symbol-font letters this document uses as bullets
+    runs: bool = False  # the text is broken at inline-format runs (``_format_runs``), not wrapped at a width
 
     @property
     def legal(self) -> bool:
@@ -418,11 +419,11 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
         mapped_lines.append(nfc[pos : pos + len(text.rstrip("\r"))])
         pos += len(text) + 1
 
-    rules = _Rules(active_families(line_texts), _letter_bullets(line_texts))
-    state = _State()
-    pages = _pages(line_texts)
     width = _wrap_width(line_texts)
     runs = width is None and _format_runs(line_texts)
+    rules = _Rules(active_families(line_texts), _letter_bullets(line_texts), runs)
+    state = _State()
+    pages = _pages(line_texts)
     valid_notes = _valid_footnotes(line_texts)
     cover_end = _cover_end(line_texts)
     release = _release_parts(line_texts) if PRESS in rules.families else _ReleaseParts()
@@ -500,6 +501,8 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
             ctext = cleaned.text
 
         heading = _classify_heading(ctext, is_md, line_texts, i, rules, state, b.open, prev_raw, blank_run, width)
+        if heading is not None and heading.rule.kind == "attachment" and i < release.parts_from:
+            heading = None  # a "[참고]" box inside the body; the release's 붙임/참고 parts follow its contacts
         footnote_m = _FOOTNOTE_DEF.match(ctext)
         if footnote_m and int(footnote_m.group(1)) in valid_notes and not is_md:
             number = int(footnote_m.group(1))
@@ -526,7 +529,7 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
                          level=heading.rule.level, label=label, page=page))
         elif _CAPTION.match(ctext) and len(ctext) <= MAX_HEADING_CHARS and not bullet:
             b.emit(Block("caption", cleaned, line_no, page=page))
-        elif not bullet and _continues(b.open, ctext, raw, prev_raw, blank_run, width, joiner, runs) and not (
+        elif not bullet and _continues(b.open, ctext, raw, prev_raw, blank_run, width, joiner, rules.runs) and not (
             "label" not in state.off and _is_label_after_terminal(b.open, ctext, line_texts, i, rules)
         ):
             cleaned, refs = b.strip_refs(cleaned, valid_notes)
@@ -612,6 +615,7 @@ class _ReleaseParts:
     title: frozenset[int] = frozenset()  # the title's lines (one or two, or more where format runs broke it)
     dashes: frozenset[int] = frozenset()  # lone "-" lines closing a subtitle "- … -"
     closes: frozenset[int] = frozenset()  # lines after which the open block ends (a subtitle's last line)
+    parts_from: int = 0  # 붙임/참고 parts open only from here: the first contact table after the header
 
     @property
     def title_line(self) -> int:
@@ -680,12 +684,13 @@ def _release_parts(lines: list[str]) -> _ReleaseParts:
     if title:
         starts.add(title[0])
     dashes, closes = _subtitles(lines, (title[-1] + 1) if title else i)
-    for k in range(len(lines)):
-        if PRESS.contact_start.match(lines[k].strip()) and k not in meta:
-            end = _contact_end(lines, k)
-            meta.update(range(k, end))
-            starts.add(k)
-    return _ReleaseParts(frozenset(meta), frozenset(starts), frozenset(title), frozenset(dashes), frozenset(closes))
+    contacts = [k for k in range(len(lines)) if PRESS.contact_start.match(lines[k].strip()) and k not in meta]
+    for k in contacts:
+        end = _contact_end(lines, k)
+        meta.update(range(k, end))
+        starts.add(k)
+    return _ReleaseParts(frozenset(meta), frozenset(starts), frozenset(title), frozenset(dashes), frozenset(closes),
+                         parts_from=contacts[0] if contacts else 0)
 
 
 def stated_title(text: str) -> str:
@@ -734,7 +739,7 @@ def _contact_end(lines: list[str], i: int) -> int:
     one-word cell (a department); a part title (붙임) or any other line ends it.
     """
     assert PRESS.contact_cell is not None
-    part = PRESS.headings[0].pattern
+    part = PRESS.headings[0].pattern  # 붙임 / 참고 / 별첨
     after_phone = False
     j = i + 1
     while j < min(len(lines), i + 40):
@@ -790,10 +795,13 @@ def _symbolic(text: str) -> bool:
     return plain < 0.6 * len(text)
 
 
-def _inside_running_text(open_block: Block | None, prev_raw: str, blank_run: int, width: int | None) -> bool:
-    """Does this line continue an unfinished wrapped line (so it cannot open a heading)?"""
-    if open_block is None or open_block.kind not in ("text", "footnote") or width is None or blank_run > 1:
+def _inside_running_text(open_block: Block | None, prev_raw: str, blank_run: int, width: int | None,
+                         runs: bool = False) -> bool:
+    """Does this line continue an unfinished wrapped line or format run (so it cannot open a heading)?"""
+    if open_block is None or open_block.kind not in ("text", "footnote") or blank_run > 1:
         return False
+    if width is None:
+        return runs and blank_run == 0 and not _TERMINAL.search(prev_raw)  # "‘A" / "I 비서 서비스" is no chapter
     prev = _TRAILING_REF.sub("", prev_raw.rstrip())
     return len(prev) >= 0.7 * width and not _TERMINAL.search(prev) and not prev.endswith((":", "："))
 
@@ -804,9 +812,9 @@ def _classify_heading(text: str, is_md: bool, lines: list[str], i: int, rules: _
     squashed = _squash(text)
     summary_rule = HeadingRule("summary", _SUMMARY, CHAPTER)
     candidates = rules.headings(is_md)
-    if not rules.legal:
+    if all(f.summary for f in rules.families):
         candidates.insert(0, summary_rule)
-    running = not is_md and _inside_running_text(open_block, prev_raw, blank_run, width)
+    running = not is_md and _inside_running_text(open_block, prev_raw, blank_run, width, rules.runs)
     for rule in candidates:
         m = rule.pattern.match(squashed if rule is summary_rule else text)
         if not m:

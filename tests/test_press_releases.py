@@ -44,6 +44,12 @@ RELEASE = """가상데이터보호청
 촬영 영상
 을
 30일 이내에 파기하도록 하는 기준도 함께 마련하였다.
+이 기준은 드론의 ‘A
+I 촬영 보조 기능’
+에
+똑같이 적용된다.
+[참고] 드론 촬영 신고 현황
+ㅇ 올해 신고된 드론 촬영은 1,200건이다.
 □ 앞으로 드론 사업자는 촬영 전
 비행 구역과 목적을
 누리집에 공지해야 한다.
@@ -60,6 +66,8 @@ RELEASE = """가상데이터보호청
 (02-1234-5679)
 붙임
 드론 영상 처리 기준 개요
+시 간
+주 요 내 용
 ㅇ 얼굴 정보는 촬영하는 즉시 흐리게 처리하고, 번호판도 같은 방법으로 가린다.
 ㅇ 원본 영상은 촬영한 날부터 30일 이내에 파기하고, 파기 기록을 1년간 보관한다.
 """
@@ -100,14 +108,28 @@ def test_subtitle_and_format_run_breaks(tmp_path: Path, korean) -> None:
     assert body[1].startswith("가상데이터보호청 (청장 홍길동, 이하 ‘보호청’)은 3월 4일")  # a particle joins its word
     assert "얼굴 정보를 흐리게 처리하지 않은 사업자" in body[1] and body[1].endswith("밝혔다.")
     assert body[2] == "보호청은 촬영 영상을 30일 이내에 파기하도록 하는 기준도 함께 마련하였다."
-    assert body[3].startswith("□ 앞으로") and body[3].endswith("공지해야 한다.")
+    # a run that breaks a word ("‘A" / "I 촬영 …") opens no chapter "I"; a particle joins the quote before it
+    assert body[3].startswith("이 기준은 드론의 ‘A") and body[3].endswith("기능’에 똑같이 적용된다.")
+    assert next(t for t in body if t.startswith("□ 앞으로")).endswith("공지해야 한다.")
+    assert not any(b.kind == "heading" and b.line_no < 40 for b in parsed.blocks)
+
+
+def test_a_box_inside_the_body_is_no_attachment_part(tmp_path: Path, korean) -> None:
+    """붙임/참고 parts follow the contact table; a "[참고]" box before it stays in the body."""
+    _source, parsed = _parse(tmp_path, korean)
+    box = next(b for b in parsed.blocks if b.text.text.startswith("[참고]"))
+    assert box.kind == "text" and box.section == ()
+    item = next(b for b in parsed.blocks if b.text.text.startswith("ㅇ 올해"))
+    assert item.section == ()
 
 
 def test_attachment_part_is_a_section(tmp_path: Path, korean) -> None:
     _source, parsed = _parse(tmp_path, korean)
-    annex = [b for b in parsed.blocks if b.kind == "text" and b.text.text.startswith("ㅇ")]
+    annex = [b for b in parsed.blocks if b.kind == "text" and b.text.text.startswith("ㅇ") and b.line_no > 50]
     assert len(annex) == 2
     assert all(b.section == ("붙임 드론 영상 처리 기준 개요",) for b in annex)
+    # a release has no summary part: the table header "주 요 내 용" opens no 요약 section
+    assert not any("요약" in b.section for b in parsed.blocks)
     body = next(b for b in parsed.blocks if b.kind == "text" and b.text.text.startswith("보호청은"))
     assert body.section == ()
 
@@ -123,7 +145,7 @@ def test_catalogue_title_is_the_stated_title() -> None:
 
 def test_without_run_pieces_lines_are_not_joined(tmp_path: Path, korean) -> None:
     """The format-run rule needs the trait (particles alone on a line) before it joins short lines."""
-    plain = "\n".join(line for line in RELEASE.split("\n") if line not in ("은", "를", "을"))
+    plain = "\n".join(line for line in RELEASE.split("\n") if line not in ("은", "를", "을", "에"))
     _source, parsed = _parse(tmp_path, korean, plain)
     body = [b.text.text for b in parsed.blocks if not b.metadata and b.kind == "text"]
     assert "가상데이터보호청" in body and "(청장 홍길동, 이하 ‘보호청’)" in body
