@@ -707,7 +707,8 @@ def stated_title(text: str) -> str:
 
 
 def _subtitles(lines: list[str], i: int) -> tuple[set[int], set[int]]:
-    """Subtitles after the title: "- …" lines, each its own unit; a lone "-" opens one that a lone "-" closes."""
+    """Subtitles after the title: "- …" lines, each its own unit; a lone "-" opens one that a lone "-" closes;
+    a line between two subtitles is one too."""
     dashes: set[int] = set()
     closes: set[int] = set()
     n = len(lines)
@@ -717,6 +718,11 @@ def _subtitles(lines: list[str], i: int) -> tuple[set[int], set[int]]:
             i += 1
             continue
         if not _SUBTITLE.match(text):
+            nxt = _next_nonblank(lines, i)
+            if (dashes or closes) and nxt is not None and _SUBTITLE.match(nxt.strip()):
+                closes.add(i)  # a line between two subtitles is one (its dash lost to a format run)
+                i += 1
+                continue
             break
         if text not in ("-", "–"):
             closes.add(i)

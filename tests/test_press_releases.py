@@ -3,7 +3,7 @@
 The fixture is hand-written (no release's text is copied) and reproduces the traits seen in the
 releases of three publishers (eval/reports/layouts-press-releases.md): a header table (기관,
 보도자료, 보도시점 / 배포 cells with their dates), a title wrapped over two lines, a subtitle
-"- … -" between lone dashes, a body extracted run by run from HWPX (a line break at every
+"- … -" between lone dashes and two more, a body extracted run by run from HWPX (a line break at every
 inline-format boundary, particles alone on their line), a contact table one cell per line, and a
 붙임 part whose title is on the next line (a title ending in "개요", which is no sentence).
 """
@@ -32,6 +32,8 @@ RELEASE = """가상데이터보호청
 3곳
 에 시정명령
 -
+비행 구역 공지도 의무화
+- 원본 영상은 30일 안에 파기
 가상데이터보호청
 (청장 홍길동, 이하 ‘보호청’)
 은
@@ -104,6 +106,9 @@ def test_subtitle_and_format_run_breaks(tmp_path: Path, korean) -> None:
     body = [b.text.text for b in parsed.blocks if not b.metadata and b.kind == "text"]
     # the subtitle between lone dashes is one unit, its closing dash dropped, the body not glued to it
     assert _squash(body[0]) == "-드론촬영사업자3곳에시정명령"
+    # a line between two subtitles is one (its dash lost); a "- …" subtitle ends at its line
+    assert body[1] == "비행 구역 공지도 의무화" and body[2] == "- 원본 영상은 30일 안에 파기"
+    body = body[2:]
     # runs broken at every inline-format boundary are one sentence again; a particle joins its word
     assert body[1].startswith("가상데이터보호청 (청장 홍길동, 이하 ‘보호청’)은 3월 4일")  # a particle joins its word
     assert "얼굴 정보를 흐리게 처리하지 않은 사업자" in body[1] and body[1].endswith("밝혔다.")
