@@ -199,13 +199,21 @@ def _wrap_width(lines: list[str]) -> int | None:
 # extracted run by run from HWPX/HTML breaks the line at every inline-format boundary ("(위원장 …)" / "는")
 _RUN_PIECE = re.compile(r"^(?:은|는|이|가|을|를|의|에|에서|로|으로|와|과|도|하|된|한|할|이다\.?|하였다\.?|했다\.?)$")
 RUN_PIECES_MIN = 3  # such lines a document must show before its line breaks count as format-run breaks
+# or: this share of its lines are short unfinished Korean fragments (0.47-0.55 in the run-broken releases probed,
+# at most 0.22 in the seed and generalization documents that are not hard-wrapped either)
+RUN_SHORT_SHARE = 0.4
+RUN_SHORT_CHARS = 12
 # no sentence opens with punctuation or a bare particle: such a run continues the sentence before it
-_RUN_TAIL = re.compile(r"^[.,:;)\]」』’”]|^(?:은|는|을|를|가|고|며|라고|라며)(?=\s|$)")
+_RUN_TAIL = re.compile(r"^[.,:;)\]」』’”]|^(?:은|는|을|를|가|고|며|라고|라며|이라고|이라며)(?=\s|$)")
 
 
 def _format_runs(lines: list[str]) -> bool:
     """Is the text broken at inline-format boundaries (a line per text run), not wrapped at a width?"""
-    return sum(1 for t in lines if _RUN_PIECE.match(t.strip())) >= RUN_PIECES_MIN
+    texts = [t.strip() for t in lines if t.strip()]
+    if sum(1 for t in texts if _RUN_PIECE.match(t)) >= RUN_PIECES_MIN:
+        return True
+    short = sum(1 for t in texts if len(t) <= RUN_SHORT_CHARS and _HANGUL.search(t) and not _TERMINAL.search(t))
+    return len(texts) >= 20 and short >= RUN_SHORT_SHARE * len(texts)
 
 
 def _valid_footnotes(lines: list[str]) -> set[int]:
@@ -738,6 +746,9 @@ def _subtitles(lines: list[str], i: int) -> tuple[set[int], set[int]]:
     return dashes, closes
 
 
+MAX_CONTACT_LINES = 120  # a contact table of several offices, one cell a line (5 cells a person)
+
+
 def _contact_end(lines: list[str], i: int) -> int:
     """The line after a contact table (담당 부서 | 책임자 | 과장 | 성명 | 전화, one cell per line in HWPX text).
 
@@ -748,7 +759,7 @@ def _contact_end(lines: list[str], i: int) -> int:
     part = PRESS.headings[0].pattern  # 붙임 / 참고 / 별첨
     after_phone = False
     j = i + 1
-    while j < min(len(lines), i + 40):
+    while j < min(len(lines), i + MAX_CONTACT_LINES):
         text = lines[j].strip()
         if not text:
             j += 1

@@ -148,12 +148,19 @@ def test_catalogue_title_is_the_stated_title() -> None:
     assert "press" not in [f.name for f in active_families(briefing.split("\n"))]
 
 
-def test_without_run_pieces_lines_are_not_joined(tmp_path: Path, korean) -> None:
-    """The format-run rule needs the trait (particles alone on a line) before it joins short lines."""
-    plain = "\n".join(line for line in RELEASE.split("\n") if line not in ("은", "를", "을", "에"))
+def test_lines_are_joined_only_in_text_broken_at_runs(tmp_path: Path, korean) -> None:
+    """Without the trait (particles alone on a line, or mostly short fragments), short lines stay apart."""
+    # one paragraph a line, of many lengths (not hard-wrapped at a width)
+    sentences = [f"가상 항목 {n}번은 {'드론 영상 ' * n}보관 기준이다." for n in range(1, 25)]
+    plain = "\n".join([*sentences[:12], "촬영 목적", "비행 구역", *sentences[12:]]) + "\n"
     _source, parsed = _parse(tmp_path, korean, plain)
+    texts = [b.text.text for b in parsed.blocks]
+    assert "촬영 목적" in texts and "비행 구역" in texts
+    # the same release with its particle lines dropped is still run-broken: most lines are short fragments
+    pieces_dropped = "\n".join(line for line in RELEASE.split("\n") if line not in ("은", "를", "을", "에"))
+    _source, parsed = _parse(tmp_path, korean, pieces_dropped)
     body = [b.text.text for b in parsed.blocks if not b.metadata and b.kind == "text"]
-    assert "가상데이터보호청" in body and "(청장 홍길동, 이하 ‘보호청’)" in body
+    assert any(t.startswith("가상데이터보호청 (청장 홍길동, 이하 ‘보호청’) 3월 4일") for t in body)
 
 
 def test_a_release_added_over_http(scratch_settings, encoder, korean, tmp_path: Path) -> None:
