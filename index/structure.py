@@ -633,6 +633,7 @@ class _ReleaseParts:
 _SUBTITLE = re.compile(r"^[-–]")
 _BODY_OPENS = re.compile(r"^[-–□■ㅇ○◦❍●※*▶]")
 MAX_TITLE_LINES = 4  # a title is one or two lines; HWPX text runs may break it into a few more
+MAX_HEADER_LINES = 40  # the header table (with a contact table printed in it) is in the first lines
 
 
 def _release_parts(lines: list[str]) -> _ReleaseParts:
@@ -648,7 +649,7 @@ def _release_parts(lines: list[str]) -> _ReleaseParts:
     meta: set[int] = set()
     starts: set[int] = set()
     i, seen_field, first = 0, False, True
-    while i < min(n, 40):
+    while i < min(n, MAX_HEADER_LINES):
         text = lines[i].strip()
         if not text or _PAGE_MARKER.match(lines[i]) or text == "\f":
             i += 1
