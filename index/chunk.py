@@ -25,7 +25,9 @@ from briefsearch.index.korean import KoreanText
 from briefsearch.index.mapped import MappedText
 from briefsearch.index.structure import MIN_PASSAGE_CHARS, Block, ParsedDocument
 
-CHUNKER_VERSION = "structure-v13"  # v13: the name in BM25 rows too; v9 was an earlier title-in-BM25 experiment
+# v14: press releases (header, title, contacts, 붙임 parts, format-run breaks); v13: the name in BM25 rows too;
+# v9 was an earlier title-in-BM25 experiment
+CHUNKER_VERSION = "structure-v14"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]

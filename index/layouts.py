@@ -63,6 +63,11 @@ class Layout:
     furniture: tuple[re.Pattern[str], ...] = ()  # whole lines dropped from the indexed text
     cover_fields: re.Pattern[str] | None = None  # fields showing a cover block, kept apart as metadata
     cover_title: re.Pattern[str] | None = None  # the document's own name in its cover block (group ``title``)
+    header_line: re.Pattern[str] | None = None  # a line of a header block opening the document (kind, fields, dates)
+    header_field: re.Pattern[str] | None = None  # a header line that names a field (one must be seen)
+    contact_start: re.Pattern[str] | None = None  # the line opening a contact table (kept as metadata)
+    contact_cell: re.Pattern[str] | None = None  # a contact-table cell that carries a person's role or phone
+    summary: bool = True  # the family's documents may open with a 요약 / 주요 내용 section (bills and releases do not)
 
 
 # ------------------------------------------------------------------ briefings and government reports (개조식)
@@ -143,9 +148,38 @@ LEGAL = Layout(
     cover_fields=re.compile("의안번호|발의연월일|제출연월일|발의자|제출자|제안자"),  # on the squashed cover text
     # a bill is named by what it is (국회 의안 명칭): "○○법 일부개정법률안", "○○ 파견 동의안", "○○ 결의안"
     cover_title=re.compile(r"^(?P<title>\S.{1,150}?(?:법률안|동의안|승인안|결의안|건의안|규칙안|예산안))"),
+    summary=False,
 )
 
-FAMILIES: tuple[Layout, ...] = (LEGAL, BRIEFING, MARKDOWN)
+# ------------------------------------------------------------------ press releases (보도자료)
+# The government release form (행정안전부 보도자료 서식; korean-report-hwpx's 「보도자료 서식 규칙」, measured
+# over 2,016 releases of 52 ministries): a header table (기관, 보도자료/보도참고자료, 보도시점 or 보도 일시 and
+# 배포 or 배포 일시 cells with their dates, "(… 조간/석간)"), the title (제목, one or two lines) and subtitles
+# "- … -", the body (문단식 or □ ○ - 개조식), a contact table (담당 부서 | 책임자/담당자 | 직급 | 성명 | 전화),
+# then the 붙임 / 참고 / 별첨 parts. Seen in the releases of three publishers (개인정보보호위원회, 금융위원회,
+# 과학기술정보통신부), as HWPX and as PDF text (eval/reports/layouts-press-releases.md).
+_RELEASE_KIND = r"(?:보\s*도\s*(?:참\s*고\s*)?자\s*료|설\s*명\s*자\s*료|해\s*명\s*자\s*료)"
+_RELEASE_FIELD = r"[/|]?\s*(?:보\s*도\s*(?:시\s*점|일\s*시)|배\s*포(?:\s*일\s*시)?|엠\s*바\s*고)(?=\s|[:：]|$)"
+_RELEASE_DATE = r"[(/]?\s*(?:\d{4}\s*\.\s*\d{1,2}\s*\.|\d{1,2}\s*\.\s*\d{1,2}\s*\.|\d{1,2}:\d{2}|(?:배포\s*)?즉시)"
+_CONTACT = r"담\s*당\s*부\s*서"
+PRESS = Layout(
+    name="press",
+    signature=re.compile(rf"^(?:\S{{1,20}}\s+)?{_RELEASE_KIND}$|^{_RELEASE_FIELD}.*$|^{_CONTACT}(?:\s.*)?$"),
+    min_signature=3,
+    headings=(
+        # "붙임", "붙임 1", "[붙임] 사업자별 …", "참고2 개인정보 분쟁조정위원회 위원 현황", "별 첨"; the form puts
+        # them after the contact table, so before it a "[참고]" box is part of the body (index.structure)
+        HeadingRule("attachment", re.compile(r"^[\[<【]?\s*(?P<num>(?:붙\s*임|참\s*고|별\s*첨)\s*\d{0,2})\s*[\]>】]?"
+                                       r"(?:\s+(?P<title>\S.*))?$"), PART, max_title=70),
+    ),
+    header_line=re.compile(rf"^(?:(?:\S{{1,20}}\s+)?{_RELEASE_KIND}|{_RELEASE_FIELD}.*|{_RELEASE_DATE}.{{0,40}})$"),
+    header_field=re.compile(rf"^{_RELEASE_FIELD}|^[(/]?\s*{_RELEASE_DATE}.*{_RELEASE_FIELD}"),
+    contact_start=re.compile(rf"^{_CONTACT}"),
+    contact_cell=re.compile(r"책\s*임\s*자|담\s*당\s*자|\(?\d{2,4}\)?-\d{3,4}-\d{4}|^<[^<>]{1,10}>$"),
+    summary=False,  # the form has no summary part: "주 요 내 용" there is a table's column header
+)
+
+FAMILIES: tuple[Layout, ...] = (LEGAL, PRESS, BRIEFING, MARKDOWN)
 
 
 def active_families(lines: list[str]) -> tuple[Layout, ...]:

@@ -196,7 +196,12 @@ def new_entry(stored_original: str, stored_text: str, original_name: str, data: 
 
 
 def guess_title(text: str, fallback: str) -> str:
-    """The first heading or non-empty line of a document (briefings open with their title)."""
+    """The title a press release's header states, else the first heading or non-empty line (briefings open
+    with their title)."""
+    from briefsearch.index.structure import stated_title
+
+    if stated := stated_title(text):
+        return stated[:120]
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip().strip("\f")
         if len(line) >= 2:

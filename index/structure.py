@@ -37,6 +37,7 @@ from briefsearch.index.layouts import (
     LEGAL,
     MARKDOWN,
     PART,
+    PRESS,
     SECTION,
     SUB,
     HeadingRule,
@@ -64,6 +65,7 @@ _FOOTNOTE_DEF = re.compile(r"^(?:주\s*[:：]\s*)?(\d{1,3})\)\s+\S")  # "1) ..."
 _FOOTNOTE_REF = re.compile(r"(?<=[^\s\d(])(\d{1,3})\)")
 # a title never opens with these (a dependent noun, a conjunction, an adnominal that needs "…에"): a wrapped line
 _TITLE_CONTINUES = re.compile(r"^(?:등|및|관한|대한|위한|따른|의한)(?=\s)")
+_PARTICLE = re.compile(r"^(?:은|는|가|을|를|에|에서|에게|와|과|로|으로|도|만|까지|부터|이다|이며)(?=\s|[.,]|$)")
 _TERMINAL = re.compile(r"(다|요|음|함|임|됨|짐|며|\.|\?|!|。|”|\")\s*$")
 # a heading that ends like a sentence; not "요" ("개요", "주요", "필요" end many titles)
 _SENTENCE_END = re.compile(r"(다|음|함|임|됨|\.|\?|!|。)\s*$")
@@ -193,6 +195,27 @@ def _wrap_width(lines: list[str]) -> int | None:
     return width if width <= 140 and near / len(lengths) >= 0.3 else None
 
 
+# a particle or verb ending alone on its line: no drafting or fixed-width wrap puts one there, but text
+# extracted run by run from HWPX/HTML breaks the line at every inline-format boundary ("(위원장 …)" / "는")
+_RUN_PIECE = re.compile(r"^(?:은|는|이|가|을|를|의|에|에서|로|으로|와|과|도|하|된|한|할|이다\.?|하였다\.?|했다\.?)$")
+RUN_PIECES_MIN = 3  # such lines a document must show before its line breaks count as format-run breaks
+# or: this share of its lines are short unfinished Korean fragments (0.47-0.55 in the run-broken releases probed,
+# at most 0.22 in the seed and generalization documents that are not hard-wrapped either)
+RUN_SHORT_SHARE = 0.4
+RUN_SHORT_CHARS = 12
+# no sentence opens with punctuation or a bare particle: such a run continues the sentence before it
+_RUN_TAIL = re.compile(r"^[.,:;)\]」』’”]|^(?:은|는|을|를|가|고|며|라고|라며|이라고|이라며)(?=\s|$)")
+
+
+def _format_runs(lines: list[str]) -> bool:
+    """Is the text broken at inline-format boundaries (a line per text run), not wrapped at a width?"""
+    texts = [t.strip() for t in lines if t.strip()]
+    if sum(1 for t in texts if _RUN_PIECE.match(t)) >= RUN_PIECES_MIN:
+        return True
+    short = sum(1 for t in texts if len(t) <= RUN_SHORT_CHARS and _HANGUL.search(t) and not _TERMINAL.search(t))
+    return len(texts) >= 20 and short >= RUN_SHORT_SHARE * len(texts)
+
+
 def _valid_footnotes(lines: list[str]) -> set[int]:
     """Footnote numbers that are cited in the body before their definition line."""
     first_ref: dict[int, int] = {}
@@ -233,6 +256,22 @@ class _Builder:
             self.footnotes.append(block)
         self.blocks.append(block)
         self.open = block if keep_open else None
+
+    def add_metadata(self, line: MappedText, line_no: int, page: int | None, prev_raw: str, new: bool,
+                     wrapped: bool) -> Block | None:
+        """A line of a header or contact table: cells joined by a space, a wrapped title as running text."""
+        if not line.text:
+            return self.open
+        open_block = self.open
+        if new or open_block is None or not open_block.metadata:
+            self.emit(Block("text", line, line_no, metadata=True, page=page), keep_open=True)
+        elif wrapped:
+            self.join(open_block, line, prev_raw)
+        else:
+            anchor = line.starts[0]
+            open_block.text = open_block.text + MappedText.literal(" ", anchor, anchor) + line
+            open_block.n_lines += 1
+        return self.open
 
     def take_back(self, line: MappedText) -> MappedText | None:
         """Remove one source line from the end of the last text block, as cleaned (None: it is not there)."""
@@ -283,6 +322,8 @@ class _Builder:
             space = bool(self.joiner and self.joiner(left.rsplit(" ", 1)[-1], right.split(" ", 1)[0]))
         elif a.isalnum() and b.isalnum():
             space = True
+        elif a in ")」』’”]" and _PARTICLE.match(right):
+            space = False  # 한글 맞춤법 제41항: a particle is written onto the word before it, "(…)는", "‘…’를"
         else:
             space = a in ",.;:)」』’”]" or b in "(「『‘“["
         if space:
@@ -318,6 +359,7 @@ class _Rules:
 
     families: tuple[Layout, ...]
     letters: frozenset[str]  # symbol-font letters this document uses as bullets
+    runs: bool = False  # the text is broken at inline-format runs (``_format_runs``), not wrapped at a width
 
     @property
     def legal(self) -> bool:
@@ -385,12 +427,15 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
         mapped_lines.append(nfc[pos : pos + len(text.rstrip("\r"))])
         pos += len(text) + 1
 
-    rules = _Rules(active_families(line_texts), _letter_bullets(line_texts))
+    width = _wrap_width(line_texts)
+    runs = width is None and _format_runs(line_texts)
+    rules = _Rules(active_families(line_texts), _letter_bullets(line_texts), runs)
     state = _State()
     pages = _pages(line_texts)
-    width = _wrap_width(line_texts)
     valid_notes = _valid_footnotes(line_texts)
     cover_end = _cover_end(line_texts)
+    release = _release_parts(line_texts) if PRESS in rules.families else _ReleaseParts()
+    title_block: Block | None = None
 
     b = _Builder(source, joiner)
     blank_run = 0
@@ -412,6 +457,17 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
             continue
         line_no = source.line_of(line.starts[0])
         page = pages[i]
+        if i in release.metadata or i in release.dashes:
+            if i in release.metadata:
+                block = b.add_metadata(clean_inline(line).collapse_spaces(), line_no, page, prev_raw,
+                                       new=i in release.starts, wrapped=i in release.title)
+                title_block = block if i == release.title_line else title_block
+            else:
+                b.close()  # the "-" closing a subtitle "- … -"
+            prev_raw, blank_run = raw, 0
+            continue
+        if b.open is not None and b.open.metadata:
+            b.close()  # the body starts after a header or contact table
         text_no_hash, is_md = _strip_heading_marks(stripped)
         squashed = _squash(text_no_hash)
 
@@ -453,6 +509,8 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
             ctext = cleaned.text
 
         heading = _classify_heading(ctext, is_md, line_texts, i, rules, state, b.open, prev_raw, blank_run, width)
+        if heading is not None and heading.rule.kind == "attachment" and i < release.parts_from:
+            heading = None  # a "[참고]" box inside the body; the release's 붙임/참고 parts follow its contacts
         footnote_m = _FOOTNOTE_DEF.match(ctext)
         if footnote_m and int(footnote_m.group(1)) in valid_notes and not is_md:
             number = int(footnote_m.group(1))
@@ -479,7 +537,7 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
                          level=heading.rule.level, label=label, page=page))
         elif _CAPTION.match(ctext) and len(ctext) <= MAX_HEADING_CHARS and not bullet:
             b.emit(Block("caption", cleaned, line_no, page=page))
-        elif not bullet and _continues(b.open, ctext, raw, prev_raw, blank_run, width, joiner) and not (
+        elif not bullet and _continues(b.open, ctext, raw, prev_raw, blank_run, width, joiner, rules.runs) and not (
             "label" not in state.off and _is_label_after_terminal(b.open, ctext, line_texts, i, rules)
         ):
             cleaned, refs = b.strip_refs(cleaned, valid_notes)
@@ -491,6 +549,8 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
         else:
             cleaned, refs = b.strip_refs(cleaned, valid_notes)
             b.emit(Block("text", cleaned, line_no, footnote_refs=refs, page=page, marker=marker), keep_open=True)
+        if i in release.closes:
+            b.close()  # a subtitle is a line (or a "- … -" span) of its own
         prev_raw, blank_run = raw, 0
 
     blocks = [blk for blk in b.blocks if blk.text.text.strip()]
@@ -500,6 +560,8 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
     if rules.legal:
         _mark_cover_metadata(blocks)
         title = _cover_title(blocks)
+    elif title_block is not None:
+        title = " ".join(title_block.text.text.split())  # the release's 제목, as its header states it
     _assign_sections(blocks)
     _attach_lone_captions(blocks)
     return ParsedDocument(blocks=blocks, footnotes=b.footnotes, layouts=tuple(f.name for f in rules.families),
@@ -552,6 +614,170 @@ def _cover_end(lines: list[str]) -> int:
     return 0
 
 
+@dataclass(frozen=True, slots=True)
+class _ReleaseParts:
+    """Where a press release's furniture is (line indexes): header, title, subtitles, contact tables."""
+
+    metadata: frozenset[int] = frozenset()  # header, title and contact lines: kept as document metadata
+    starts: frozenset[int] = frozenset()  # lines opening a metadata block (the header, the title, each contact table)
+    title: frozenset[int] = frozenset()  # the title's lines (one or two, or more where format runs broke it)
+    dashes: frozenset[int] = frozenset()  # lone "-" lines closing a subtitle "- … -"
+    closes: frozenset[int] = frozenset()  # lines after which the open block ends (a subtitle's last line)
+    parts_from: int = 0  # 붙임/참고 parts open only from here: the first contact table after the header
+
+    @property
+    def title_line(self) -> int:
+        return min(self.title) if self.title else -1
+
+
+_SUBTITLE = re.compile(r"^[-–]")
+_BODY_OPENS = re.compile(r"^[-–□■ㅇ○◦❍●※*▶]")
+MAX_TITLE_LINES = 4  # a title is one or two lines; HWPX text runs may break it into a few more
+MAX_HEADER_LINES = 40  # the header table (with a contact table printed in it) is in the first lines
+
+
+def _release_parts(lines: list[str]) -> _ReleaseParts:
+    """The header block, title, subtitles and contact tables of a press release (PRESS layout).
+
+    The header runs from the top while lines are the release's kind (보도자료), its fields (보도시점, 배포)
+    and their values (dates, "즉시"), or a contact table printed inside it; at least one field must be
+    seen. The title is the lines after it up to the first subtitle ("- …"), bullet or indented paragraph
+    (a title that runs into unmarked body text is its first line alone; titles never open with a space).
+    """
+    assert PRESS.header_line is not None and PRESS.header_field is not None and PRESS.contact_start is not None
+    n = len(lines)
+    meta: set[int] = set()
+    starts: set[int] = set()
+    i, seen_field, first = 0, False, True
+    while i < min(n, MAX_HEADER_LINES):
+        text = lines[i].strip()
+        if not text or _PAGE_MARKER.match(lines[i]) or text == "\f":
+            i += 1
+            continue
+        nxt = _next_nonblank(lines, i)
+        org = first and nxt is not None and PRESS.header_line.match(nxt.strip()) is not None and len(text) <= 30
+        if PRESS.header_line.match(text) or org:
+            seen_field = seen_field or bool(PRESS.header_field.match(text))
+            meta.add(i)
+            i += 1
+        elif PRESS.contact_start.match(text) and seen_field:
+            end = _contact_end(lines, i)
+            meta.update(range(i, end))
+            starts.add(i)
+            i = end
+        else:
+            break
+        first = False
+    if not seen_field:
+        return _ReleaseParts()
+    if meta:
+        starts.add(min(meta))
+    title: list[int] = []
+    j = i
+    while j < n and len(title) < MAX_TITLE_LINES:
+        text = lines[j].strip()
+        if not text or _PAGE_MARKER.match(lines[j]):
+            if title:
+                break
+            j += 1
+            continue
+        if _BODY_OPENS.match(text) or lines[j][:1] in (" ", "\u3000", "\t") or len(text) > MAX_HEADING_CHARS:
+            break  # 문단식 body paragraphs open with one or two spaces (보도자료 서식); titles never do
+        title.append(j)
+        j += 1
+    else:
+        title = title[:1]  # no subtitle or marked paragraph ends it: the body runs on unmarked
+    if title and sum(len(lines[k].strip()) for k in title) > MAX_HEADLINE_CHARS:
+        title = title[:1]
+    meta.update(title)
+    if title:
+        starts.add(title[0])
+    dashes, closes = _subtitles(lines, (title[-1] + 1) if title else i)
+    contacts = [k for k in range(len(lines)) if PRESS.contact_start.match(lines[k].strip()) and k not in meta]
+    for k in contacts:
+        end = _contact_end(lines, k)
+        meta.update(range(k, end))
+        starts.add(k)
+    return _ReleaseParts(frozenset(meta), frozenset(starts), frozenset(title), frozenset(dashes), frozenset(closes),
+                         parts_from=contacts[0] if contacts else 0)
+
+
+def stated_title(text: str) -> str:
+    """The title a press release's header states (its 제목 lines, spaces collapsed), or "" for other layouts.
+
+    Used for the catalogue title of an added document: such a file opens with the publisher and
+    "보도자료", not with its title.
+    """
+    lines = nfc_mapped(text).text.split("\n")
+    if PRESS not in active_families(lines):
+        return ""
+    parts = _release_parts(lines)
+    return " ".join(" ".join(lines[k].split()) for k in sorted(parts.title))
+
+
+def _subtitles(lines: list[str], i: int) -> tuple[set[int], set[int]]:
+    """Subtitles after the title: "- …" lines, each its own unit; a lone "-" opens one that a lone "-" closes;
+    a line between two subtitles is one too."""
+    dashes: set[int] = set()
+    closes: set[int] = set()
+    n = len(lines)
+    while i < n:
+        text = lines[i].strip()
+        if not text:
+            i += 1
+            continue
+        if not _SUBTITLE.match(text):
+            nxt = _next_nonblank(lines, i)
+            if (dashes or closes) and nxt is not None and _SUBTITLE.match(nxt.strip()):
+                closes.add(i)  # a line between two subtitles is one (its dash lost to a format run)
+                i += 1
+                continue
+            break
+        if text not in ("-", "–"):
+            closes.add(i)
+            i += 1
+            continue
+        close = next((k for k in range(i + 1, min(n, i + 8)) if lines[k].strip() in ("-", "–")), None)
+        if close is None:
+            closes.add(i + 1)  # no closing dash: the subtitle is the line after the dash
+            break
+        dashes.add(close)
+        closes.add(close - 1)
+        i = close + 1
+    return dashes, closes
+
+
+MAX_CONTACT_LINES = 120  # a contact table of several offices, one cell a line (5 cells a person)
+
+
+def _contact_end(lines: list[str], i: int) -> int:
+    """The line after a contact table (담당 부서 | 책임자 | 과장 | 성명 | 전화, one cell per line in HWPX text).
+
+    After a phone number the table goes on only with another person's row: a role, a phone, or a short
+    one-word cell (a department); a part title (붙임) or any other line ends it.
+    """
+    assert PRESS.contact_cell is not None
+    part = PRESS.headings[0].pattern  # 붙임 / 참고 / 별첨
+    after_phone = False
+    j = i + 1
+    while j < min(len(lines), i + MAX_CONTACT_LINES):
+        text = lines[j].strip()
+        if not text:
+            j += 1
+            continue
+        if part.match(text) or _PAGE_MARKER.match(lines[j]):
+            break
+        cell = bool(PRESS.contact_cell.search(text)) or (PRESS.contact_start is not None
+                                                         and bool(PRESS.contact_start.match(text)))
+        if after_phone and not (cell or (len(text) <= 12 and " " not in text)):
+            break
+        if not cell and len(text) > 40:
+            break
+        after_phone = bool(re.search(r"\d{3,4}-\d{4}", text))
+        j += 1
+    return j
+
+
 def _unspace(title: str) -> str:
     """Join the syllables of a spaced-out title ("부 칙" -> "부칙", "비 용 추 계 서" -> "비용추계서")."""
     return _SPACED_RUN.sub(lambda m: m.group().replace(" ", ""), title)
@@ -587,10 +813,13 @@ def _symbolic(text: str) -> bool:
     return plain < 0.6 * len(text)
 
 
-def _inside_running_text(open_block: Block | None, prev_raw: str, blank_run: int, width: int | None) -> bool:
-    """Does this line continue an unfinished wrapped line (so it cannot open a heading)?"""
-    if open_block is None or open_block.kind not in ("text", "footnote") or width is None or blank_run > 1:
+def _inside_running_text(open_block: Block | None, prev_raw: str, blank_run: int, width: int | None,
+                         runs: bool = False) -> bool:
+    """Does this line continue an unfinished wrapped line or format run (so it cannot open a heading)?"""
+    if open_block is None or open_block.kind not in ("text", "footnote") or blank_run > 1:
         return False
+    if width is None:
+        return runs and blank_run == 0 and not _TERMINAL.search(prev_raw)  # "‘A" / "I 비서 서비스" is no chapter
     prev = _TRAILING_REF.sub("", prev_raw.rstrip())
     return len(prev) >= 0.7 * width and not _TERMINAL.search(prev) and not prev.endswith((":", "："))
 
@@ -601,9 +830,9 @@ def _classify_heading(text: str, is_md: bool, lines: list[str], i: int, rules: _
     squashed = _squash(text)
     summary_rule = HeadingRule("summary", _SUMMARY, CHAPTER)
     candidates = rules.headings(is_md)
-    if not rules.legal:
+    if all(f.summary for f in rules.families):
         candidates.insert(0, summary_rule)
-    running = not is_md and _inside_running_text(open_block, prev_raw, blank_run, width)
+    running = not is_md and _inside_running_text(open_block, prev_raw, blank_run, width, rules.runs)
     for rule in candidates:
         m = rule.pattern.match(squashed if rule is summary_rule else text)
         if not m:
@@ -646,8 +875,8 @@ def _bare_number_heading(lines: list[str], i: int) -> bool:
     nxt = _next_nonblank(lines, i)
     if nxt is None:
         return False
-    title = _strip_heading_marks(nxt.strip())[0]
-    return 2 <= len(title) <= MAX_HEADING_CHARS and not _TERMINAL.search(title) and not _symbolic(title)
+    title = _strip_heading_marks(nxt.strip())[0]  # "… 운영 개요" ends in 요 and is still a title, not a sentence
+    return 2 <= len(title) <= MAX_HEADING_CHARS and not _SENTENCE_END.search(title) and not _symbolic(title)
 
 
 def _indented(line: str) -> bool:
@@ -708,19 +937,23 @@ def _numbered_neighbour(lines: list[str], i: int) -> bool:
 
 
 def _continues(open_block: Block | None, text: str, raw: str, prev_raw: str, blank_run: int, width: int | None,
-               joiner: Joiner | None) -> bool:
+               joiner: Joiner | None, runs: bool = False) -> bool:
     """Is this line the hard-wrapped rest of the open paragraph/footnote?
 
     PDF extraction wraps at a fixed width, with or without a blank line between
     the wrapped lines: a wrapped line is long, and either ends mid-sentence or
     keeps the trailing space of a word break, or ends in what only looks like a
     sentence end ("필요" / "한 나이", "시행된다" / "고 가정한"), which Kiwi tells
-    apart: it would write the two pieces as one word.
+    apart: it would write the two pieces as one word. Text broken at format runs (``runs``)
+    has no width: a line continues the paragraph until a sentence ends.
     """
-    if open_block is None or open_block.kind not in ("text", "footnote") or width is None:
+    if open_block is None or open_block.kind not in ("text", "footnote") or (width is None and not runs):
         return False
     if blank_run > 2 or _FOOTNOTE_DEF.match(text) or _SOURCE_LINE.match(text):
         return False
+    if width is None:
+        return open_block.kind == "text" and blank_run == 0 and (
+            not _TERMINAL.search(prev_raw) or bool(_RUN_TAIL.match(text)))
     long_line = len(prev_raw.rstrip()) >= 0.7 * width
     terminal = bool(_TERMINAL.search(prev_raw))
     if long_line and (prev_raw.endswith((" ", "\u3000")) or not terminal):

@@ -157,11 +157,11 @@ def test_citations_slice_the_file(chunked, parsed, path: Path) -> None:
 def test_each_document_gets_its_families() -> None:
     for path in SEED:
         names = [f.name for f in active_families(path.read_text(encoding="utf-8").split("\n"))]
-        assert "legal" not in names and "briefing" in names, path.stem
+        assert "legal" not in names and "press" not in names and "briefing" in names, path.stem
     for path in GENERAL:
         names = [f.name for f in active_families(read_source(path).raw.split("\n"))]
-        assert "legal" in names, path.stem
-    assert {f.name for f in FAMILIES} == {"briefing", "legal", "markdown"}
+        assert "legal" in names and "press" not in names, path.stem
+    assert {f.name for f in FAMILIES} == {"briefing", "legal", "markdown", "press"}
 
 
 def test_constitution_section_paths(parsed) -> None:
