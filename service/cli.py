@@ -155,6 +155,25 @@ def model_prepare(ctx: typer.Context) -> None:
     typer.echo(f"model ready: {encoder.identity['name']} (dim {encoder.dim})")
 
 
+@model_app.command("adapt")
+def model_adapt(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: <data_dir>/models/e5-small-adapted, "
+                                                  "which --model adapted loads).")] = None,
+) -> None:
+    """Fine-tune a copy of the model on the corpus without labelled questions (inverse cloze; opt-in).
+
+    Knobs are Settings (BRIEFSEARCH_ADAPT_*); measured: eval/reports/encoder-adaptation.md.
+    """
+    from briefsearch.index.adapt import adapt_model
+
+    with _exit_codes():
+        report = adapt_model(ctx.obj, out_dir=out)
+    typer.echo(f"adapted model in {report.folder}: {report.steps} steps over {sum(report.pairs.values())} pairs "
+               f"{report.pairs} from {report.passages} passages in {report.train_seconds} s "
+               f"(loss {report.losses[0]} -> {report.losses[-1]})")
+
+
 @index_app.command("build")
 def index_build(
     ctx: typer.Context,
