@@ -69,7 +69,8 @@ def ict_candidates(chunks: list[Chunk]) -> dict[int, list[Pair]]:
 
     Only body text (not tables, not 요약 passages, which restate the body), only passages of two
     sentences or more, and only sentences found in no other passage: the sentence repeated as
-    overlap by the next passage, or restated in a summary, would make that passage a false negative.
+    overlap by the next passage, or restated in a summary, would make that passage a false negative;
+    nor a caption naming the section, which the positive keeps in its section path.
     """
     seen: dict[str, int] = {}
     for chunk in chunks:
@@ -85,8 +86,8 @@ def ict_candidates(chunks: list[Chunk]) -> dict[int, list[Pair]]:
         for a, b, *_ in chunk.sentences:
             sentence = chunk.text[a:b].strip()
             query = sentence[bullet_prefix(sentence):]  # a reader's question carries no "■ " or "- "
-            if len(query) < _MIN_QUERY_CHARS or seen[sentence] > 1:
-                continue
+            if len(query) < _MIN_QUERY_CHARS or seen[sentence] > 1 or query in chunk.embed_text[:start]:
+                continue  # too short, repeated elsewhere, or a caption that is also the section's name
             rest = chunk.embed_text[: start + a].rstrip() + " " + chunk.embed_text[start + b :].lstrip()
             pairs.append(Pair(query, rest.strip(), f"{chunk.doc_id}#{i}", "ict"))
         if pairs:
