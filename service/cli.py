@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Semantic search over Korean policy briefings.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
-model_app = typer.Typer(help="Prepare the embedding model.", no_args_is_help=True)
+model_app = typer.Typer(help="Prepare or adapt the embedding model.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
@@ -132,7 +132,7 @@ def main(
     ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (env BRIEFSEARCH_DATA_DIR).")] = None,
     corpus_dir: Annotated[Path | None, typer.Option(help="Corpus directory (env BRIEFSEARCH_CORPUS_DIR).")] = None,
-    model: Annotated[str | None, typer.Option(help="'default', a sentence-transformers id or a path.")] = None,
+    model: Annotated[str | None, typer.Option(help="'default', 'adapted', an ST id or a path.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """CLI flags override environment variables, which override defaults."""
