@@ -39,7 +39,7 @@ from briefsearch.index.onnx_backend import (
     supports_onnx,
 )
 from briefsearch.index.sentence_pool import pool_spans, token_ranges
-from briefsearch.index.settings import DEFAULT_MODEL, Settings
+from briefsearch.index.settings import ADAPTED_DIRNAME, ADAPTED_MODEL, DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -119,6 +119,13 @@ def _backend_identity(name: str, checksum: str, backend: str) -> dict:
     return {"name": name, "checksum": checksum}
 
 
+def model_path(settings: Settings) -> Path:
+    """The configured model as a path: 'adapted' is its folder under models_dir (which may not exist yet)."""
+    if settings.model == ADAPTED_MODEL:
+        return settings.models_dir / ADAPTED_DIRNAME
+    return Path(settings.model).expanduser()
+
+
 def model_identity(settings: Settings) -> dict:
     """The identity (name, checksum) of the configured model, without preparing or loading it.
 
@@ -133,7 +140,7 @@ def model_identity(settings: Settings) -> dict:
         except OSError as exc:
             raise ModelError(f"cannot read the default model's weights: {exc}") from exc
     else:
-        path = Path(settings.model).expanduser()
+        path = model_path(settings)
         name, checksum = (path.name, _file_checksum(path)) if path.exists() else (settings.model,
                                                                                    f"hub:{settings.model}")
     return _backend_identity(name, checksum, settings.encoder_backend)
@@ -249,9 +256,11 @@ class Encoder:
             except (OSError, ValueError) as exc:
                 raise ModelError(f"cannot prepare the default model: {exc}") from exc
             return str(folder), info["name"], info["source_sha256"]
-        path = Path(settings.model).expanduser()
+        path = model_path(settings)
         if path.exists():
             return str(path.resolve()), path.name, _file_checksum(path)
+        if settings.model == ADAPTED_MODEL:
+            raise ModelError(f"no adapted model in {path}: run `briefsearch model adapt` first")
         return settings.model, settings.model, f"hub:{settings.model}"
 
     def count_tokens(self, texts: list[str]) -> list[int]:

@@ -32,6 +32,8 @@ def _resource_root() -> Path:
 REPO_ROOT = _resource_root()  # base of the relative ``source`` paths in citations (corpus/...)
 IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file()
 DEFAULT_MODEL = "default"  # the offline multilingual-e5-small prepared from packages
+ADAPTED_MODEL = "adapted"  # the default model fine-tuned on the corpus by `briefsearch model adapt` (index/adapt.py)
+ADAPTED_DIRNAME = "e5-small-adapted"  # its folder under models_dir
 # hard ceilings of the configurable request limits: the HTTP schema declares these, the configured
 # (default 2000 characters / 50 passages) limits are enforced by the searcher with a 422 that names them
 QUERY_CHARS_CEILING = 10_000
@@ -48,8 +50,24 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Documents plus manifest.json.")
     model: str = Field(
         DEFAULT_MODEL,
-        description="'default' (offline e5-small from packages), a sentence-transformers id, or a local path.",
+        description="'default' (offline e5-small from packages), 'adapted' (that model fine-tuned on the corpus by "
+        "`briefsearch model adapt`, in models_dir/e5-small-adapted), a sentence-transformers id, or a local path.",
     )
+    adapt_pairs: Literal["ict", "ict+heading"] = Field(
+        "ict", description="Training pairs of `model adapt`: inverse cloze (a sentence -> its passage without it), "
+        "plus section heading -> the section's first passage (eval/reports/encoder-adaptation.md).")
+    adapt_learning_rate: float = Field(2e-5, gt=0, le=1e-3, description="AdamW learning rate of `model adapt`.")
+    adapt_epochs: int = Field(1, ge=1, le=50, description="Passes over the corpus's pairs (one sentence drawn per "
+                              "passage per pass).")
+    adapt_batch_size: int = Field(16, ge=2, le=256, description="Pairs per step; the other pairs of a batch are "
+                                  "the negatives.")
+    adapt_warmup: float = Field(0.1, ge=0, lt=1, description="Share of steps the learning rate warms up over.")
+    adapt_max_tokens: int = Field(256, ge=32, le=512, description="Tokens per text while training (memory and time "
+                                  "grow with it); the saved model keeps the base model's 512.")
+    adapt_max_steps: int = Field(0, ge=0, description="Stop `model adapt` after this many steps (0: all epochs).")
+    adapt_seed: int = Field(13, description="Seed of pair sampling, batch order and dropout.")
+    adapt_threads: int = Field(2, ge=1, le=64, description="torch threads while training (large matmuls, unlike "
+                               "single queries, gain from a second core).")
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
