@@ -184,7 +184,7 @@ def second_stage(searcher: Searcher, questions: list[Question], name: str, direc
         named = [(f"{knob}={v}", r) for v, r in rows]
         lines += [f"## `{knob}` (configured {current}; chosen on dev: {best}; with {chosen})", "", "### dev", "",
                   *_table(named, "dev"), "", "### test (read, not used to choose)", "", *_table(named, "test"), ""]
-        if knob in ("crosslingual_dense_only", "latin_lexical_slope"):
+        if knob.startswith("crosslingual") or knob == "latin_lexical_slope":
             lines += ["### English questions", "", *_english_rows(named, questions), ""]
         off = next(r for v, r in rows if v == current)
         on = next(r for v, r in rows if v == best)

@@ -6,8 +6,10 @@ hash of their id and dealt alternately; an odd stratum's extra question goes
 to whichever split is smaller so far, so the halves stay within one question.
 
 Questions written later form a batch of their own (an id prefix of its own:
-``q012`` and ``e01``, ``n07`` and ``en01``) and each batch is split on its own,
-so appending questions never moves one already tuned on from dev to test.
+``q012`` and ``e01``, ``n07`` and ``en01``; or, for a prefix continued later, the
+number its block starts at, ``BATCH_STARTS``: ``e25``.. after ``e01``..``e24``)
+and each batch is split on its own, so appending questions never moves one
+already tuned on from dev to test.
 
     python -m briefsearch.eval.split eval/questions.jsonl     # (re)write the split field in place
 """
@@ -22,6 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SPLITS = ("dev", "test")
+
+# Prefixes continued by a later batch: the numbers where each later block begins (written 2026-11-30:
+# e25..e48 and en09..en16, the second English batch, written before any run on them).
+BATCH_STARTS: dict[str, tuple[int, ...]] = {"e": (25,), "en": (9,)}
 
 
 def _order(qid: str) -> str:
@@ -47,9 +53,11 @@ def assign_splits(rows: Sequence[dict], stratum_keys: Sequence[str] = ("doc_id",
 
 
 def batch_of(qid: str) -> str:
-    """The batch a question was written in: the letters its id starts with."""
-    match = re.match(r"[A-Za-z]*", qid)
-    return match.group(0) if match else ""
+    """The batch a question was written in: the letters its id starts with, and the block for a continued prefix."""
+    match = re.match(r"([A-Za-z]*)(\d*)", qid)
+    prefix, number = (match.group(1), match.group(2)) if match else ("", "")
+    starts = [s for s in BATCH_STARTS.get(prefix, ()) if number and int(number) >= s]
+    return f"{prefix}{max(starts)}" if starts else prefix
 
 
 def assign_batched_splits(rows: Sequence[dict], stratum_keys: Sequence[str] = ("doc_id", "type")) -> dict[str, str]:
@@ -63,9 +71,14 @@ def assign_batched_splits(rows: Sequence[dict], stratum_keys: Sequence[str] = ("
     return out
 
 
-def rewrite(path: Path, stratum_keys: Sequence[str] = ("doc_id", "type")) -> dict[str, int]:
-    """Write the ``split`` field into a JSONL question file; returns the counts per split."""
+def rewrite(path: Path, stratum_keys: Sequence[str] | None = None) -> dict[str, int]:
+    """Write the ``split`` field into a JSONL question file; returns the counts per split.
+
+    Negatives (rows with ``near_doc``) are stratified by the document they are near, questions by their own.
+    """
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if stratum_keys is None:
+        stratum_keys = ("near_doc", "type") if rows and "near_doc" in rows[0] else ("doc_id", "type")
     splits = assign_batched_splits(rows, stratum_keys)
     for row in rows:
         row["split"] = splits[row["id"]]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from briefsearch.index.chunk import CHUNKER_VERSION, Chunk, Chunker, body_start
+from briefsearch.index.crosslingual import TermBridge
 from briefsearch.index.embed import Encoder
 from briefsearch.index.embed_cache import EmbeddingCache, EncodeFn, encode_with_cache
 from briefsearch.index.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
@@ -369,6 +370,9 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         sentence_vectors, n_sentences = encode_with_cache(sentence_texts, embed, cache, encoder.dim,
                                                           known_sentences)
     token_states = _token_states(chunks, encoder, previous, progress) if settings.late_interaction else None
+    if settings.crosslingual_bridge_weight > 0:  # the term bridge's Korean nouns, embedded once into the cache
+        bridge = TermBridge.build(chunks, korean, encoder, cache, settings.crosslingual_bridge_terms)
+        log.info("term bridge: %d Korean nouns in %.1f s", len(bridge.terms), bridge.build_seconds)
     manifest = IndexManifest(
         model=encoder.identity,
         chunker=chunker_identity(settings),

@@ -276,6 +276,21 @@ class Encoder:
             return vector[None, :]
         return self._encode([self.query_prefix + q for q in queries], progress=False)
 
+    def encode_short(self, texts: list[str]) -> np.ndarray:
+        """A few short texts (a question's words) embedded as queries in one forward pass (padding costs little
+        at this length; ``encode_queries`` batches by ``embed_batch_size``), each kept in the query cache."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        cached = {t: v for t in texts if self._cache is not None and (v := self._cache.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in cached]
+        if missing:  # a word met before costs nothing: questions share most of their words
+            vectors = self._encode_queries_now([self.query_prefix + t for t in missing])
+            for text, vector in zip(missing, vectors, strict=True):
+                cached[text] = vector
+                if self._cache is not None:
+                    self._cache.put(text, vector)
+        return np.stack([cached[t] for t in texts])
+
     def encode_query_beside(self, query: str, beside: Callable[[], T] | None) -> tuple[np.ndarray, T | None]:
         """One query vector, and the result of ``beside()`` run during its forward pass.
 

@@ -116,23 +116,39 @@ class LexicalIndex:
         vocab = self.bm25.vocab_dict
         return sum(t in vocab for t in terms) / len(terms)
 
-    def search(self, terms: list[str], k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) best first; only chunks in ``allowed`` when given; zero scores dropped."""
-        if not terms or k <= 0:
-            return []
-        mask = None
-        if allowed is not None:
-            mask = np.zeros(len(self.chunk_ids), dtype=np.float32)
-            for chunk_id in allowed:
-                pos = self.position.get(chunk_id)
-                if pos is not None:
-                    mask[pos] = 1.0
-        # bm25s's own scoring, without retrieve()'s batching and progress machinery (~0.2 ms a query here)
-        ids = self.bm25.get_tokens_ids(terms)
-        if not ids:
-            return []
-        scores = self.bm25.get_scores_from_ids(ids, weight_mask=mask)
+    def _mask(self, allowed: set[int] | None) -> np.ndarray | None:
+        if allowed is None:
+            return None
+        mask = np.zeros(len(self.chunk_ids), dtype=np.float32)
+        for chunk_id in allowed:
+            pos = self.position.get(chunk_id)
+            if pos is not None:
+                mask[pos] = 1.0
+        return mask
+
+    def _top(self, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         k_eff = min(k, len(scores))
         top = np.argpartition(-scores, k_eff - 1)[:k_eff] if k_eff < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]  # best first; ties by row, as a stable ranking
         return [(c, s) for c, s in zip(self.chunk_ids[top].tolist(), scores[top].tolist(), strict=True) if s > 0]
+
+    def search(self, terms: list[str], k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) best first; only chunks in ``allowed`` when given; zero scores dropped."""
+        if not terms or k <= 0:
+            return []
+        # bm25s's own scoring, without retrieve()'s batching and progress machinery (~0.2 ms a query here)
+        ids = self.bm25.get_tokens_ids(terms)
+        if not ids:
+            return []
+        return self._top(self.bm25.get_scores_from_ids(ids, weight_mask=self._mask(allowed)), k)
+
+    def search_weighted(self, weights: dict[str, float], k: int,
+                        allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Like ``search``, each term's BM25 contribution times its weight (terms the index lacks ignored)."""
+        vocab = self.bm25.vocab_dict
+        known = [(vocab[t], w) for t, w in weights.items() if t in vocab and w > 0]
+        if not known or k <= 0:
+            return []
+        mask = self._mask(allowed)
+        scores = sum(w * self.bm25.get_scores_from_ids([i], weight_mask=mask) for i, w in known)
+        return self._top(np.asarray(scores, dtype=np.float32), k)

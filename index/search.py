@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import time
 import unicodedata
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +24,9 @@ import numpy as np
 from briefsearch.index.aliases import expand_query, mine_aliases
 from briefsearch.index.build import chunker_identity, index_status, rebuild_index
 from briefsearch.index.chunk import Chunk
+from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms
 from briefsearch.index.embed import Encoder
+from briefsearch.index.embed_cache import EmbeddingCache
 from briefsearch.index.errors import QueryError
 from briefsearch.index.feedback import rocchio
 from briefsearch.index.fusion import (
@@ -155,13 +159,56 @@ class Searcher:
         """BM25 over single sentences, built on first use (only sentence_lexical_weight > 0 uses it)."""
         return SentenceLexical(self.index.chunks, self.settings.bm25_k1, self.settings.bm25_b)
 
+    @functools.cached_property
+    def term_bridge(self) -> TermBridge:
+        """The corpus's Korean nouns embedded for cross-lingual questions, on first use (vectors cached on disk)."""
+        cache = EmbeddingCache(self.settings.data_dir / "cache", self.encoder.identity)
+        bridge = TermBridge.build(self.index.chunks.values(), self.korean, self.encoder, cache,
+                                  self.settings.crosslingual_bridge_terms)
+        log.info("term bridge: %d Korean nouns in %.1f s", len(bridge.terms), bridge.build_seconds)
+        return bridge
+
+    @functools.cached_property
+    def idf(self) -> dict[str, float]:
+        """BM25 (Lucene) idf of every passage term, for the cross-lingual feedback's term choice."""
+        frequency: Counter[str] = Counter()
+        for terms in self._terms.values():
+            frequency.update(terms)
+        n = len(self._terms)
+        return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
+
+    def crosslingual_rankings(self, text: str, dense: list[tuple[int, float]], depth: int,
+                              allowed: set[int] | None) -> list[tuple[list[tuple[int, float]], float]]:
+        """The Korean BM25 rankings a cross-lingual question gets (term bridge, feedback), each with its weight."""
+        out = []
+        if self.settings.crosslingual_bridge_weight > 0:
+            words = content_words(text)
+            if words:
+                mapped = self.term_bridge.map(self.encoder.encode_short(words),
+                                              self.settings.crosslingual_bridge_floor,
+                                              self.settings.crosslingual_bridge_per_word)
+                out.append((self.index.lexical.search_weighted(mapped, depth, allowed),
+                            self.settings.crosslingual_bridge_weight))
+        if self.settings.crosslingual_prf_weight > 0 and dense:
+            top = [self._terms.get(i, set()) for i, _ in dense[:self.settings.crosslingual_prf_depth]]
+            wanted = feedback_terms(top, self.idf, self.settings.crosslingual_prf_terms)
+            out.append((self.index.lexical.search_weighted(wanted, depth, allowed),
+                        self.settings.crosslingual_prf_weight))
+        return [(ranking, weight) for ranking, weight in out if ranking]
+
     def passage_terms(self, chunk_id: int) -> set[str]:
         """The BM25 terms of a passage (empty for an unknown id)."""
         return self._terms.get(chunk_id, set())
 
     def with_index(self, loaded: LoadedIndex) -> Searcher:
         """A searcher over another index version, sharing this one's model and analyzer."""
-        return Searcher(loaded, self.encoder, self.settings, korean=self.korean)
+        return Searcher(loaded, self.encoder, self.settings, korean=self.korean).warm()
+
+    def warm(self) -> Searcher:
+        """Load what the first cross-lingual question would otherwise wait for (the term bridge, from the cache)."""
+        if self.settings.crosslingual_bridge_weight > 0:
+            _ = self.term_bridge
+        return self
 
     def validate(self, query: str, k: int, mode: str) -> str:
         text = normalize_query(query)
@@ -211,6 +258,8 @@ class Searcher:
             return terms, ranked, (time.perf_counter() - t0) * 1000
 
         vector = None
+        cross = mode == "hybrid" and is_crosslingual(text, self.settings.crosslingual_latin_share)
+        cross_lexical: list[tuple[list[tuple[int, float]], float]] = []
         if mode == "lexical":
             query_terms, lexical, timings["lexical_ms"] = analyze_and_match()
         else:
@@ -220,8 +269,12 @@ class Searcher:
             t1 = time.perf_counter()
             assert side is not None
             query_terms, lexical, timings["lexical_ms"] = side
-            dense = self._dense(vector[None, :], depth, allowed)
+            dense = self._dense(vector[None, :], depth, allowed, cross)
             timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(time.perf_counter() - t1) * 1000)
+            if cross:
+                t1 = time.perf_counter()
+                cross_lexical = self.crosslingual_rankings(text, dense, depth, allowed)
+                timings["crosslingual_ms"] = (time.perf_counter() - t1) * 1000
 
         t0 = time.perf_counter()
         if mode == "dense":
@@ -229,22 +282,25 @@ class Searcher:
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked)
+            fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked, cross_lexical)
             if self.settings.prf_weight > 0 and vector is not None:
                 # the query moved towards the first search's top passages; the dense side searched again
                 t1 = time.perf_counter()
                 feedback = [i for i, _ in fused[:self.settings.prf_depth]]
                 moved = rocchio(vector, self.vectors.index.reconstruct_batch(np.array(feedback, dtype=np.int64)),
                                 self.settings.prf_weight)
-                dense = self._dense(moved[None, :], depth, allowed)
-                fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked)
+                dense = self._dense(moved[None, :], depth, allowed, cross)
+                fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked, cross_lexical)
                 timings["feedback_ms"] = (time.perf_counter() - t1) * 1000
             if self.settings.smooth_weight > 0:
                 fused = smooth_by_group(fused, self._group_of, self.settings.smooth_weight)
-            if self.settings.rerank_weight > 0 and self.passage_tokens and self.encoder.has_token_states:
+            rerank_weight = self.settings.rerank_weight
+            if cross and self.settings.crosslingual_rerank_weight is not None:
+                rerank_weight = self.settings.crosslingual_rerank_weight
+            if rerank_weight > 0 and self.passage_tokens and self.encoder.has_token_states:
                 t1 = time.perf_counter()
                 fused = rerank(fused, self.query_tokens(wanted_text), self.passage_tokens,
-                               self.settings.rerank_depth, self.settings.rerank_weight)
+                               self.settings.rerank_depth, rerank_weight)
                 timings["rerank_ms"] = (time.perf_counter() - t1) * 1000
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
@@ -252,11 +308,14 @@ class Searcher:
                             vector)
 
     def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], query_terms: list[Term],
-              text: str, sentence_lexical: list[tuple[int, float]]) -> list[tuple[int, float]]:
+              text: str, sentence_lexical: list[tuple[int, float]],
+              cross_lexical: list[tuple[list[tuple[int, float]], float]] = ()) -> list[tuple[int, float]]:
         """The two sides fused, with the side weights the settings call for."""
-        weights = (self.settings.dense_weight, 1 - self.settings.dense_weight)
+        weights: tuple[float, ...] = (self.settings.dense_weight, 1 - self.settings.dense_weight)
         if self.settings.crosslingual_dense_only and is_crosslingual(text, self.settings.crosslingual_latin_share):
-            weights = (1.0, 0.0)  # BM25 over Korean morphemes cannot match an English question's words
+            # BM25 over Korean morphemes cannot match an English question's words: only its Korean rankings
+            extra = [w for _, w in cross_lexical]
+            return self._combine([dense, *(r for r, _ in cross_lexical)], (max(0.0, 1 - sum(extra)), *extra))
         elif self.settings.coverage_fusion:
             weights = coverage_weights(self.settings.dense_weight,
                                        self.index.lexical.coverage([t.term for t in query_terms]))
@@ -270,6 +329,9 @@ class Searcher:
         if share > 0 and sentence_lexical:  # the lexical weight shared between passages and their best sentences
             rankings.append(sentence_lexical)
             weights = (weights[0], weights[1] * (1 - share), weights[1] * share)
+        return self._combine(rankings, weights)
+
+    def _combine(self, rankings: list[list[tuple[int, float]]], weights: tuple[float, ...]) -> list[tuple[int, float]]:
         if self.settings.fusion == "rrf":
             return reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
         return weighted_score_fusion(rankings, weights)
@@ -283,12 +345,16 @@ class Searcher:
         """The query's e5 token states (one more forward pass), for the late-interaction stage."""
         return self.encoder.token_states([self.encoder.query_prefix + text])[0]
 
-    def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None) -> list[tuple[int, float]]:
-        """FAISS's top passages; with ``sentence_weight`` their cosine is blended with their best sentence's."""
+    def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None,
+               cross: bool = False) -> list[tuple[int, float]]:
+        """FAISS's top passages; with ``sentence_weight`` their cosine is blended with their best sentence's
+        (a cross-lingual question's share: ``crosslingual_sentence_weight`` when set)."""
         ranked = self.vectors.search(vector, depth, allowed)
         if not ranked:
             return []
         weight = self.settings.sentence_weight
+        if cross and self.settings.crosslingual_sentence_weight is not None:
+            weight = self.settings.crosslingual_sentence_weight
         if not weight:
             return ranked
         best = self.sentences.scores(vector[0], (i for i, _ in ranked))
@@ -354,4 +420,4 @@ def open_searcher(settings: Settings, build: bool = True, progress: bool = True)
         rebuild_index(settings, encoder, korean=korean, progress=progress, only_if_needed=True)
     loaded = load_index(settings.index_dir)
     check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
-    return Searcher(loaded, encoder, settings, korean=korean)
+    return Searcher(loaded, encoder, settings, korean=korean).warm()

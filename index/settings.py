@@ -139,6 +139,31 @@ class Settings(BaseSettings):
         0.0, ge=0.0, le=1.0, description="The lexical weight times (1 - slope x the query's Latin-letter share) "
         "(index/fusion.py latin_weights; 0: off). Off: on top of crosslingual_dense_only flat on dev (16 English "
         "dev questions); alone, 1.0 only ties dense-only: eval/reports/crosslingual-dev-sweep.md.")
+    crosslingual_sentence_weight: float | None = Field(
+        0.6, ge=0.0, le=1.0, description="sentence_weight for a cross-lingual question (None: sentence_weight). "
+        "0.6 won dev on top of the term bridge (alone it does not move dev): eval/reports/crosslingual-round2.md.")
+    crosslingual_rerank_weight: float | None = Field(
+        None, ge=0.0, le=1.0, description="rerank_weight for a cross-lingual question (None: rerank_weight; needs "
+        "late_interaction). Unset: 0.4 gained dev +0.005 MRR@10 but needs token states at build, off by default "
+        "(and read on test it lost): eval/reports/crosslingual-round2.md.")
+    crosslingual_bridge_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="Fusion weight of the term bridge's BM25 ranking for a cross-lingual "
+        "question: its English words mapped to their nearest Korean corpus nouns by e5 cosine (index/crosslingual.py;"
+        " 0: off). 0.2 won dev (MRR@10 0.881 -> 0.890 alone): eval/reports/crosslingual-round2.md.")
+    crosslingual_bridge_terms: int = Field(5000, ge=10, le=50000, description="Most frequent Korean corpus nouns the "
+                                           "term bridge embeds (once, kept in the embedding cache).")
+    crosslingual_bridge_floor: float = Field(0.88, ge=0.0, le=1.0, description="Cosine an English word needs to "
+                                             "a Korean noun for the term bridge to use it.")
+    crosslingual_bridge_per_word: int = Field(3, ge=1, le=20, description="Korean nouns the term bridge takes "
+                                              "per English word or word pair at most.")
+    crosslingual_prf_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="Fusion weight of a BM25 ranking by the Korean terms the top dense "
+        "passages share (cross-lingual pseudo-relevance feedback, index/crosslingual.py; 0: off). Off: every "
+        "weight lost dev: eval/reports/crosslingual-round2.md.")
+    crosslingual_prf_depth: int = Field(3, ge=2, le=20, description="Top dense passages the cross-lingual "
+                                        "feedback reads.")
+    crosslingual_prf_terms: int = Field(10, ge=1, le=100, description="Korean terms the cross-lingual feedback "
+                                        "keeps.")
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
     dedup_overlap: float = Field(0.6, gt=0, le=1.0, description="Term overlap above which two passages of one "
@@ -148,9 +173,10 @@ class Settings(BaseSettings):
     answer_lexical_weight: float = Field(0.1, ge=0, le=1, description="Weight of question-term coverage in "
                                          "sentence scores.")
     answer_threshold_crosslingual: float = Field(
-        0.8105, description="Cosine below which a cross-lingual (English) question is not answered; "
-        "re-calibrated on dev (16 English questions, 7 English negatives) after crosslingual_dense_only was "
-        "switched on, the other weights kept: eval/reports/answers-calibration-crosslingual.md.")
+        0.8175, description="Cosine below which a cross-lingual (English) question is not answered; "
+        "re-calibrated on dev (28 English questions, 11 English negatives) after the term bridge and the "
+        "cross-lingual sentence weight were switched on, the other weights kept (0.8105 before): "
+        "eval/reports/answers-calibration-crosslingual.md.")
     answer_novelty_weight: float = Field(0.05, ge=0, le=1, description="Weight of the share of a sentence's "
                                          "terms the question does not hold, in choosing answer sentences "
                                          "(swept on dev: eval/reports/answers-calibration.md).")

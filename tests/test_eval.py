@@ -67,6 +67,18 @@ def test_a_later_batch_leaves_the_earlier_splits_alone() -> None:
     assert all(together[qid] == split for qid, split in alone.items())
 
 
+@pytest.mark.parametrize(("path", "keys"), [(QUESTIONS, ("doc_id", "type")), (NEGATIVES, ("near_doc", "type"))])
+def test_no_batch_moves_another(path, keys) -> None:
+    """Every batch, a continued prefix too (e25.. after e01..e24), leaves the others' splits as they were without it."""
+    rows = _rows(path)
+    together = assign_batched_splits(rows, keys)
+    batches = {batch_of(r["id"]) for r in rows}
+    assert {"e", "e25"} <= batches or {"en", "en9"} <= batches
+    for batch in batches:
+        without = assign_batched_splits([r for r in rows if batch_of(r["id"]) != batch], keys)
+        assert all(together[qid] == split for qid, split in without.items()), batch
+
+
 def test_near_domain_negatives_name_nothing_the_corpus_holds() -> None:
     """Each negative's key facts (its ``absent`` terms) occur in no briefing, so no passage can answer it."""
     metas = load_manifest(REPO_ROOT / "corpus")

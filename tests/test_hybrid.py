@@ -174,11 +174,13 @@ def test_lexical_coverage_is_the_share_of_known_query_terms(searcher, analyzer) 
 
 
 def test_an_english_question_is_searched_on_the_dense_side_alone(searcher) -> None:
-    """BM25 over Korean morphemes cannot match English words: a mostly-Latin question ranks as dense does."""
+    """BM25 over Korean morphemes cannot match English words: a mostly-Latin question ranks as dense does
+    (without the term bridge and its own sentence weight, tests/test_crosslingual.py)."""
     question = "Which Chinese cities have already demonstrated commercial eVTOL flights?"
     base = searcher.settings
     try:
-        searcher.settings = base.model_copy(update={"crosslingual_dense_only": True})
+        searcher.settings = base.model_copy(update={"crosslingual_dense_only": True, "crosslingual_bridge_weight": 0.0,
+                                                    "crosslingual_sentence_weight": None})
         hybrid = [h.chunk.chunk_id for h in searcher.search(question, k=5).hits]
         dense = [h.chunk.chunk_id for h in searcher.search(question, k=5, mode="dense").hits]
         assert hybrid == dense

@@ -98,7 +98,8 @@ def test_latin_slope_one_searches_an_english_question_on_the_dense_side(searcher
     """Slope 1: an all-Latin question's lexical weight is 0 (ranked as dense ranks it); Korean ones are untouched."""
     english = ("Which Chinese cities have already demonstrated commercial eVTOL flights as part of urban air "
                "mobility?")  # dev question q021: the lexical side moves its answer between ranks 9 and 10
-    fused = {"crosslingual_dense_only": False}  # the default (on) would search it on the dense side whatever the slope
+    # the default (on) would search it on the dense side whatever the slope; no cross-lingual extras either
+    fused = {"crosslingual_dense_only": False, "crosslingual_sentence_weight": None, "crosslingual_bridge_weight": 0.0}
     on = [h.chunk.chunk_id for h in _ranked(searcher, {**fused, "latin_lexical_slope": 1.0}, english)]
     off = [h.chunk.chunk_id for h in _ranked(searcher, {**fused, "latin_lexical_slope": 0.0}, english)]
     dense = [h.chunk.chunk_id for h in searcher.search(english, k=10, mode="dense").hits]

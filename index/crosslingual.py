@@ -1,0 +1,106 @@
+"""A lexical side for cross-lingual (mostly Latin) questions, which BM25 over Korean morphemes cannot match.
+
+Two ways to turn an English question into weighted Korean BM25 terms, each a
+ranking of its own that fusion weighs against the dense side (settings
+``crosslingual_bridge_weight`` and ``crosslingual_prf_weight``; both measured in
+``eval/reports/crosslingual-round2.md``):
+
+- a **term bridge** (bilingual lexicon induction with e5 itself): the corpus's
+  Korean nouns (the BM25 vocabulary, bounded to the most frequent) are embedded
+  once, cached in the embedding cache; a question's English content words and
+  adjacent word pairs are embedded in one batch and each brings its nearest
+  Korean nouns above a cosine floor, weighted by that cosine;
+- **pseudo-relevance feedback**: the Korean terms that the top dense passages
+  share most, weighted by their BM25 idf.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from briefsearch.index.chunk import Chunk
+from briefsearch.index.embed import Encoder
+from briefsearch.index.embed_cache import EmbeddingCache, encode_with_cache
+from briefsearch.index.korean import KoreanText
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-']*")
+_HANGUL_TERM = re.compile(r"[가-힣]{2,}")
+_NOUN_TAGS = {"NNG", "NNP"}
+_STOP = ENGLISH_STOP_WORDS | {"does", "did", "doing"}  # scikit-learn's list lacks these auxiliaries
+
+
+def content_words(text: str) -> list[str]:
+    """A question's English content words (stop words and one- or two-letter words dropped) and adjacent pairs."""
+    words = [re.sub(r"'s$", "", w.lower()).strip("'-") for w in _WORD.findall(text)]
+    kept = [w if len(w) > 2 and w not in _STOP else None for w in words]
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(kept) if a and b]
+    return list(dict.fromkeys([w for w in kept if w] + pairs))
+
+
+def korean_nouns(chunks: Iterable[Chunk], korean: KoreanText, limit: int) -> list[str]:
+    """The corpus's Korean BM25 terms that Kiwi reads as one noun, most frequent (by passage count) first."""
+    frequency: Counter[str] = Counter()
+    for chunk in chunks:
+        frequency.update({t for t in chunk.terms if _HANGUL_TERM.fullmatch(t)})
+    nouns = []
+    for term, _ in frequency.most_common():
+        tokens = korean.tokenize(term)
+        if len(tokens) == 1 and tokens[0].tag in _NOUN_TAGS:
+            nouns.append(term)
+            if len(nouns) == limit:
+                break
+    return nouns
+
+
+class TermBridge:
+    """English word -> its nearest Korean corpus nouns by e5 cosine (both embedded as queries)."""
+
+    def __init__(self, terms: list[str], vectors: np.ndarray, build_seconds: float = 0.0) -> None:
+        self.terms = terms
+        self.vectors = np.ascontiguousarray(vectors.T)  # (dim, terms): a contiguous right operand, ~0.5 ms a question
+        self.build_seconds = build_seconds
+
+    @classmethod
+    def build(cls, chunks: Iterable[Chunk], korean: KoreanText, encoder: Encoder, cache: EmbeddingCache | None,
+              limit: int) -> TermBridge:
+        """Embed the corpus's ``limit`` most frequent Korean nouns (vectors kept in the embedding cache)."""
+        started = time.perf_counter()
+        terms = korean_nouns(chunks, korean, limit)
+        prefix = encoder.query_prefix
+        vectors, _ = encode_with_cache([prefix + t for t in terms],
+                                       lambda texts: encoder.encode_queries([t[len(prefix):] for t in texts]),
+                                       cache, encoder.dim)
+        return cls(terms, vectors, time.perf_counter() - started)
+
+    def map(self, word_vectors: np.ndarray, floor: float, per_word: int) -> dict[str, float]:
+        """Korean term -> weight: each word's ``per_word`` nearest terms at cosine >= ``floor``, weighted by how far
+        above the floor (e5 cosines are compressed: a translation pair scores 0.90-0.95, an unrelated pair 0.85)."""
+        if not self.terms or not len(word_vectors):
+            return {}
+        sims = word_vectors @ self.vectors
+        found: dict[str, float] = {}
+        for row in sims:
+            for i in np.argsort(-row, kind="stable")[:per_word]:
+                if row[i] <= floor:
+                    break
+                term = self.terms[int(i)]
+                weight = (float(row[i]) - floor) / max(1e-6, 1 - floor)
+                found[term] = max(found.get(term, 0.0), weight)
+        return found
+
+
+def feedback_terms(passage_terms: Iterable[Iterable[str]], idf: dict[str, float], count: int) -> dict[str, float]:
+    """Korean term -> weight from the top passages: how many of them hold it, times its idf; the ``count`` best."""
+    held: Counter[str] = Counter()
+    for terms in passage_terms:
+        held.update({t for t in terms if _HANGUL_TERM.fullmatch(t)})
+    scored = sorted(((n * idf.get(t, 0.0), t) for t, n in held.items() if n > 1), reverse=True)[:count]
+    top = scored[0][0] if scored else 0.0
+    return {t: s / top for s, t in scored if s > 0}

@@ -1,0 +1,69 @@
+"""The cross-lingual lexical side on the real model, index and corpus: what it maps, and that Korean questions
+never take the path."""
+
+from __future__ import annotations
+
+from briefsearch.index.crosslingual import content_words, feedback_terms, korean_nouns
+
+ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
+KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
+ALL_ON = {"crosslingual_bridge_weight": 0.3, "crosslingual_prf_weight": 0.3, "crosslingual_sentence_weight": 0.8,
+          "crosslingual_rerank_weight": 0.5}
+
+
+def _search(searcher, update: dict, question: str, k: int = 10):
+    base = searcher.settings
+    try:
+        searcher.settings = base.model_copy(update=update)
+        return searcher.search(question, k=k)
+    finally:
+        searcher.settings = base
+
+
+def test_content_words_drop_stop_words_and_keep_adjacent_pairs() -> None:
+    assert content_words("How many satellites will the Three-Body constellation launch?") == [
+        "satellites", "three-body", "constellation", "launch", "three-body constellation", "constellation launch"]
+    assert content_words("What is it?") == []
+
+
+def test_feedback_terms_need_two_passages_and_weigh_by_idf() -> None:
+    idf = {"반도체": 2.0, "산업": 0.1, "위성": 3.0}
+    weights = feedback_terms([{"반도체", "산업", "위성"}, {"반도체", "산업"}, {"위성"}], idf, 2)
+    assert set(weights) == {"위성", "반도체"} and weights["위성"] == 1.0 and weights["반도체"] < 1.0
+
+
+def test_korean_nouns_are_one_kiwi_noun_each(searcher) -> None:
+    nouns = korean_nouns(searcher.index.chunks.values(), searcher.korean, 200)
+    assert len(nouns) == 200 and "산업" in nouns
+    for term in nouns[:50]:
+        tokens = searcher.korean.tokenize(term)
+        assert len(tokens) == 1 and tokens[0].tag in {"NNG", "NNP"}, term
+
+
+def test_the_bridge_maps_english_words_to_their_korean_nouns(searcher) -> None:
+    bridge = searcher.term_bridge
+    assert 0 < len(bridge.terms) <= searcher.settings.crosslingual_bridge_terms
+    floor = searcher.settings.crosslingual_bridge_floor
+    mapped = bridge.map(searcher.encoder.encode_queries(["robot", "patent"]), floor, 3)
+    assert "로봇" in mapped and "특허" in mapped and all(0 < w <= 1 for w in mapped.values())
+    assert bridge.map(searcher.encoder.encode_queries(["robot"]), 0.999, 3) == {}  # nothing that close
+
+
+def test_weighted_bm25_scales_each_term(searcher) -> None:
+    plain = searcher.index.lexical.search(["위성"], 10)
+    doubled = searcher.index.lexical.search_weighted({"위성": 2.0, "없는낱말": 5.0}, 10)
+    assert [c for c, _ in plain] == [c for c, _ in doubled]
+    assert all(abs(2 * a - b) < 1e-3 for (_, a), (_, b) in zip(plain, doubled, strict=True))
+
+
+def test_korean_questions_never_take_the_crosslingual_path(searcher) -> None:
+    off, on = _search(searcher, {}, KOREAN), _search(searcher, ALL_ON, KOREAN)
+    assert [(h.chunk.chunk_id, h.score) for h in off.hits] == [(h.chunk.chunk_id, h.score) for h in on.hits]
+    assert "crosslingual_ms" not in on.timings
+
+
+def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
+    off = _search(searcher, {"crosslingual_bridge_weight": 0.0, "crosslingual_prf_weight": 0.0}, ENGLISH)
+    on = _search(searcher, {"crosslingual_bridge_weight": 0.5, "crosslingual_prf_weight": 0.0}, ENGLISH)
+    assert "crosslingual_ms" in on.timings
+    assert [h.score for h in off.hits] != [h.score for h in on.hits]
