@@ -19,16 +19,21 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from briefsearch.eval.evaluate import EVAL_DIR, REPORTS, THRESHOLDS, Question, load_questions, normalize_evidence
-from briefsearch.index.answer import Answerer
+from briefsearch.index.answer import Answer, Answerer
+from briefsearch.index.ingest import read_original
+from briefsearch.index.settings import REPO_ROOT
+from briefsearch.index.structure import _PAGE_MARKER as PAGE_MARKER
 
 OFF_CORPUS = EVAL_DIR / "off_corpus.jsonl"
 NEGATIVES = EVAL_DIR / "negatives.jsonl"
+_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,8 @@ class SplitStats:
     misses: list[str]
     wrong_answers: list[str]  # answered, but without the evidence
     false_answers: list[str]
+    n_citations: int = 0  # citations of the answered questions
+    inexact_citations: list[str] = field(default_factory=list)  # the file's slice is not the cited text
 
 
 @dataclass(slots=True)
@@ -86,10 +93,25 @@ def holds_evidence(answer: str, question: Question) -> bool:
     return any(n and n in text for n in map(normalize_evidence, question.evidence))
 
 
-def _measure_split(answerer: Answerer, questions: list[Question], negatives: list[Negative]) -> SplitStats:
+def citation_mismatches(answerer: Answerer, answer: Answer) -> list[str]:
+    """Citations whose offsets do not slice the original file to the cited text (whitespace aside: a
+    hard-wrapped line is cited as one sentence; and the page markers ("- 7 -") the text moves out of its body)."""
+    out = []
+    for cite in answer.citations:
+        doc = answerer.searcher.index.documents[cite.doc_id]
+        sliced = read_original(REPO_ROOT / doc.source, doc.encoding)[cite.char_start : cite.char_end]
+        sliced = "\n".join(line for line in sliced.splitlines() if not PAGE_MARKER.match(line))
+        if _WHITESPACE.sub("", sliced) != _WHITESPACE.sub("", cite.text):
+            out.append(f"{cite.doc_id} [{cite.char_start}:{cite.char_end}] {sliced[:60]!r} != {cite.text[:60]!r}")
+    return out
+
+
+def measure_split(answerer: Answerer, questions: list[Question], negatives: list[Negative]) -> SplitStats:
+    """Answer figures over one group of questions and negatives (a split, or a split's documents of one layout)."""
     on, neg, hits, misses, wrong, false_answers = [], [], 0, [], [], []
     on_xl, neg_xl = [], []
     english = [0, 0]
+    n_citations, inexact = 0, []
     for q in questions:
         ans = answerer.ask(q.question, k=5)
         on.append(ans.confidence)
@@ -101,6 +123,9 @@ def _measure_split(answerer: Answerer, questions: list[Question], negatives: lis
             hits += 1
         elif ans.answerable:
             wrong.append(f"{q.id}: {q.question} -> {ans.answer[:100]}")
+        if ans.answerable:
+            n_citations += len(ans.citations)
+            inexact += [f"{q.id}: {m}" for m in citation_mismatches(answerer, ans)]
         if not ans.answerable:
             misses.append(f"{q.id}: {q.question} (confidence {ans.confidence:.3f})")
     for n in negatives:
@@ -117,6 +142,7 @@ def _measure_split(answerer: Answerer, questions: list[Question], negatives: lis
         english_answered=f"{english[0]} of {english[1]}",
         on_confidences=on, neg_confidences=neg, on_crosslingual=on_xl, neg_crosslingual=neg_xl,
         misses=misses, wrong_answers=wrong, false_answers=false_answers,
+        n_citations=n_citations, inexact_citations=inexact,
     )
 
 
@@ -124,7 +150,7 @@ def measure(answerer: Answerer, questions: list[Question], negatives: list[Negat
             off_corpus: list[str]) -> AnswerStats:
     """Per split (dev, test; "all" for an unsplit set), plus the trivial off-corpus set."""
     names = sorted({q.split for q in questions} | {n.split for n in negatives}) or [""]
-    splits = {(s or "all"): _measure_split(answerer, [q for q in questions if q.split == s],
+    splits = {(s or "all"): measure_split(answerer, [q for q in questions if q.split == s],
                                            [n for n in negatives if n.split == s]) for s in names}
     off, off_false = [], []
     for text in off_corpus:
@@ -137,22 +163,29 @@ def measure(answerer: Answerer, questions: list[Question], negatives: list[Negat
                        off_confidences=off, off_false_answers=off_false)
 
 
-def check_floors(stats: AnswerStats, path: Path = THRESHOLDS) -> list[str]:
-    """Test-split answer figures beyond the floors of the "answers" section of eval/thresholds.json."""
-    floors = json.loads(path.read_text(encoding="utf-8")).get("answers", {})
+def check_floors(stats: AnswerStats, path: Path = THRESHOLDS, section: tuple[str, ...] = ("answers",)) -> list[str]:
+    """Test-split answer figures beyond the floors of one section of eval/thresholds.json.
+
+    ``section`` is the path to the floors: ("answers",) for the briefings,
+    ("generalization", "answers") for the laws and bills.
+    """
+    floors = json.loads(path.read_text(encoding="utf-8"))
+    for key in section:
+        floors = floors.get(key, {})
     test = stats.splits.get("test") or next(iter(stats.splits.values()))
     answered, asked = map(int, test.english_answered.split(" of "))
     values = {"evidence_rate": test.evidence_rate, "missed_rate": test.missed_rate,
               "false_answer_rate": test.false_answer_rate, "off_corpus_false_rate": stats.off_corpus_false_rate,
-              "english_answered_share": answered / asked if asked else 1.0}
+              "english_answered_share": answered / asked if asked else 1.0,
+              "wrong_answer_rate": len(test.wrong_answers) / max(1, test.n_questions)}
     failures = []
     for key, floor in floors.items():
         bound, _, metric = key.partition("_")
         value = values.get(metric)
         if value is None or bound not in ("min", "max"):
-            failures.append(f"answers {key}: unknown floor in {path.name}")
+            failures.append(f"{'/'.join(section)} {key}: unknown floor in {path.name}")
         elif (value < floor) if bound == "min" else (value > floor):
-            failures.append(f"answers {metric} = {value:.3f}, floor {bound} {floor:.3f}")
+            failures.append(f"{'/'.join(section)} {metric} = {value:.3f}, floor {bound} {floor:.3f}")
     return failures
 
 
@@ -192,29 +225,36 @@ def _median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2] if values else 0.0
 
 
+def answer_table(columns: dict[str, SplitStats]) -> list[str]:
+    """The answer figures as a Markdown table, one column per group (split, or split and layout)."""
+    names = list(columns)
+    cols = list(columns.values())
+
+    def row(label: str, cells: list[str]) -> str:
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    return [
+        row("metric", names), "|---|" + "---:|" * len(names),
+        row("questions / negatives", [f"{c.n_questions} / {c.n_negatives}" for c in cols]),
+        row("answer contains an evidence phrase (share of questions)", [f"{c.evidence_rate:.3f}" for c in cols]),
+        row("answered without the evidence (share of questions)",
+            [f"{len(c.wrong_answers) / max(1, c.n_questions):.3f}" for c in cols]),
+        row("missed-answer rate (questions declared unanswerable)", [f"{c.missed_rate:.3f}" for c in cols]),
+        row("false-answer rate, near-domain negatives", [f"{c.false_answer_rate:.3f}" for c in cols]),
+        row("English questions answered", [c.english_answered for c in cols]),
+    ]
+
+
 def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], directory: Path = REPORTS) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     order = [s for s in ("test", "dev", "all") if s in stats.splits]
-    head = "| metric | " + " | ".join(order) + " |"
     lines = [
         "# Answers: quality and the answerable threshold", "",
         "- command: `briefsearch eval --answers`",
         f"- eval questions (all answerable from the corpus) and near-domain negatives (`eval/negatives.jsonl`) "
         f"per split; trivial off-corpus questions: {stats.n_off_corpus} (`eval/off_corpus.jsonl`)",
         f"- configured threshold: {stats.threshold}", "",
-        head, "|---|" + "---:|" * len(order),
-        "| questions / negatives | " + " | ".join(f"{stats.splits[s].n_questions} / {stats.splits[s].n_negatives}"
-                                                 for s in order) + " |",
-        "| answer contains an evidence phrase (share of questions) | "
-        + " | ".join(f"{stats.splits[s].evidence_rate:.3f}" for s in order) + " |",
-        "| answered without the evidence (share of questions) | "
-        + " | ".join(f"{len(stats.splits[s].wrong_answers) / max(1, stats.splits[s].n_questions):.3f}"
-                     for s in order) + " |",
-        "| missed-answer rate (questions declared unanswerable) | "
-        + " | ".join(f"{stats.splits[s].missed_rate:.3f}" for s in order) + " |",
-        "| false-answer rate, near-domain negatives | "
-        + " | ".join(f"{stats.splits[s].false_answer_rate:.3f}" for s in order) + " |",
-        "| English questions answered | " + " | ".join(stats.splits[s].english_answered for s in order) + " |",
+        *answer_table({s: stats.splits[s] for s in order}),
         "", f"Trivial off-corpus questions answered: {len(stats.off_false_answers)} of {stats.n_off_corpus} "
         f"(rate {stats.off_corpus_false_rate:.3f}).", "",
         f"Check of the threshold on Korean-script dev questions and dev negatives (minimizing missed + false; "

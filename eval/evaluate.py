@@ -241,13 +241,12 @@ def check_thresholds(report: EvalReport, path: Path = THRESHOLDS, section: str |
 
     The file's top-level numbers are the briefing set's floors; another question
     set keeps its floors in a named object beside them (``section``, e.g.
-    "generalization"), so every gate is read from one file.
+    "generalization"), so every gate is read from one file; objects inside a
+    section (its "answers" floors, read by eval/answers.py) are skipped here.
     """
     data = json.loads(path.read_text(encoding="utf-8"))
-    if section is None:
-        thresholds = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    else:
-        thresholds = data[section]
+    # numbers are retrieval floors; an object inside is a section of its own (the answers' floors)
+    thresholds = {k: v for k, v in (data if section is None else data[section]).items() if not isinstance(v, dict)}
     scores = gated_scores(report)
     failures = []
     for metric, minimum in thresholds.items():

@@ -14,6 +14,14 @@ RRF) is scored on the same questions.
 
     python -m briefsearch.eval.generalization [--naive] [--data-dir DIR] [--name generalization]
     python -m briefsearch.eval.generalization --ablate wraps   # one change of issue 13 switched off, in a scratch dir
+    python -m briefsearch.eval.generalization --answers        # also /ask on the set: eval/reports/<name>-answers.md
+
+With ``--answers`` the set's questions and its near-domain negatives
+(eval/generalization/negatives.jsonl) are put to /ask's Answerer and scored with
+eval/answers.py's functions, per split and per layout (law, bill): evidence
+share, answered without the evidence, missed, near-domain false answers, and
+citations whose offsets do not slice the file to the cited text; the test
+split is gated on the "answers" floors of the "generalization" section.
 
 Writes eval/reports/<name>.md and .json. An ablation switches one structure
 change off inside this process only (never a setting of the service) and
@@ -29,6 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from briefsearch.eval.answers import AnswerStats, SplitStats, answer_table
 from briefsearch.eval.evaluate import (
     LABELS,
     METRICS,
@@ -46,6 +55,9 @@ from briefsearch.index.settings import Settings
 GEN_DIR = Path(__file__).resolve().parent / "generalization"
 DOCS = GEN_DIR / "docs"
 QUESTIONS = GEN_DIR / "questions.jsonl"
+NEGATIVES = GEN_DIR / "negatives.jsonl"
+# the layout of a document of the set, by the file-name prefix its source gives it (SOURCES.md)
+LAYOUTS = {"kolaw_": "law", "kobill_": "bill"}
 MODES = ("hybrid", "dense", "lexical")
 SPLITS = ("dev", "test", "all")
 
@@ -191,6 +203,63 @@ def _recall_at_1(ranked: list[list[int]], chunks: list[tuple[str, str]], questio
     return round(hits / len(questions), 3)
 
 
+def layout_of(doc_id: str) -> str:
+    """"law" or "bill" for a document of the set; "" for any other (a briefing)."""
+    return next((name for prefix, name in LAYOUTS.items() if doc_id.startswith(prefix)), "")
+
+
+def measure_answers(searcher, questions: list[Question]) -> tuple[AnswerStats, dict[str, SplitStats]]:
+    """/ask over the set's questions and negatives: per split (gated), and per split and layout."""
+    from briefsearch.eval.answers import load_negatives, load_off_corpus, measure, measure_split
+    from briefsearch.index.answer import Answerer
+
+    answerer = Answerer(searcher)
+    negatives = load_negatives(NEGATIVES)
+    stats = measure(answerer, questions, negatives, load_off_corpus())
+    columns: dict[str, SplitStats] = {}
+    for split in ("test", "dev"):
+        columns[split] = stats.splits[split]
+        for layout in dict.fromkeys(LAYOUTS.values()):
+            columns[f"{split} {layout}"] = measure_split(
+                answerer, [q for q in questions if q.split == split and layout_of(q.doc_id) == layout],
+                [n for n in negatives if n.split == split and layout_of(n.near_doc) == layout])
+    return stats, columns
+
+
+def answers_markdown(stats: AnswerStats, columns: dict[str, SplitStats], failures: list[str],
+                     calibrated: tuple[float, float, float], command: str) -> str:
+    """The /ask report of the set: the table per split and layout, then every miss and false answer."""
+    lines = ["# Generalization set: /ask answers (laws and bills added at run time)", "",
+             f"- command: `{command}`",
+             "- questions: eval/generalization/questions.jsonl (all answerable); near-domain negatives: "
+             "eval/generalization/negatives.jsonl (same statutes and bills, facts they do not hold)",
+             f"- configured threshold: {stats.threshold} (chosen on the briefings' dev split)", "",
+             *answer_table(columns), "",
+             "| citations whose offsets slice the file to the cited text | "
+             + " | ".join(f"{c.n_citations - len(c.inexact_citations)} of {c.n_citations}" for c in columns.values())
+             + " |", "",
+             f"Trivial off-corpus questions answered (with these documents beside the briefings): "
+             f"{len(stats.off_false_answers)} of {stats.n_off_corpus}.", "",
+             f"Threshold this set's dev split alone would choose (missed + false, Korean-script; not adopted): "
+             f"{calibrated[0]} (missed {calibrated[1]:.3f}, false {calibrated[2]:.3f}).", "",
+             "Gate (test split; floors: eval/thresholds.json, \"generalization\" / \"answers\"): "
+             + ("; ".join(failures) or "passed"), ""]
+    for name in ("test", "dev"):
+        st = columns[name]
+        lines += [f"Confidence ({name}): questions min {min(st.on_confidences, default=0):.3f}, median "
+                  f"{sorted(st.on_confidences)[len(st.on_confidences) // 2]:.3f}; negatives max "
+                  f"{max(st.neg_confidences, default=0):.3f}.", ""]
+    for name in ("dev", "test"):
+        st = columns[name]
+        lines += [f"## Missed ({name})", "", *[f"- {m}" for m in st.misses], "",
+                  f"## Answered without the evidence ({name})", "", *[f"- {m}" for m in st.wrong_answers], "",
+                  f"## False answers to near-domain negatives ({name})", "", *[f"- {f}" for f in st.false_answers],
+                  "", f"## Citations not slicing the file ({name})", "",
+                  *[f"- {m}" for m in st.inexact_citations], ""]
+    lines += ["## False answers to off-corpus questions", "", *[f"- {f}" for f in stats.off_false_answers], ""]
+    return "\n".join(lines)
+
+
 def markdown(result: dict) -> str:
     """The report: generalization set per split and mode, briefings beside them, misses."""
     head = "| set | mode | n | " + " | ".join(LABELS[m] for m in METRICS) + " | chars shown |"
@@ -233,6 +302,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="scratch data dir (default var/generalization)")
     parser.add_argument("--naive", action="store_true", help="also score the naive 500-character baseline")
     parser.add_argument("--name", default="generalization", help="report name under eval/reports")
+    parser.add_argument("--answers", action="store_true", help="also measure /ask on the set and gate it")
     parser.add_argument("--ablate", choices=sorted(ABLATIONS), help="switch one structure change off (scratch dir)")
     args = parser.parse_args()
 
@@ -261,7 +331,7 @@ def main() -> None:
     failures = check_thresholds(hybrid, THRESHOLDS, "generalization")  # the hybrid test split against its floors
     briefings = run_eval(searcher, load_questions(), mode="hybrid")
     command = "python -m briefsearch.eval.generalization" + (" --naive" if args.naive else "") + (
-        f" --ablate {args.ablate}" if args.ablate else "")
+        f" --ablate {args.ablate}" if args.ablate else "") + (" --answers" if args.answers else "")
     result = {
         "created_at": hybrid.created_at, "command": command, "chunker": hybrid.index["chunker"],
         "n_chunks": hybrid.index["n_chunks"],
@@ -275,6 +345,23 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
     }
     REPORTS.mkdir(parents=True, exist_ok=True)
+    if args.answers:
+        from briefsearch.eval.answers import calibrate, calibration_sets, check_floors
+
+        stats, columns = measure_answers(searcher, questions)
+        answer_failures = check_floors(stats, THRESHOLDS, ("generalization", "answers"))
+        failures += answer_failures
+        result["answers"] = {name: {"evidence_rate": c.evidence_rate, "missed_rate": c.missed_rate,
+                                    "wrong_answer_rate": round(len(c.wrong_answers) / max(1, c.n_questions), 4),
+                                    "false_answer_rate": c.false_answer_rate, "n_questions": c.n_questions,
+                                    "n_negatives": c.n_negatives, "n_citations": c.n_citations,
+                                    "inexact_citations": len(c.inexact_citations)} for name, c in columns.items()}
+        text = answers_markdown(stats, columns, answer_failures, calibrate(*calibration_sets(stats)), command)
+        (REPORTS / f"{args.name}-answers.md").write_text(text, encoding="utf-8")
+        for name, c in columns.items():
+            print(f"answers {name:<10} evidence {c.evidence_rate:.3f}  without evidence "
+                  f"{len(c.wrong_answers) / max(1, c.n_questions):.3f}  missed {c.missed_rate:.3f}  "
+                  f"near-domain false {c.false_answer_rate:.3f}  inexact citations {len(c.inexact_citations)}")
     (REPORTS / f"{args.name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     (REPORTS / f"{args.name}.md").write_text(markdown(result), encoding="utf-8")
     for mode, splits in result["generalization"].items():

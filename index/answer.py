@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from briefsearch.index.bullets import bullet_prefix, drop_cell_glyphs
 from briefsearch.index.chunk import Chunk
+from briefsearch.index.layouts import LEGAL
 from briefsearch.index.query import QUESTION_TERMS, is_crosslingual
 from briefsearch.index.question_type import asks_figure, states_figure
 from briefsearch.index.salience import CorpusMentions, missing_share, salient_names
@@ -65,6 +66,16 @@ _CAPTION = re.compile(r"^([〈<《\[〔【].*[〉>》\]〕】]\W*"
 # no Hangul and not a table row: a source reference (the ☑ lists of Chinese headlines closing three briefings)
 # or page furniture ("KOREA-CHINA SCIENCE &"); the corpus states its answers in Korean
 _NOT_PROSE = re.compile(r"^[^가-힣|]*$")
+# 법제처 「법령 입안·심사 기준」: an article opens with its number and title ("제4조의2(공시)"), a paragraph with
+# ①②; they place the sentence, they are not what it says: the answer and its citation start after them
+_ARTICLE = next(rule for rule in LEGAL.headings if rule.kind == "jo")
+_PARAGRAPH = re.compile(r"[①-⑳][ \t]*")
+# a sentence announcing what follows: "다음 각 호의 사항을 공시하여야 한다", "다음과 같이 개정한다", "다음 이유로"
+# (the drafting formulas of statutes and bills; briefings write "다음과 같음"); its items are the next lines
+_FORWARD = re.compile(r"다음\s*(?:각\s*호|과\s*같|의\s|사항|이유)")
+# a sentence cannot end in a particle, a connective or an adnominal ending: one that does was cut at a line wrap
+_UNFINISHED_TAGS = ("J", "EC", "ETM")
+_ITEM = re.compile(r"(?:\d{1,2}|[가-하])\.\s")  # a numbered 호 or lettered 목 (1., 가.) opens an item
 _MARGIN_CAP = 0.3  # a first passage this far ahead of the next is as clear as it gets
 
 
@@ -122,6 +133,11 @@ class _Candidate:
     score: float
     skip: int = 0  # characters of leading bullet glyphs left out of ``text``
     figure: bool = False  # the sentence states a figure (digits, or a native numeral with its counter)
+    through: int = -1  # the last sentence index ``text`` runs to (a sentence cut at a line wrap is joined)
+
+    @property
+    def last(self) -> int:
+        return max(self.index, self.through)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +222,17 @@ def _within_limit(context: str, question: str, searcher: Searcher) -> str:
     return " ".join([w for _, w in sorted(kept)] + [question])
 
 
+def legal_prefix(sentence: str) -> int:
+    """Length of the article heading ("제105조", "제4조의2(공시)") and paragraph marker (①) a statute sentence
+    opens with, with the spaces after them (0 when none; a reference such as "제5조 제목 외의 부분" is kept)."""
+    end = 0
+    match = _ARTICLE.pattern.match(sentence)
+    if match and not (_ARTICLE.reject_after and _ARTICLE.reject_after.match(sentence[match.end() :])):
+        end = match.end() + len(sentence[match.end() :]) - len(sentence[match.end() :].lstrip())
+    paragraph = _PARAGRAPH.match(sentence, end)
+    return paragraph.end() if paragraph else end
+
+
 class Answerer:
     """Picks answer sentences from retrieved passages and decides whether the corpus answers at all."""
 
@@ -227,6 +254,7 @@ class Answerer:
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         self.continuation = settings.answer_continuation
+        self.join_wrapped = settings.answer_join_wrapped
         chunks = searcher.index.chunks
         self.mentions = CorpusMentions(
             ("\n".join([c.title, c.section, c.text, *c.footnotes]) for c in chunks.values()), searcher.aliases)
@@ -284,6 +312,7 @@ class Answerer:
                 raw = chunk.text[a:b]
                 lead = len(raw) - len(raw.lstrip())
                 skip = bullet_prefix(raw[lead:])
+                skip += legal_prefix(raw[lead + skip :])
                 sentence = drop_cell_glyphs(raw[lead + skip :].strip())
                 if (len(sentence) < _MIN_SENTENCE_CHARS or i >= len(chunk.sentence_rows) or _CAPTION.match(sentence)
                         or _NOT_PROSE.match(sentence)):
@@ -296,7 +325,7 @@ class Answerer:
                 figure = states_figure(sentence)
                 score = (cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
                          + self.figure_choice_weight * (figure_asked and figure))
-                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure))
+                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure, i))
         return out
 
     def passage_coverage(self, result: SearchResult, hits: list[SearchHit]) -> float:
@@ -362,25 +391,69 @@ class Answerer:
                 continue
             chosen.append(cand)
             seen.add(cand.text)
-        chosen = sorted(chosen, key=lambda c: (c.chunk.doc_id, c.chunk.sentences[c.index][2]))
-        return chosen + self._continuation(candidates, chosen, many)
+        return self._with_items(candidates, self._joined(sorted(
+            chosen, key=lambda c: (c.chunk.doc_id, c.chunk.sentences[c.index][2]))), many)
 
-    def _continuation(self, candidates: list[_Candidate], chosen: list[_Candidate], many: bool) -> list[_Candidate]:
-        """The sentences following the answer's last one in its passage, up to ``continuation``, when the question
-        asks for several items or that sentence is a lead-in (ends in ':'): a briefing states a list as a lead-in
-        and one bullet or table row per item, so the best-scoring line alone shows only part of it."""
-        last = chosen[-1]
-        if not self.continuation or not (many or last.text.rstrip().endswith((":", "："))):
-            return []
-        taken = {(c.chunk.chunk_id, c.index) for c in chosen}
-        following = sorted((c for c in candidates if c.chunk.chunk_id == last.chunk.chunk_id
-                            and c.index > last.index and (c.chunk.chunk_id, c.index) not in taken),
-                           key=lambda c: c.index)
-        return following[: self.continuation]
+    def _with_items(self, candidates: list[_Candidate], chosen: list[_Candidate], many: bool) -> list[_Candidate]:
+        """The answer with, after a lead-in sentence (one ending in ':', or announcing what follows: "다음 각 호의
+        사항", "다음과 같이") and after the last one when the question asks for several items, the sentences
+        following it in its passage, up to ``continuation``: a briefing states a list as a lead-in and one bullet
+        or table row per item, a statute as a paragraph and its numbered 호, so the best-scoring line alone shows
+        only part of it."""
+        taken = {(c.chunk.chunk_id, i) for c in chosen for i in range(c.index, c.last + 1)}
+        out: list[_Candidate] = []
+        for n, cand in enumerate(chosen):
+            out.append(cand)
+            lead_in = cand.text.rstrip().endswith((":", "：")) or bool(_FORWARD.search(cand.text))
+            if not self.continuation or not (lead_in or (many and n == len(chosen) - 1)):
+                continue
+            following = sorted((c for c in candidates if c.chunk.chunk_id == cand.chunk.chunk_id
+                                and c.index > cand.last and (c.chunk.chunk_id, c.index) not in taken),
+                               key=lambda c: c.index)[: self.continuation]
+            items = self._joined(following)
+            taken |= {(c.chunk.chunk_id, i) for c in items for i in range(c.index, c.last + 1)}
+            out += items
+        return out
+
+    def _joined(self, chosen: list[_Candidate]) -> list[_Candidate]:
+        """Each sentence with the following ones of its passage it runs on into, and none of those twice.
+
+        A PDF extraction splits a statute's paragraph at blank-line wraps ("재학 중인 자에" / "대해서는 …"), so
+        a sentence ending in a particle, a connective or an adnominal ending, or in a word the wrap cut (Kiwi's
+        spacing joins the two sides), is not finished: up to ``answer_join_wrapped`` following sentences join it.
+        """
+        out: list[_Candidate] = []
+        for cand in chosen:
+            if any(c.chunk.chunk_id == cand.chunk.chunk_id and c.index <= cand.index <= c.last for c in out):
+                continue
+            text, through, sentences = cand.text, cand.index, cand.chunk.sentences
+            while through + 1 < len(sentences) and through - cand.index < self.join_wrapped:
+                a, b, *_ = sentences[through + 1]
+                following = cand.chunk.text[a:b].strip()
+                if not following or not self._unfinished(text, following):
+                    break
+                joint = self.searcher.analyzer.korean.needs_space(text.split()[-1], following.split()[0])
+                text, through = text + (" " if joint else "") + following, through + 1
+            out.append(_Candidate(cand.chunk, cand.index, text, cand.cosine, cand.coverage, cand.score, cand.skip,
+                                  cand.figure, through))
+        return out
+
+    def _unfinished(self, text: str, following: str) -> bool:
+        """Whether ``text`` stops where no sentence ends: on a particle or a non-final ending, or inside a word."""
+        if bullet_prefix(following) or legal_prefix(following) or _ITEM.match(following) or not following[0].isalnum():
+            return False  # the next line opens an item of its own (a bullet, ①, "1.", "가.")
+        korean = self.searcher.analyzer.korean
+        tokens = korean.tokenize(text.split()[-1]) if text.split() else []
+        if tokens and tokens[-1].tag.startswith(_UNFINISHED_TAGS):
+            return True
+        if not tokens or tokens[-1].tag in ("SF", "EF") or not text[-1].isalnum():
+            return False  # a final ending or a closing mark ends a sentence
+        return not korean.needs_space(text.split()[-1], following.split()[0])
 
     def _cite(self, n: int, cand: _Candidate) -> AnswerCitation:
         chunk = cand.chunk
-        _, _, src_start, src_end, line_start, line_end = chunk.sentences[cand.index]
+        _, _, src_start, _, line_start, _ = chunk.sentences[cand.index]
+        _, _, _, src_end, _, line_end = chunk.sentences[cand.last]
         src_start += cand.skip  # the glyphs and spaces left out of the text are literal in the file
         doc = self.searcher.index.documents[chunk.doc_id]
         return AnswerCitation(

@@ -206,6 +206,11 @@ class Settings(BaseSettings):
                                      "answer takes when the question asks for several items or its last sentence "
                                      "is a lead-in ending in ':' (the rest of the list); swept on dev: "
                                      "eval/reports/answers-round4.md.")
+    answer_join_wrapped: int = Field(2, ge=0, le=10, description="Following sentences of its passage an answer "
+                                     "sentence runs on into when it stops where no Korean sentence ends (a "
+                                     "particle, a non-final ending, a word cut at a line wrap: PDF statutes split "
+                                     "paragraphs at blank-line wraps); 0: off. Chosen on generalization dev: "
+                                     "eval/reports/generalization-answers.md.")
     crosslingual_latin_share: float = Field(0.5, ge=0, le=1, description="Share of a question's letters that are "
                                             "Latin above which /ask treats it as cross-lingual (English over "
                                             "Korean text): judged on the cosine alone.")
