@@ -2,8 +2,8 @@
 
     python -m briefsearch.eval.calibrate_answers     # writes eval/reports/answers-calibration.md; prints the choice
     python -m briefsearch.eval.calibrate_answers --crosslingual-only   # the configured weights kept: only the
-        # cross-lingual threshold, after a ranking change moved English questions' cosines
-        # (eval/reports/answers-calibration-crosslingual.md)
+        # cross-lingual threshold and the bridge-coverage weight, after a ranking change moved English questions'
+        # cosines (eval/reports/answers-calibration-crosslingual.md)
 
 Each dev question and dev negative is asked once; its signals (best sentence
 cosine and coverage, answering-passage coverage, first-vs-next margin, unseen
@@ -23,6 +23,7 @@ answer is taken once. Test questions are never read here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -42,6 +43,9 @@ UNSEEN_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
 FIGURE_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
 NAMES_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
 AGREEMENT_WEIGHTS = (0.0, 0.02, 0.05, 0.1)
+# cross-lingual only (--crosslingual-only): the bridged coverage and the first passage's margin
+BRIDGE_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2)
+CROSSLINGUAL_MARGIN_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
 SHOWN_ROWS = 40  # grid rows written to the report (the command reproduces the rest)
 _GRID_HEAD = ("| passage | margin | unseen | figure | names | agreement | threshold | cross-lingual threshold "
               "| missed | answered without evidence | negatives answered | errors |",
@@ -185,34 +189,53 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
 
 
 def crosslingual_only(answerer: Answerer, questions: list[Question], negatives: list[Negative],
-                      directory: Path = REPORTS) -> float:
-    """The cross-lingual threshold on dev under the configured weights (same error count as ``choose``)."""
+                      directory: Path = REPORTS) -> dict[str, float]:
+    """The cross-lingual bridge-coverage and margin weights and threshold on dev under the configured Korean
+    weights (same error count as ``choose``): each pair of weights at its best threshold, the fewest errors
+    winning (ties: the smaller weights, so 0 stays unless a signal wins)."""
     dev = [q for q in questions if q.split == "dev"]
     devneg = [n for n in negatives if n.split == "dev"]
     on, off, good = _dev_signals(answerer, dev, devneg)
-    weights = answerer.weights
-    want = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and g]
-    wrong = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and not g]
-    neg = [(n.id, _score(f, weights)) for n, f in zip(devneg, off, strict=True) if f["crosslingual"]]
-    t, _, _ = calibrate([v for _, v in want], [v for _, v in wrong + neg], [1 / len(on)] * len(want),
-                        [1 / len(on)] * len(wrong) + [1 / max(1, len(off))] * len(neg))
+    sweep = []
+    for bridge, margin in itertools.product(BRIDGE_WEIGHTS, CROSSLINGUAL_MARGIN_WEIGHTS):
+        weights = dataclasses.replace(answerer.weights, bridge=bridge, crosslingual_margin=margin)
+        want = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and g]
+        wrong = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True)
+                 if f["crosslingual"] and not g]
+        neg = [(n.id, _score(f, weights)) for n, f in zip(devneg, off, strict=True) if f["crosslingual"]]
+        t, _, _ = calibrate([v for _, v in want], [v for _, v in wrong + neg], [1 / len(on)] * len(want),
+                            [1 / len(on)] * len(wrong) + [1 / max(1, len(off))] * len(neg))
+        counts = (sum(v < t for _, v in want), sum(v >= t for _, v in wrong), sum(v >= t for _, v in neg))
+        total = (counts[0] + counts[1]) / len(on) + counts[2] / max(1, len(off))
+        sweep.append((round(total, 9), (bridge, margin), t, counts, want, wrong, neg))
+    total, (bridge, margin), t, counts, want, wrong, neg = min(sweep, key=lambda r: (r[0], sum(r[1]), r[1]))
+    signals = {q.id: f for q, f in zip(dev, on, strict=True)} | {n.id: f for n, f in zip(devneg, off, strict=True)}
 
     def listed(rows: list[tuple[str, float]]) -> str:
         ordered = sorted(rows, key=lambda r: r[1])
-        return ", ".join(f"{qid} {v:.4f}{' (answered)' if v >= t else ''}" for qid, v in ordered)
+        return ", ".join(f"{qid} {v:.4f} (coverage {signals[qid]['bridge_coverage']:.2f}, margin "
+                         f"{signals[qid]['margin']:.3f}){' answered' if v >= t else ''}" for qid, v in ordered)
 
-    lines = ["# Answers: the cross-lingual threshold on dev, configured weights kept", "",
+    lines = ["# Answers: the cross-lingual threshold, bridge-coverage and margin weights on dev, Korean weights kept",
+             "",
              "- command: `python -m briefsearch.eval.calibrate_answers --crosslingual-only`",
-             f"- weights: {weights}; configured cross-lingual threshold {answerer.threshold_crosslingual}",
+             f"- weights: {answerer.weights}; configured cross-lingual threshold {answerer.threshold_crosslingual}",
              f"- dev cross-lingual questions: {len(want) + len(wrong)}; dev cross-lingual negatives: {len(neg)}", "",
              "Errors counted as in the full calibration: a question whose answer holds the evidence refused, "
              f"a question answered without it (each over the {len(on)} dev questions), a negative answered "
-             f"(over the {len(off)} dev negatives).", "",
+             f"(over the {len(off)} dev negatives). Confidence = cosine + bridge weight x bridge coverage "
+             "+ margin weight x margin (each weight pair at its best threshold).", "",
+             "| bridge weight | margin weight | threshold | missed | answered without evidence | negatives answered "
+             "| errors |", "|---:|---:|---:|---:|---:|---:|---:|",
+             *[f"| {w[0]} | {w[1]} | {th} | {c[0]} | {c[1]} | {c[2]} | {e:.4f} |" for e, w, th, c, *_ in sweep], "",
+             "Confidences at the chosen weights (question id, confidence, bridge coverage, margin):", "",
              f"- answer holds the evidence: {listed(want)}", f"- answer lacks it: {listed(wrong)}",
-             f"- negatives: {listed(neg)}", "", f"Chosen: {t}.", ""]
+             f"- negatives: {listed(neg)}", "",
+             f"Chosen: bridge weight {bridge}, margin weight {margin}, threshold {t}.", ""]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "answers-calibration-crosslingual.md").write_text("\n".join(lines), encoding="utf-8")
-    return t
+    return {"answer_bridge_weight": bridge, "answer_crosslingual_margin_weight": margin,
+            "answer_threshold_crosslingual": t}
 
 
 def main() -> None:
@@ -222,7 +245,7 @@ def main() -> None:
     args = parser.parse_args()
     answerer = Answerer(open_searcher(get_settings(), build=False, progress=False))
     if args.crosslingual_only:
-        print({"answer_threshold_crosslingual": crosslingual_only(answerer, load_questions(), load_negatives())})
+        print(crosslingual_only(answerer, load_questions(), load_negatives()))
     else:
         print(choose(answerer, load_questions(), load_negatives()))
 

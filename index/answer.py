@@ -21,8 +21,11 @@ eval/reports/answers-calibration.md):
   weigh 0 as configured: chosen on dev, they did not hold on test,
   eval/reports/answers-round3.md);
 * a question written mostly in Latin letters (English over the Korean corpus)
-  is judged on the cosine alone, against its own threshold (its words cannot
-  be expected in the passages), and answered with the Korean sentences.
+  is judged on the cosine, against its own threshold (its words cannot be
+  expected in the passages), plus the share of its words whose Korean nouns
+  (the e5 term bridge, index/crosslingual.py) the answering passage holds and
+  the first passage's margin over the next, with weights of its own, and is
+  answered with the Korean sentences.
 
 An answer stays within the best passage (with ``answer_passages`` above 1,
 only a question asking for a list draws on several), and starts at the first
@@ -151,15 +154,19 @@ class ConfidenceWeights:
     figure: float
     names: float
     agreement: float
+    bridge: float = 0.0  # cross-lingual questions only: the bridged coverage
+    crosslingual_margin: float = 0.0  # cross-lingual questions only: the first passage's margin
 
 
 def combine(f: dict, w: ConfidenceWeights) -> float:
     """The confidence of one question's signals (``Answerer.features``); the one formula the service and the
-    calibration share. A cross-lingual question is judged on the cosine, less the figure and name penalties
-    (its words are not expected in the Korean passages, nor its ranks to agree)."""
+    calibration share. A cross-lingual question is judged on the cosine, its bridged coverage and the first
+    passage's margin, with weights of its own, less the figure and name penalties (its own words are not expected
+    in the Korean passages, nor its ranks to agree)."""
     penalties = w.figure * f["figure_miss"] + w.names * f["names_missing"]
     if f["crosslingual"]:
-        return f["best_cosine"] - penalties
+        return (f["best_cosine"] + w.bridge * f["bridge_coverage"] + w.crosslingual_margin * f["margin"]
+                - penalties)
     return (f["best_cosine"] + w.lexical * f["best_coverage"] + w.passage * f["passage_coverage"]
             + w.margin * f["margin"] - w.unseen * f["unseen"] + w.agreement * f["agreement"] - penalties)
 
@@ -250,6 +257,8 @@ class Answerer:
         self.figure_weight = settings.answer_figure_weight
         self.names_weight = settings.answer_names_weight
         self.agreement_weight = settings.answer_agreement_weight
+        self.bridge_weight = settings.answer_bridge_weight
+        self.crosslingual_margin_weight = settings.answer_crosslingual_margin_weight
         self.figure_choice_weight = settings.answer_figure_choice_weight
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
@@ -347,6 +356,20 @@ class Answerer:
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t not in self.df) / total if total else 0.0
 
+    def bridge_coverage(self, result: SearchResult, chunk: Chunk) -> float:
+        """The share of a cross-lingual question's bridged English words (each weighted by its best Korean noun's
+        bridge weight times idf) with a Korean noun in the answering passage: the lexical evidence the cosine
+        alone lacks, as the Korean path's passage coverage (0 when no word reaches the bridge's floor)."""
+        held = self.searcher.passage_terms(chunk.chunk_id)
+        total = covered = 0.0
+        for word in self.searcher.bridged_words(result.query):
+            scored = {t: w * self.idf(t) for t, w in word.items()}
+            if not scored:
+                continue
+            total += max(scored.values())
+            covered += max((v for t, v in scored.items() if t in held), default=0.0)
+        return covered / total if total else 0.0
+
     def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
         """Every signal the answerable decision reads, and the confidence combining them."""
         crosslingual = is_crosslingual(result.query, self.crosslingual_latin_share)
@@ -357,7 +380,7 @@ class Answerer:
         if not candidates:
             return {"confidence": 0.0, "best_cosine": 0.0, "best_coverage": 0.0, "passage_coverage": 0.0,
                     "margin": 0.0, "unseen": 0.0, "figure_miss": 0.0, "names_missing": 0.0, "agreement": 0.0,
-                    "crosslingual": crosslingual, "unknown_names": unknown}
+                    "bridge_coverage": 0.0, "crosslingual": crosslingual, "unknown_names": unknown}
         best = max(candidates, key=lambda c: c.score)
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
@@ -369,14 +392,17 @@ class Answerer:
                    "margin": margin, "unseen": unseen,
                    "figure_miss": float(asks_figure(result.query) and not best.figure),
                    "names_missing": missing_share(names, [chunk.title, chunk.section, chunk.text, *chunk.footnotes]),
-                   "agreement": _agreement(hits[0]), "crosslingual": crosslingual}
+                   "agreement": _agreement(hits[0]),
+                   "bridge_coverage": self.bridge_coverage(result, chunk) if crosslingual else 0.0,
+                   "crosslingual": crosslingual}
         return {"confidence": combine(signals, self.weights), **signals, "unknown_names": unknown}
 
     @property
     def weights(self) -> ConfidenceWeights:
         return ConfidenceWeights(lexical=self.lexical_weight, passage=self.passage_weight, margin=self.margin_weight,
                                  unseen=self.unseen_weight, figure=self.figure_weight, names=self.names_weight,
-                                 agreement=self.agreement_weight)
+                                 agreement=self.agreement_weight, bridge=self.bridge_weight,
+                                 crosslingual_margin=self.crosslingual_margin_weight)
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
         """The best sentence, plus up to two close runners-up (from its own passage unless a list is asked for)."""

@@ -79,21 +79,35 @@ class TermBridge:
                                        cache, encoder.dim)
         return cls(terms, vectors, time.perf_counter() - started)
 
-    def map(self, word_vectors: np.ndarray, floor: float, per_word: int) -> dict[str, float]:
-        """Korean term -> weight: each word's ``per_word`` nearest terms at cosine >= ``floor``, weighted by how far
-        above the floor (e5 cosines are compressed: a translation pair scores 0.90-0.95, an unrelated pair 0.85)."""
+    def map_words(self, word_vectors: np.ndarray, floor: float, per_word: int) -> list[dict[str, float]]:
+        """Per word, Korean term -> weight: its ``per_word`` nearest terms at cosine >= ``floor``, weighted by how
+        far above the floor (e5 cosines are compressed: a translation pair scores 0.90-0.95, an unrelated pair
+        0.85); a word with no term that close maps to nothing."""
         if not self.terms or not len(word_vectors):
-            return {}
+            return []
         sims = word_vectors @ self.vectors
-        found: dict[str, float] = {}
+        out: list[dict[str, float]] = []
         for row in sims:
+            found: dict[str, float] = {}
             for i in np.argsort(-row, kind="stable")[:per_word]:
                 if row[i] <= floor:
                     break
-                term = self.terms[int(i)]
-                weight = (float(row[i]) - floor) / max(1e-6, 1 - floor)
-                found[term] = max(found.get(term, 0.0), weight)
-        return found
+                found[self.terms[int(i)]] = (float(row[i]) - floor) / max(1e-6, 1 - floor)
+            out.append(found)
+        return out
+
+    def map(self, word_vectors: np.ndarray, floor: float, per_word: int) -> dict[str, float]:
+        """Korean term -> weight over all words (``map_words`` merged)."""
+        return merged(self.map_words(word_vectors, floor, per_word))
+
+
+def merged(words: Iterable[dict[str, float]]) -> dict[str, float]:
+    """The bridge's per-word mappings as one weighted query: a term two words bring keeps the larger weight."""
+    found: dict[str, float] = {}
+    for word in words:
+        for term, weight in word.items():
+            found[term] = max(found.get(term, 0.0), weight)
+    return found
 
 
 def feedback_terms(passage_terms: Iterable[Iterable[str]], idf: dict[str, float], count: int) -> dict[str, float]:

@@ -24,7 +24,7 @@ import numpy as np
 from briefsearch.index.aliases import expand_query, mine_aliases
 from briefsearch.index.build import chunker_identity, index_status, rebuild_index
 from briefsearch.index.chunk import Chunk
-from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms
+from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms, merged
 from briefsearch.index.embed import Encoder
 from briefsearch.index.embed_cache import EmbeddingCache
 from briefsearch.index.errors import QueryError
@@ -177,16 +177,22 @@ class Searcher:
         n = len(self._terms)
         return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
 
+    def bridged_words(self, text: str) -> list[dict[str, float]]:
+        """Per English content word of ``text``, the Korean corpus nouns the term bridge maps it to (with their
+        weights); the word vectors are kept in the query cache, so /ask asking again costs no forward pass."""
+        words = content_words(text)
+        if not words:
+            return []
+        return self.term_bridge.map_words(self.encoder.encode_short(words), self.settings.crosslingual_bridge_floor,
+                                          self.settings.crosslingual_bridge_per_word)
+
     def crosslingual_rankings(self, text: str, dense: list[tuple[int, float]], depth: int,
                               allowed: set[int] | None) -> list[tuple[list[tuple[int, float]], float]]:
         """The Korean BM25 rankings a cross-lingual question gets (term bridge, feedback), each with its weight."""
         out = []
         if self.settings.crosslingual_bridge_weight > 0:
-            words = content_words(text)
-            if words:
-                mapped = self.term_bridge.map(self.encoder.encode_short(words),
-                                              self.settings.crosslingual_bridge_floor,
-                                              self.settings.crosslingual_bridge_per_word)
+            mapped = merged(self.bridged_words(text))
+            if mapped:
                 out.append((self.index.lexical.search_weighted(mapped, depth, allowed),
                             self.settings.crosslingual_bridge_weight))
         if self.settings.crosslingual_prf_weight > 0 and dense:

@@ -173,10 +173,19 @@ class Settings(BaseSettings):
     answer_lexical_weight: float = Field(0.1, ge=0, le=1, description="Weight of question-term coverage in "
                                          "sentence scores.")
     answer_threshold_crosslingual: float = Field(
-        0.8175, description="Cosine below which a cross-lingual (English) question is not answered; "
-        "re-calibrated on dev (28 English questions, 11 English negatives) after the term bridge and the "
-        "cross-lingual sentence weight were switched on, the other weights kept (0.8105 before): "
-        "eval/reports/answers-calibration-crosslingual.md.")
+        0.8412, description="Confidence (cosine + answer_bridge_weight x bridged coverage + "
+        "answer_crosslingual_margin_weight x margin) below which a cross-lingual (English) question is not "
+        "answered; chosen with those two weights on dev (28 English questions, 11 English negatives; 0.8175 on "
+        "the cosine alone before): eval/reports/answers-calibration-crosslingual.md.")
+    answer_bridge_weight: float = Field(
+        0.02, ge=0, le=1, description="Weight, in a cross-lingual question's confidence, of the share of its English "
+        "words (bridge- and idf-weighted) whose Korean nouns from the term bridge the answering passage holds "
+        "(index/answer.py bridge_coverage); chosen with answer_threshold_crosslingual on dev: "
+        "eval/reports/answers-crosslingual-round2.md.")
+    answer_crosslingual_margin_weight: float = Field(
+        0.3, ge=0, le=1, description="Weight, in a cross-lingual question's confidence, of the first passage's "
+        "fused-score margin over the next (capped; answer_margin_weight is the Korean questions' own); chosen with "
+        "answer_bridge_weight and answer_threshold_crosslingual on dev: eval/reports/answers-crosslingual-round2.md.")
     answer_novelty_weight: float = Field(0.05, ge=0, le=1, description="Weight of the share of a sentence's "
                                          "terms the question does not hold, in choosing answer sentences "
                                          "(swept on dev: eval/reports/answers-calibration.md).")

@@ -96,9 +96,12 @@ def test_the_configured_crosslingual_threshold_is_the_dev_choice(searcher, tmp_p
 
     answerer = Answerer(searcher)
     chosen = crosslingual_only(answerer, load_questions(), load_negatives(), tmp_path)
-    assert chosen == searcher.settings.answer_threshold_crosslingual
+    assert chosen == {k: getattr(searcher.settings, k) for k in chosen}  # weights and threshold: the dev choice
     report = (tmp_path / "answers-calibration-crosslingual.md").read_text(encoding="utf-8")
-    assert f"Chosen: {chosen}." in report and "e15" in report  # dev English questions are listed, test ones not
+    assert (f"Chosen: bridge weight {chosen['answer_bridge_weight']}, margin weight "
+            f"{chosen['answer_crosslingual_margin_weight']}, threshold {chosen['answer_threshold_crosslingual']}."
+            in report)
+    assert "e15" in report  # dev English questions are listed, test ones not
     assert "e01 " not in report
 
 
@@ -331,3 +334,46 @@ def test_the_failure_analysis_classes(searcher) -> None:
                          evidence=["선캐처(Suncatcher)"])
     failure = classify(answerer, elsewhere)
     assert failure is not None and failure.cls == "iii" and failure.outcome == "wrong"
+
+
+def test_an_english_question_is_weighed_by_its_bridged_words_in_the_answering_passage(searcher) -> None:
+    """The cross-lingual confidence adds the share of the question's bridged words (their Korean nouns from the
+    term bridge) that the answering passage holds, and the first passage's margin, each by its own weight."""
+    answerer = Answerer(searcher)
+    question = "How many satellites will Google's Suncatcher cluster have, and at what altitude?"
+    words = searcher.bridged_words(question)
+    bridged = {term for word in words for term in word}
+    assert bridged  # the bridge maps some of the question's words to Korean nouns
+    answer = answerer.ask(question)
+    features = answer.features
+    assert features["crosslingual"] and 0 < features["bridge_coverage"] <= 1
+    result = searcher.search(question, 5)
+    passage = searcher.index.chunks[answer.citations[0].chunk_id]
+    assert answerer.bridge_coverage(result, passage) == features["bridge_coverage"]  # read on the answering passage
+    held = searcher.passage_terms(passage.chunk_id)
+    assert bridged & held and (features["bridge_coverage"] == 1) == all(set(w) & held for w in words if w)
+    unrelated = next(c for c in searcher.index.chunks.values() if not bridged & searcher.passage_terms(c.chunk_id))
+    assert answerer.bridge_coverage(result, unrelated) == 0.0
+    answerer.bridge_weight = answerer.crosslingual_margin_weight = 0.0
+    plain = answerer.ask(question).features["confidence"]
+    answerer.bridge_weight, answerer.crosslingual_margin_weight = 0.1, 0.2
+    weighed = answerer.ask(question).features["confidence"]
+    assert abs(weighed - plain - 0.1 * features["bridge_coverage"] - 0.2 * features["margin"]) < 1e-6
+
+
+def test_korean_answers_do_not_change_with_the_crosslingual_weights(searcher) -> None:
+    """The bridge-coverage and cross-lingual margin weights and threshold are the English path's alone."""
+    from briefsearch.eval.evaluate import load_questions
+    from briefsearch.index.query import is_crosslingual
+
+    share = searcher.settings.crosslingual_latin_share
+    korean = [q.question for q in load_questions() if not is_crosslingual(q.question, share)][:12]
+    configured, loud = Answerer(searcher), Answerer(searcher)
+    loud.bridge_weight = loud.crosslingual_margin_weight = 1.0
+    loud.threshold_crosslingual = 0.0
+    for question in korean:
+        a, b = configured.ask(question), loud.ask(question)
+        assert a.features["bridge_coverage"] == 0.0
+        assert (a.answer, a.answerable, a.confidence) == (b.answer, b.answerable, b.confidence)
+        assert [(c.source, c.char_start, c.char_end) for c in a.citations] == [
+            (c.source, c.char_start, c.char_end) for c in b.citations]
