@@ -112,7 +112,8 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
     rows = []
     for combo in itertools.product(PASSAGE_WEIGHTS, MARGIN_WEIGHTS, UNSEEN_WEIGHTS, FIGURE_WEIGHTS, NAMES_WEIGHTS,
                                    AGREEMENT_WEIGHTS):
-        weights = ConfidenceWeights(answerer.lexical_weight, *combo)
+        weights = ConfidenceWeights(answerer.lexical_weight, *combo, bridge=answerer.bridge_weight,
+                                    crosslingual_margin=answerer.crosslingual_margin_weight)  # English: as configured
         errors = [0, 0, 0]  # missed (evidence refused), answered without the evidence, negatives answered
         regimes = {}
         for regime in (False, True):
