@@ -29,7 +29,7 @@ from briefsearch.eval.evaluate import EVAL_DIR, REPORTS, THRESHOLDS, Question, l
 from briefsearch.index.answer import Answer, Answerer
 from briefsearch.index.ingest import read_original
 from briefsearch.index.settings import REPO_ROOT
-from briefsearch.index.structure import _PAGE_MARKER as PAGE_MARKER
+from briefsearch.index.structure import PAGE_MARKER
 
 OFF_CORPUS = EVAL_DIR / "off_corpus.jsonl"
 NEGATIVES = EVAL_DIR / "negatives.jsonl"

@@ -47,7 +47,7 @@ from briefsearch.index.layouts import (
 from briefsearch.index.mapped import MappedText, nfc_mapped
 
 # ---------------------------------------------------------------- patterns shared by every family
-_PAGE_MARKER = re.compile(r"^\s*[-–—]\s*(\d{1,4})\s*[-–—]\s*$")
+PAGE_MARKER = re.compile(r"^\s*[-–—]\s*(\d{1,4})\s*[-–—]\s*$")
 _CONTENTS = re.compile(r"^(contents|목\s*차|차\s*례)$", re.IGNORECASE)
 _SUMMARY = re.compile(r"^(요\s*약|주요\s*내용|핵심\s*요약|summary|executive summary)$", re.IGNORECASE)
 _DISCLAIMER = re.compile(r"^본\s*(보고서|자료|리포트)는")
@@ -170,7 +170,7 @@ def _pages(lines: list[str]) -> list[int | None]:
             pages_ff.append(page)
             page += t.count("\f")
         return pages_ff
-    markers = [(i, int(m.group(1))) for i, t in enumerate(lines) if (m := _PAGE_MARKER.match(t))]
+    markers = [(i, int(m.group(1))) for i, t in enumerate(lines) if (m := PAGE_MARKER.match(t))]
     pages: list[int | None] = [None] * len(lines)
     prev_idx, prev_no = -1, None
     for idx, number in markers:
@@ -452,7 +452,7 @@ def parse_document(source: SourceText, joiner: Joiner | None = None) -> ParsedDo
             if b.open is not None and b.open.kind == "table_row":
                 b.close()
             continue
-        if _PAGE_MARKER.match(raw):
+        if PAGE_MARKER.match(raw):
             blank_run = 0  # a page break does not end a wrapped paragraph, nor do the blank lines around it
             continue
         line_no = source.line_of(line.starts[0])
@@ -651,7 +651,7 @@ def _release_parts(lines: list[str]) -> _ReleaseParts:
     i, seen_field, first = 0, False, True
     while i < min(n, MAX_HEADER_LINES):
         text = lines[i].strip()
-        if not text or _PAGE_MARKER.match(lines[i]) or text == "\f":
+        if not text or PAGE_MARKER.match(lines[i]) or text == "\f":
             i += 1
             continue
         nxt = _next_nonblank(lines, i)
@@ -676,7 +676,7 @@ def _release_parts(lines: list[str]) -> _ReleaseParts:
     j = i
     while j < n and len(title) < MAX_TITLE_LINES:
         text = lines[j].strip()
-        if not text or _PAGE_MARKER.match(lines[j]):
+        if not text or PAGE_MARKER.match(lines[j]):
             if title:
                 break
             j += 1
@@ -765,7 +765,7 @@ def _contact_end(lines: list[str], i: int) -> int:
         if not text:
             j += 1
             continue
-        if part.match(text) or _PAGE_MARKER.match(lines[j]):
+        if part.match(text) or PAGE_MARKER.match(lines[j]):
             break
         cell = bool(PRESS.contact_cell.search(text)) or (PRESS.contact_start is not None
                                                          and bool(PRESS.contact_start.match(text)))
@@ -912,14 +912,14 @@ def _wrapped_title(text: str, prev: str) -> bool:
 def _previous_line(lines: list[str], i: int) -> int:
     """Index of the last non-blank line before ``i`` that is not a page marker (``i`` itself if none)."""
     for j in range(i - 1, -1, -1):
-        if lines[j].strip() and lines[j].strip() != "\f" and not _PAGE_MARKER.match(lines[j]):
+        if lines[j].strip() and lines[j].strip() != "\f" and not PAGE_MARKER.match(lines[j]):
             return j
     return i
 
 
 def _next_nonblank(lines: list[str], i: int) -> str | None:
     for j in range(i + 1, min(len(lines), i + 6)):
-        if lines[j].strip() and not _PAGE_MARKER.match(lines[j]):
+        if lines[j].strip() and not PAGE_MARKER.match(lines[j]):
             return lines[j]
     return None
 
