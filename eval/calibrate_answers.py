@@ -86,6 +86,39 @@ def _sweep(answerer: Answerer, dev: list[Question], attribute: str,
     return best, rows
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Regime:
+    """One regime's dev items (Korean-script or cross-lingual) scored under some weights, at its best threshold;
+    items are (index into the dev questions or dev negatives, confidence)."""
+
+    threshold: float
+    want: list[tuple[int, float]]  # questions whose answer holds the evidence
+    wrong: list[tuple[int, float]]  # questions whose answer lacks it
+    neg: list[tuple[int, float]]  # near-domain negatives
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """Evidence answers refused, answers without the evidence given, negatives answered."""
+        t = self.threshold
+        return (sum(v < t for _, v in self.want), sum(v >= t for _, v in self.wrong),
+                sum(v >= t for _, v in self.neg))
+
+
+def _regime(on: list[dict], off: list[dict], good: list[bool], weights: ConfidenceWeights,
+            crosslingual: bool) -> _Regime:
+    """The regime's items under ``weights`` and the threshold with the fewest errors: a refused answer holding
+    the evidence and a given answer lacking it each count 1 / len(on), an answered negative 1 / len(off).
+    ``choose`` and ``crosslingual_only`` both count errors this way."""
+    want = [(i, _score(f, weights)) for i, (f, g) in enumerate(zip(on, good, strict=True))
+            if f["crosslingual"] == crosslingual and g]
+    wrong = [(i, _score(f, weights)) for i, (f, g) in enumerate(zip(on, good, strict=True))
+             if f["crosslingual"] == crosslingual and not g]
+    neg = [(i, _score(f, weights)) for i, f in enumerate(off) if f["crosslingual"] == crosslingual]
+    t, _, _ = calibrate([v for _, v in want], [v for _, v in wrong + neg], [1 / len(on)] * len(want),
+                        [1 / len(on)] * len(wrong) + [1 / max(1, len(off))] * len(neg))
+    return _Regime(t, want, wrong, neg)
+
+
 def _dev_signals(answerer: Answerer, dev: list[Question],
                  devneg: list[Negative]) -> tuple[list[dict], list[dict], list[bool]]:
     """Signals of the dev questions and dev negatives, and whether each question's answer, given at any
@@ -117,14 +150,10 @@ def choose(answerer: Answerer, questions: list[Question], negatives: list[Negati
         errors = [0, 0, 0]  # missed (evidence refused), answered without the evidence, negatives answered
         regimes = {}
         for regime in (False, True):
-            want = [_score(f, weights) for f, g in zip(on, good, strict=True) if f["crosslingual"] == regime and g]
-            wrong = [_score(f, weights) for f, g in zip(on, good, strict=True)
-                     if f["crosslingual"] == regime and not g]
-            neg = [_score(f, weights) for f in off if f["crosslingual"] == regime]
-            t, _, _ = calibrate(want, wrong + neg, [1 / len(on)] * len(want),
-                                [1 / len(on)] * len(wrong) + [1 / max(1, len(off))] * len(neg))
-            counts = (sum(s < t for s in want), sum(s >= t for s in wrong), sum(s >= t for s in neg))
-            regimes[regime] = (t, counts[0] / max(1, len(want)), counts[2] / max(1, len(neg)))
+            scored = _regime(on, off, good, weights, regime)
+            counts = scored.counts
+            regimes[regime] = (scored.threshold, counts[0] / max(1, len(scored.want)),
+                               counts[2] / max(1, len(scored.neg)))
             errors = [e + c for e, c in zip(errors, counts, strict=True)]
         total = (errors[0] + errors[1]) / max(1, len(on)) + errors[2] / max(1, len(off))
         rows.append((total, combo, regimes[False], regimes[True], errors))
@@ -200,16 +229,14 @@ def crosslingual_only(answerer: Answerer, questions: list[Question], negatives: 
     sweep = []
     for bridge, margin in itertools.product(BRIDGE_WEIGHTS, CROSSLINGUAL_MARGIN_WEIGHTS):
         weights = dataclasses.replace(answerer.weights, bridge=bridge, crosslingual_margin=margin)
-        want = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True) if f["crosslingual"] and g]
-        wrong = [(q.id, _score(f, weights)) for q, f, g in zip(dev, on, good, strict=True)
-                 if f["crosslingual"] and not g]
-        neg = [(n.id, _score(f, weights)) for n, f in zip(devneg, off, strict=True) if f["crosslingual"]]
-        t, _, _ = calibrate([v for _, v in want], [v for _, v in wrong + neg], [1 / len(on)] * len(want),
-                            [1 / len(on)] * len(wrong) + [1 / max(1, len(off))] * len(neg))
-        counts = (sum(v < t for _, v in want), sum(v >= t for _, v in wrong), sum(v >= t for _, v in neg))
+        scored = _regime(on, off, good, weights, True)
+        counts = scored.counts
         total = (counts[0] + counts[1]) / len(on) + counts[2] / max(1, len(off))
-        sweep.append((round(total, 9), (bridge, margin), t, counts, want, wrong, neg))
-    total, (bridge, margin), t, counts, want, wrong, neg = min(sweep, key=lambda r: (r[0], sum(r[1]), r[1]))
+        sweep.append((round(total, 9), (bridge, margin), scored.threshold, counts, scored))
+    total, (bridge, margin), t, counts, scored = min(sweep, key=lambda r: (r[0], sum(r[1]), r[1]))
+    want = [(dev[i].id, v) for i, v in scored.want]
+    wrong = [(dev[i].id, v) for i, v in scored.wrong]
+    neg = [(devneg[i].id, v) for i, v in scored.neg]
     signals = {q.id: f for q, f in zip(dev, on, strict=True)} | {n.id: f for n, f in zip(devneg, off, strict=True)}
 
     def listed(rows: list[tuple[str, float]]) -> str:
@@ -228,7 +255,7 @@ def crosslingual_only(answerer: Answerer, questions: list[Question], negatives: 
              "+ margin weight x margin (each weight pair at its best threshold).", "",
              "| bridge weight | margin weight | threshold | missed | answered without evidence | negatives answered "
              "| errors |", "|---:|---:|---:|---:|---:|---:|---:|",
-             *[f"| {w[0]} | {w[1]} | {th} | {c[0]} | {c[1]} | {c[2]} | {e:.4f} |" for e, w, th, c, *_ in sweep], "",
+             *[f"| {w[0]} | {w[1]} | {th} | {c[0]} | {c[1]} | {c[2]} | {e:.4f} |" for e, w, th, c, _ in sweep], "",
              "Confidences at the chosen weights (question id, confidence, bridge coverage, margin):", "",
              f"- answer holds the evidence: {listed(want)}", f"- answer lacks it: {listed(wrong)}",
              f"- negatives: {listed(neg)}", "",
