@@ -344,7 +344,7 @@ class Settings(BaseSettings):
         """The sentence and window shares of a passage's dense score cannot exceed the whole of it."""
         for name in ("sentence_weight", "crosslingual_sentence_weight"):
             share = getattr(self, name)
-            if self.window_weight and share is not None and share + self.window_weight > 1:
+            if self.window_weight and share is not None and share + self.window_weight > 1 + 1e-9:
                 raise ValueError(f"{name} ({share}) + window_weight ({self.window_weight}) must be at most 1")
         return self
 
