@@ -10,16 +10,20 @@ sentence share and adds the window share; "replace" sets ``sentence_weight`` to 
 (a cross-lingual question keeps ``crosslingual_sentence_weight``). A variant
 wins on the dev questions of both sets pooled (best MRR@10, ties: Recall@1, then
 the configured system); test rows are printed beside and never used to choose.
-Korean and English questions are reported apart. Latency is the median
-in-process search time over all questions of both sets per variant.
+Korean and English questions are reported apart. Latency: every question of
+both sets searched once per variant, the variants interleaved question by
+question (other jobs on a shared machine then load them alike); medians.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
+import time
 
-from briefsearch.eval.evaluate import METRICS, REPORTS, EvalReport, _scores, significance
-from briefsearch.eval.ranking_round3 import HEAD, SETS, _pooled, _row, open_sets, run_sets
+from briefsearch.eval.evaluate import METRICS, REPORTS, EvalReport, Question, _scores, significance
+from briefsearch.eval.ranking_round3 import HEAD, SETS, _pooled, _row, open_sets, run_sets, why_missed
+from briefsearch.index.search import Searcher
 from briefsearch.index.settings import get_settings
 
 SIZES = (2, 3)
@@ -46,12 +50,26 @@ def _language(reports: dict[str, EvalReport], split: str, english: bool) -> dict
     return _scores(qrels, run, ids)
 
 
-def _latency(reports: dict[str, EvalReport]) -> dict[str, float]:
-    """Median in-process search ms over both sets' questions, and the median dense stage."""
-    times = sorted(o.latency_ms for rep in reports.values() for o in rep.outcomes)
-    dense = [rep.median_timings_ms.get("dense_ms", 0.0) for rep in reports.values()]
-    return {"n": len(times), "median_ms": round(times[len(times) // 2], 2),
-            "dense_stage_ms": round(sum(dense) / len(dense), 3)}
+def latency(searchers: dict[str, Searcher], questions: dict[str, list[Question]],
+            updates: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """Median in-process search ms and dense stage ms per variant over both sets' questions, the variants
+    interleaved question by question so that other jobs on the machine load them alike."""
+    total: dict[str, list[float]] = {label: [] for label in updates}
+    dense: dict[str, list[float]] = {label: [] for label in updates}
+    for name in SETS:
+        searcher, base = searchers[name], searchers[name].settings
+        try:
+            for q in questions[name]:
+                for label, update in updates.items():
+                    searcher.settings = base.model_copy(update=update)
+                    started = time.perf_counter()
+                    result = searcher.search(q.question, k=10)
+                    total[label].append((time.perf_counter() - started) * 1000)
+                    dense[label].append(result.timings.get("dense_ms", 0.0))
+        finally:
+            searcher.settings = base
+    return {label: {"n": len(total[label]), "median_ms": round(statistics.median(total[label]), 2),
+                    "dense_stage_ms": round(statistics.median(dense[label]), 3)} for label in updates}
 
 
 def _moved(before: dict[str, EvalReport], after: dict[str, EvalReport]) -> list[dict]:
@@ -102,23 +120,37 @@ def main() -> None:
         lines += [_row(f"{label}, {n} test", reports[n].per_split["test"]) for n in SETS]
         lines += [_row(f"{label}, Korean test", _language(reports, "test", False)),
                   _row(f"{label}, English test", _language(reports, "test", True))]
-    lines += ["", "## Latency (median in-process search over both sets' questions, one at a time)", "",
-              "| variant | queries | median ms | dense stage ms (mean of the sets' medians) |", "|---|---:|---:|---:|"]
-    latency = {label: _latency(reports) for label, _, reports in rows}
+    timed = latency(searchers, questions, {label: update for label, update, _ in rows})
+    lines += ["", "## Latency (in-process, one query at a time, k=10; variants interleaved question by question)",
+              "", "| variant | queries | median ms | median dense stage ms |", "|---|---:|---:|---:|"]
     lines += [f"| {label} | {v['n']} | {v['median_ms']:.1f} | {v['dense_stage_ms']:.2f} |"
-              for label, v in latency.items()]
+              for label, v in timed.items()]
     moved = _moved(configured[2], chosen[2]) if chosen is not configured else []
     if chosen is not configured:
         for name in SETS:
             lines += ["", f"Paired significance on {name} test, configured → {chosen[0]}:", "", "```",
                       significance({"configured": configured[2][name], "chosen": chosen[2][name]}, "test"), "```"]
+        lines += ["", "## Configured dev misses (not at rank 1) under the chosen variant", "",
+                  "Cause as ranking_round3 reads it: where the configured first passage lies against the answer.", "",
+                  "| set | id | type | cause | configured rank | chosen rank |", "|---|---|---|---|---:|---:|"]
+        for name in SETS:
+            ranks = {o.id: o.first_hit_rank for o in chosen[2][name].outcomes}
+            lines += [f"| {name} | {m['id']} | {m['type']} | {m['cause']} | {m['rank']} | {ranks[m['id']]} |"
+                      for m in why_missed(searchers[name], configured[2][name], questions[name])]
+        lines += ["", "## Questions moved, counted (configured → chosen)", "",
+                  "| split | language | better | worse |", "|---|---|---:|---:|"]
+        for split in ("dev", "test"):
+            for lang in ("Korean", "English"):
+                group = [m for m in moved if m["split"] == split and (m["type"] == "english") == (lang == "English")]
+                lines.append(f"| {split} | {lang} | {sum(not m['worse'] for m in group)} | "
+                             f"{sum(m['worse'] for m in group)} |")
         lines += ["", "## Questions whose first relevant rank moved, configured → chosen", "",
                   "| set | id | split | type | from | to | question |", "|---|---|---|---|---:|---:|---|"]
         lines += [f"| {m['set']} | {m['id']} | {m['split']} | {m['type']} | {m['from']} | {m['to']} | "
                   f"{m['question']} |" for m in moved]
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / f"{REPORT}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    runs = {label: {"update": update, "latency": latency[label],
+    runs = {label: {"update": update, "latency": timed[label],
                     **{f"{n} {s}": reports[n].per_split[s] for n in SETS for s in ("dev", "test")},
                     **{f"both {s}": _pooled(reports, s) for s in ("dev", "test")},
                     **{f"{lang} {s}": _language(reports, s, lang == "English")

@@ -92,7 +92,9 @@ class Settings(BaseSettings):
         0.0, ge=0.0, le=1.0, description="Share of a passage's dense score taken from its best window of "
         "window_sentences consecutive sentences (cosine to the normalized mean of their stored vectors; "
         "index/sentence_window.py), beside the sentence share (0: off). Together with sentence_weight (and "
-        "crosslingual_sentence_weight) at most 1.")
+        "crosslingual_sentence_weight) at most 1. Off: w 2-3 x 0.1-0.4, beside or instead of the sentence share, "
+        "is flat on pooled dev (best +0.0004 MRR@10) and lower on briefings test and English test: "
+        "eval/reports/ranking-sentence-windows.md.")
     window_sentences: int = Field(2, ge=2, le=8, description="Consecutive sentences of a passage in one window of "
                                   "the window signal (a passage with fewer is one window).")
     coverage_fusion: bool = Field(
