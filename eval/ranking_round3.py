@@ -32,7 +32,7 @@ from briefsearch.eval.evaluate import (
 )
 from briefsearch.eval.generalization import load_split_questions
 from briefsearch.index.search import Searcher, open_searcher
-from briefsearch.index.settings import get_settings
+from briefsearch.index.settings import Settings, get_settings
 from briefsearch.index.store import load_index
 
 SETS = ("briefings", "generalization")
@@ -72,6 +72,23 @@ HEAD = ["| variant, set split | n | " + " | ".join(LABELS[m] for m in METRICS) +
         "|---|---:|" + "---:|" * len(METRICS)]
 
 
+def open_sets(base: Settings) -> tuple[dict[str, Searcher], dict[str, list[Question]]]:
+    """Both sets' searchers (one model; var/index and var/generalization) and their questions."""
+    briefings = open_searcher(base, build=False, progress=False)
+    general_settings = base.model_copy(update={"data_dir": (base.data_dir / "generalization").resolve()})
+    general = briefings.with_index(load_index(general_settings.index_dir))
+    general.settings = general_settings
+    return ({"briefings": briefings, "generalization": general},
+            {"briefings": load_questions(), "generalization": load_split_questions()})
+
+
+def run_sets(searchers: dict[str, Searcher], questions: dict[str, list[Question]],
+             update: dict) -> dict[str, EvalReport]:
+    """Hybrid eval of both sets with ``update`` over each searcher's own settings, for this run only."""
+    return {name: evaluate_variant(searchers[name], searchers[name].settings, questions[name], update)
+            for name in SETS}
+
+
 def why_missed(searcher: Searcher, report: EvalReport, questions: list[Question]) -> list[dict]:
     """Per dev question not at rank 1: what came first instead, and where the answer was."""
     by_id = {q.id: q for q in questions}
@@ -108,16 +125,10 @@ def main() -> None:
     sweeps = [(k, v) for k, v in SWEEPS if not args.only or k in args.only]
     report = "ranking-round3" + "".join(f"-{k.replace('_', '-')}" for k in args.only)
     base = get_settings()
-    briefings = open_searcher(base, build=False, progress=False)
-    general_settings = base.model_copy(update={"data_dir": (base.data_dir / "generalization").resolve()})
-    general = briefings.with_index(load_index(general_settings.index_dir))
-    general.settings = general_settings
-    searchers = {"briefings": briefings, "generalization": general}
-    questions = {"briefings": load_questions(), "generalization": load_split_questions()}
+    searchers, questions = open_sets(base)
 
     def run(update: dict) -> dict[str, EvalReport]:
-        return {name: evaluate_variant(searchers[name], searchers[name].settings, questions[name], update)
-                for name in SETS}
+        return run_sets(searchers, questions, update)
 
     topic = ", ".join(args.only) or "feedback, structure smoothing, agreement weighting, re-sweep"
     lines = [f"# Ranking round 3: {topic}", "",

@@ -42,6 +42,7 @@ from briefsearch.index.lexical import LexicalAnalyzer, Term
 from briefsearch.index.query import is_crosslingual, latin_share, lexical_query
 from briefsearch.index.sentence_lexical import SentenceLexical
 from briefsearch.index.sentence_sim import SentenceMaxSim
+from briefsearch.index.sentence_window import SentenceWindows
 from briefsearch.index.settings import Settings
 from briefsearch.index.smoothing import smooth_by_group
 from briefsearch.index.store import DocumentRecord, LoadedIndex, check_compatible, load_index
@@ -147,6 +148,7 @@ class Searcher:
         # (char_start, char_end, is summary) per chunk, for the near-duplicate check
         self._spans = {cid: (c.char_start, c.char_end, c.kind == "summary") for cid, c in loaded.chunks.items()}
         self.sentences = SentenceMaxSim(loaded.chunks, loaded.sentence_vectors)
+        self.windows = SentenceWindows(loaded.chunks, loaded.sentence_vectors)  # built per size on first use
         # the index type comes from the file (as the manifest recorded it), its search knobs from settings
         self.vectors = VectorSearch(loaded.faiss_index, settings.faiss_ef_search, settings.faiss_nprobe,
                                     settings.faiss_exact_below)
@@ -354,17 +356,22 @@ class Searcher:
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None,
                cross: bool = False) -> list[tuple[int, float]]:
         """FAISS's top passages; with ``sentence_weight`` their cosine is blended with their best sentence's
-        (a cross-lingual question's share: ``crosslingual_sentence_weight`` when set)."""
+        (a cross-lingual question's share: ``crosslingual_sentence_weight`` when set), and with
+        ``window_weight`` with their best window of ``window_sentences`` sentences."""
         ranked = self.vectors.search(vector, depth, allowed)
         if not ranked:
             return []
         weight = self.settings.sentence_weight
         if cross and self.settings.crosslingual_sentence_weight is not None:
             weight = self.settings.crosslingual_sentence_weight
-        if not weight:
+        window = self.settings.window_weight
+        if not weight and not window:
             return ranked
-        best = self.sentences.scores(vector[0], (i for i, _ in ranked))
-        blended = [(i, (1 - weight) * s + weight * best.get(i, s)) for i, s in ranked]
+        ids = [i for i, _ in ranked]
+        best = self.sentences.scores(vector[0], ids) if weight else {}
+        windows = self.windows.scores(vector[0], ids, self.settings.window_sentences) if window else {}
+        own = max(0.0, 1 - weight - window)  # the passage's own cosine keeps what the two shares leave
+        blended = [(i, own * s + weight * best.get(i, s) + window * windows.get(i, s)) for i, s in ranked]
         return sorted(blended, key=lambda kv: (-kv[1], kv[0]))
 
     def _collapse(self, fused: list[tuple[int, float]], k: int, dense: list[tuple[int, float]],

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(
         0.2, ge=0.0, le=1.0, description="Share of a passage's dense score taken from its best sentence's cosine "
         "(max-sim over the sentence vectors); swept on dev: eval/reports/ranking-ablation.md.")
+    window_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of a passage's dense score taken from its best window of "
+        "window_sentences consecutive sentences (cosine to the normalized mean of their stored vectors; "
+        "index/sentence_window.py), beside the sentence share (0: off). Together with sentence_weight (and "
+        "crosslingual_sentence_weight) at most 1. Off: w 2-3 x 0.1-0.4, beside or instead of the sentence share, "
+        "is flat on pooled dev (best +0.0004 MRR@10) and lower on briefings test and English test: "
+        "eval/reports/ranking-sentence-windows.md.")
+    window_sentences: int = Field(2, ge=2, le=8, description="Consecutive sentences of a passage in one window of "
+                                  "the window signal (a passage with fewer is one window).")
     coverage_fusion: bool = Field(
         False, description="Scale the lexical weight by the share of query terms BM25 knows (English queries "
         "lean dense); measured on dev and test: eval/reports/ranking-ablation.md.")
@@ -331,6 +340,15 @@ class Settings(BaseSettings):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @model_validator(mode="after")
+    def _dense_shares(self) -> Settings:
+        """The sentence and window shares of a passage's dense score cannot exceed the whole of it."""
+        for name in ("sentence_weight", "crosslingual_sentence_weight"):
+            share = getattr(self, name)
+            if self.window_weight and share is not None and share + self.window_weight > 1 + 1e-9:
+                raise ValueError(f"{name} ({share}) + window_weight ({self.window_weight}) must be at most 1")
+        return self
 
     @property
     def api_key_set(self) -> frozenset[str]:
