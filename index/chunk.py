@@ -220,25 +220,21 @@ class Chunker:
         prefix = [0]
         for unit in units:
             prefix.append(prefix[-1] + unit.tokens)
-        carries = [self._carry(units, i, budget) for i in range(n)]
+        # the overlap rule of the greedy packing: a part repeats the carry unless carry and first sentence overflow
+        carries = [self._carry(units, i, budget) if i else [] for i in range(n)]
+        carries = [c if sum(u.tokens for u in c) + units[i].tokens <= budget else [] for i, c in enumerate(carries)]
         carry_tokens = [sum(u.tokens for u in c) for c in carries]
 
         def size(i: int, j: int) -> int | None:
-            """Tokens of the part ``units[i:j]`` with its overlap (dropped when it does not fit); None: too big."""
-            body = prefix[j] - prefix[i]
-            if body > budget:
-                return None
-            return body + carry_tokens[i] if i and body + carry_tokens[i] <= budget else body
+            """Tokens of the part ``units[i:j]`` with its overlap; None when it does not fit."""
+            total = carry_tokens[i] + prefix[j] - prefix[i]
+            return total if total <= budget else None
 
         greedy = self._pack_greedy(units, budget)
         for parts in range(math.ceil(prefix[-1] / budget), len(greedy) + 1):
             cuts = self._best_cuts(n, parts, size)
             if cuts is not None:
-                packs = []
-                for i, j in pairwise(cuts):
-                    carry = carries[i] if i and prefix[j] - prefix[i] + carry_tokens[i] <= budget else []
-                    packs.append([*carry, *units[i:j]])
-                return packs
+                return [[*carries[i], *units[i:j]] for i, j in pairwise(cuts)]
         return greedy
 
     @staticmethod
