@@ -34,7 +34,7 @@ from pathlib import Path
 
 from briefsearch.eval.compare_reports import Ranks, compare
 from briefsearch.eval.evaluate import LABELS, METRICS, REPORTS, EvalReport, Question, _scores, load_questions, run_eval
-from briefsearch.eval.generalization import add_documents, load_split_questions, scratch_settings
+from briefsearch.eval.generalization import DOCS, add_documents, load_split_questions, scratch_settings
 from briefsearch.index.settings import Settings
 
 SETS = ("briefings", "generalization")
@@ -164,11 +164,12 @@ def moved(base: dict, variant: dict) -> list[str]:
 def markdown(results: dict[Variant, dict], stages: list[tuple[str, list[Variant], Variant]],
              configured: Variant, chosen: Variant, command: str) -> str:
     base_chars = chars_shown(results[configured])
+    n_docs = len(list(DOCS.glob("*.txt")))
     head = ["| variant, rows | n | " + " | ".join(LABELS[m] for m in METRICS) + " | chars shown |",
             "|---|---:|" + "---:|" * len(METRICS) + "---:|"]
     lines = ["# Passage granularity: chunk budget, overlap, balanced splitting", "",
              f"- command: `{command}`",
-             f"- each variant built from scratch in its own data dir (seed briefings; seed + {11} laws/bills "
+             f"- each variant built from scratch in its own data dir (seed briefings; seed + {n_docs} laws/bills "
              "added through the add path), one shared copy of the embedding cache; hybrid search as configured",
              "- chosen on the dev questions of both sets pooled: best MRR@10, ties Recall@1, then the configured "
              "value; rule fixed before running: a variant showing more than 15 % more characters per result than "
