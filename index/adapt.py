@@ -56,7 +56,7 @@ class Pair:
 def corpus_chunks(settings: Settings, count_tokens, korean: KoreanText) -> list[Chunk]:
     """The passages the index would hold for the data dir's library, chunked exactly as a build does."""
     chunker = Chunker(count_tokens, korean, settings.max_chunk_tokens, settings.overlap_sentences,
-                      settings.passage_prefix)
+                      settings.passage_prefix, settings.chunk_split)
     chunks: list[Chunk] = []
     for entry in Library(settings).entries():
         source = read_source(entry.path)

@@ -56,7 +56,8 @@ def chunker_identity(settings: Settings) -> dict:
         "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
     } | ({"late_interaction": True} if settings.late_interaction else {}) | (  # token states stored: tokens.npy
         # pooled sentence vectors differ from separately embedded ones: an index of the other kind is not reused
-        {"sentence_vectors": "pooled"} if settings.sentence_vectors == "pooled" else {})
+        {"sentence_vectors": "pooled"} if settings.sentence_vectors == "pooled" else {}) | (
+        {"chunk_split": settings.chunk_split} if settings.chunk_split != "greedy" else {})
 
 
 def _relative(path: Path) -> str:
@@ -148,7 +149,7 @@ class _DocumentChunks:
                  previous: LoadedIndex | None) -> None:
         self.korean = korean
         self.chunker = Chunker(encoder.count_tokens, korean, settings.max_chunk_tokens, settings.overlap_sentences,
-                               settings.passage_prefix)
+                               settings.passage_prefix, settings.chunk_split)
         self.analyzer = LexicalAnalyzer(korean)
         self.previous = previous
         self.by_doc: dict[str, list[Chunk]] = {}

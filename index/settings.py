@@ -78,7 +78,11 @@ class Settings(BaseSettings):
                                   "and sentences: 2 measured fastest on 2 cores (13.5 passages/s against 11.8 at 8, "
                                   "9.1 at 32; bench/build_throughput.md).")
     max_chunk_tokens: int = Field(256, ge=32, le=512, description="Model-token budget per passage.")
-    overlap_sentences: int = Field(1, ge=0, le=5)
+    overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences a passage repeats from the one before "
+                                   "it in the same section.")
+    chunk_split: Literal["greedy", "balanced"] = Field(
+        "greedy", description="A section over the budget: greedy fills each passage (the last one often short); "
+        "balanced cuts it into the fewest near-equal parts that fit (eval/reports/chunking-sweep.md).")
     search_mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Default retrieval mode.")
     fusion: Literal["rrf", "weighted"] = Field("weighted", description="How dense and lexical rankings combine.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
