@@ -81,10 +81,15 @@ def is_hwp5(data: bytes) -> bool:
     if not data.startswith(OLE_MAGIC):
         return False
     try:
-        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        with _open(data) as ole:
             return ole.exists("FileHeader") and ole.openstream("FileHeader").read(32).startswith(_SIGNATURE)
     except Exception:  # olefile raises many types on broken files; then it is no readable .hwp
         return False
+
+
+def _open(data: bytes) -> olefile.OleFileIO:
+    """Strict: a truncated or inconsistent compound file raises instead of reading as garbage."""
+    return olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_INCORRECT)
 
 
 def read_hwp5(data: bytes, name: str, max_unpacked_bytes: int, max_ratio: int,
@@ -105,7 +110,7 @@ def read_hwp5(data: bytes, name: str, max_unpacked_bytes: int, max_ratio: int,
         raise CorpusError(f"{name}: not an HWP 5.0 document (.hwp files are OLE compound files; "
                           "this one does not start like one)")
     try:
-        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        with _open(data) as ole:
             flags = _check_header(ole, name)
             streams = _section_streams(ole, name)
             budget = max_unpacked_bytes
