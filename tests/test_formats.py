@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-import olefile
 import pytest
 from defusedxml.ElementTree import parse as parse_xml
 from fixtures_formats import (
     HP_2011,
     HP_2024,
     HS_2011,
+    HWP_DIR,
     make_cid_pdf,
     make_docx,
     make_hwpx,
     make_pdf,
     make_scanned_pdf,
+    rewritten_hwp,
+    with_hwp_flag,
     write_zip,
 )
 
@@ -385,7 +385,6 @@ def test_hwpx_without_text(tmp_path: Path) -> None:
 # Real files written by 한글 (tests/fixtures/hwp/SOURCES.md); three have the .hml (XML) export of the same
 # document, read here with defusedxml as an independent account of their text.
 
-HWP_DIR = Path(__file__).parent / "fixtures" / "hwp"
 _HML_INLINE = {"TAB": " ", "LINEBREAK": "\n", "HYPEN": "-", "NBSPACE": "\u00a0", "FWSPACE": "\u3000"}
 _HML_NOT_BODY = {"HEADER", "FOOTER", "HIDDENCOMMENT"}
 
@@ -472,30 +471,10 @@ def test_hwp_headers_and_footers_are_not_body_text() -> None:
     assert "나눔글꼴로 작성되었습니다" not in text  # the page footer
 
 
-def _rewritten(tmp_path: Path, stem: str, stream: str, change: Callable[[bytes], bytes]) -> bytes:
-    """A fixture with one stream replaced in place (olefile writes streams of the same size)."""
-    path = tmp_path / f"{stem}.hwp"
-    shutil.copy(HWP_DIR / f"{stem}.hwp", path)
-    with olefile.OleFileIO(str(path), write_mode=True) as ole:
-        old = ole.openstream(stream).read()
-        new = change(old)
-        assert len(new) == len(old)
-        ole.write_stream(stream, new)
-    return path.read_bytes()
-
-
-def _with_flag(bit: int) -> Callable[[bytes], bytes]:
-    def change(header: bytes) -> bytes:
-        (flags,) = struct.unpack_from("<I", header, 36)
-        return header[:36] + struct.pack("<I", flags | bit) + header[40:]
-
-    return change
-
-
 @pytest.mark.parametrize(("bit", "needle"), [(2, "password-protected"), (4, "distribution (배포용)"),
                                              (16, "DRM-protected"), (256, "password-protected")])
 def test_hwp_protected_documents(tmp_path: Path, bit: int, needle: str) -> None:
-    _fails(_rewritten(tmp_path, "sample-2", "FileHeader", _with_flag(bit)), ".hwp", needle)
+    _fails(rewritten_hwp(tmp_path, "sample-2", "FileHeader", with_hwp_flag(bit)), ".hwp", needle)
 
 
 def test_hwp_not_an_hwp_file(tmp_path: Path) -> None:
@@ -503,16 +482,16 @@ def test_hwp_not_an_hwp_file(tmp_path: Path) -> None:
     _fails(b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(100), ".hwp", "HWP 3.0", "not supported")
     hwpx = make_hwpx(tmp_path / "really.hwpx", ["한글 문단"])
     _fails(hwpx.read_bytes(), ".hwp", "zip archive", "(.hwpx)")
-    other_ole = _rewritten(tmp_path, "sample-2", "FileHeader", lambda h: b"Some Other Compound File".ljust(256, b"\0"))
+    other_ole = rewritten_hwp(tmp_path, "sample-2", "FileHeader", lambda h: b"Other Compound File".ljust(len(h), b"\0"))
     _fails(other_ole, ".hwp", "no HWP signature")
 
 
 def test_hwp_corrupt_and_truncated(tmp_path: Path) -> None:
     data = (HWP_DIR / "sample-2.hwp").read_bytes()
     _fails(data[: len(data) // 2], ".hwp", "corrupt or truncated")
-    _fails(_rewritten(tmp_path, "sample-2", "BodyText/Section0", lambda raw: bytes(range(256)) * (len(raw) // 256)
+    _fails(rewritten_hwp(tmp_path, "sample-2", "BodyText/Section0", lambda raw: bytes(range(256)) * (len(raw) // 256)
                       + bytes(len(raw) % 256)), ".hwp", "BodyText/Section0", "does not decompress")
-    _fails(_rewritten(tmp_path, "sample-2", "BodyText/Section0", _cut_deflate), ".hwp", "compressed data ends early")
+    _fails(rewritten_hwp(tmp_path, "sample-2", "BodyText/Section0", _cut_deflate), ".hwp", "compressed data ends early")
 
 
 def _cut_deflate(raw: bytes) -> bytes:
@@ -533,7 +512,7 @@ def test_hwp_deflate_bomb_and_size_limit(tmp_path: Path) -> None:
         assert len(packed) <= len(raw)
         return packed + bytes(len(raw) - len(packed))
 
-    _fails(_rewritten(tmp_path, "shape-text-1", "BodyText/Section0", bomb), ".hwp", "absurd compression ratio")
+    _fails(rewritten_hwp(tmp_path, "shape-text-1", "BodyText/Section0", bomb), ".hwp", "absurd compression ratio")
     path = HWP_DIR / "sample-2.hwp"
     _fails(path.read_bytes(), ".hwp", "limit of 1,000", max_unpacked_bytes=1000)
     assert _extract(path, max_unpacked_bytes=1 << 20).text
@@ -544,13 +523,13 @@ def test_hwp_records_nested_too_deep(tmp_path: Path) -> None:
         return struct.pack("<I", 66 | (MAX_LEVEL + 1) << 10 | 0xFFF << 20) + struct.pack("<I", len(raw) - 8) + bytes(
             len(raw) - 8)
 
-    _fails(_rewritten(tmp_path, "text-2", "BodyText/Section0", deep), ".hwp", "nests objects more than")
+    _fails(rewritten_hwp(tmp_path, "text-2", "BodyText/Section0", deep), ".hwp", "nests objects more than")
 
 
 def test_hwp_in_the_extraction_process(tmp_path: Path) -> None:
     """The child process the service uses returns the same rendition and the same refusals."""
     data = (HWP_DIR / "sample-2.hwp").read_bytes()
     assert extract_isolated(data, ".hwp", "sample-2.hwp", 60, 1024).text == _hwp("sample-2").text
-    protected = _rewritten(tmp_path, "sample-2", "FileHeader", _with_flag(2))
+    protected = rewritten_hwp(tmp_path, "sample-2", "FileHeader", with_hwp_flag(2))
     with pytest.raises(CorpusError, match="password-protected"):
         extract_isolated(protected, ".hwp", "sample-2.hwp", 60, 1024)
