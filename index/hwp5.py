@@ -117,17 +117,16 @@ def read_hwp5(data: bytes, name: str, max_unpacked_bytes: int, max_ratio: int,
             paragraphs: list[Paragraph] = []
             for stream in streams:
                 raw = ole.openstream(stream).read()
+                body = raw
                 if flags & _COMPRESSED:
-                    body = _inflate(raw, name, stream, budget, max_ratio, ratio_min_bytes)
-                elif len(raw) > budget:
-                    raise CorpusError(f"{name}: refusing document: its sections hold more than the limit of "
+                    body = _inflate(raw, name, stream, budget + 1, max_ratio, ratio_min_bytes)
+                if len(body) > budget:
+                    raise CorpusError(f"{name}: refusing document: its sections unpack to more than the limit of "
                                       f"{max_unpacked_bytes:,} bytes")
-                else:
-                    body = raw
                 budget -= len(body)
                 paragraphs += [_paragraph(r) for r in _record_tree(body, name, stream) if r.tag == _PARA_HEADER]
-    except CorpusError:
-        raise
+    except (CorpusError, MemoryError):
+        raise  # the extraction process reports a MemoryError as over its memory limit
     except Exception as exc:  # olefile raises OSError, struct.error, IndexError ... on a broken compound file
         raise CorpusError(f"{name}: the .hwp file is corrupt or truncated ({type(exc).__name__}: {exc})") from exc
     return paragraphs
@@ -165,19 +164,18 @@ def _section_streams(ole: olefile.OleFileIO, name: str) -> list[str]:
     return [stream for _, stream in sorted(numbered)]
 
 
-def _inflate(raw: bytes, name: str, stream: str, budget: int, max_ratio: int, ratio_min_bytes: int) -> bytes:
-    """Raw deflate, stopped as soon as the output passes the size budget or the ratio bound."""
+def _inflate(raw: bytes, name: str, stream: str, max_out: int, max_ratio: int, ratio_min_bytes: int) -> bytes:
+    """Raw deflate, stopped at ``max_out`` bytes (the caller refuses that much) or past the ratio bound."""
     ratio_cap = max(ratio_min_bytes, max_ratio * len(raw))
     inflater = zlib.decompressobj(-15)
     try:
-        body = inflater.decompress(raw, min(budget, ratio_cap) + 1)
+        body = inflater.decompress(raw, min(max_out, ratio_cap + 1))
     except zlib.error as exc:
         raise CorpusError(f"{name}: {stream} is corrupt: it does not decompress ({exc})") from exc
     if len(body) > ratio_cap:
         raise CorpusError(f"{name}: refusing document: {stream} has an absurd compression ratio (a deflate bomb?)")
-    if len(body) > budget:
-        raise CorpusError(f"{name}: refusing document: its sections unpack to more than the limit of "
-                          f"{budget:,} bytes left")
+    if len(body) >= max_out:
+        return body
     if not inflater.eof:
         raise CorpusError(f"{name}: {stream} is truncated: its compressed data ends early")
     return body
