@@ -6,20 +6,20 @@ published description, 「한글 문서 파일 형식 5.0」 (revision 1.3, 2018
 olefile for the OLE compound file.  본 제품은 한글과컴퓨터의 한/글 문서 파일(.hwp) 공개 문서를 참고하여
 개발하였습니다.
 
-What the reader relies on (section numbers of the description):
+What the reader relies on (named as in the description; checked on real files, see README):
 
-* ``FileHeader`` stream (3.2.1): signature ``HWP Document File``, version, and property bits:
+* ``FileHeader`` stream (파일 인식 정보): signature ``HWP Document File``, version, and property bits:
   0 compressed, 1 password, 2 distribution (배포용: the body is encrypted into ``ViewText``),
   4 DRM, 8 certificate encryption, 10 certificate DRM.
-* ``BodyText/Section{N}`` streams (3.2.3), raw deflate when compressed, hold records (4.1): a 32-bit
+* ``BodyText/Section{N}`` streams (본문), raw deflate when compressed, hold records (데이터 레코드): a 32-bit
   header of tag (10 bits), level (10 bits) and size (12 bits; 0xFFF means a 32-bit size follows).
   The level makes a tree: a paragraph (``PARA_HEADER``) owns its text (``PARA_TEXT``) and one
   ``CTRL_HEADER`` per extended control in the text, in order.
-* ``PARA_TEXT`` (4.3.1) is UTF-16LE; code units below 32 are controls (표 6): "char" controls take one
+* ``PARA_TEXT`` (문단의 텍스트) is UTF-16LE; code units below 32 are controls (제어 문자): "char" ones take one
   unit (10 line break, 13 paragraph end, 24 hyphen, 30 non-breaking space, 31 fixed-width space),
   "inline" and "extended" ones take eight (9 tab, 11 table or drawing object, 15 hidden comment,
   16 header/footer, 17 foot/endnote, ...); an extended control's units 1-2 hold its control id.
-* A table (4.3.9.1): ``CTRL_HEADER`` ``tbl `` owns a ``TABLE`` record (rows, columns, then the number
+* A table (표 개체): ``CTRL_HEADER`` ``tbl `` owns a ``TABLE`` record (rows, columns, then the number
   of cells of each row) and, per cell in row order, a ``LIST_HEADER`` followed by the cell's
   paragraphs; a ``LIST_HEADER`` before ``TABLE`` is the caption.  Drawing objects (``gso ``: text boxes,
   pictures with captions) and foot/endnotes (``fn  ``, ``en  ``) hold their paragraph lists below them.
