@@ -464,6 +464,18 @@ def test_hwp_text_boxes_follow_their_paragraph() -> None:
     assert "\n글상자 1\n글상자 2\n다각형 글상자\nㅁㄴㅇㄹ\n" in text
 
 
+def test_hwp_form_with_layout_tables() -> None:
+    """A KAIST form: label cells as written (균등 분할 spacing kept), the notes after the form, the checklist rows."""
+    text = _hwp("kaist-585").text
+    assert text.startswith(
+        "창의학습관 사용신청서 (동아리용)\t확인\t학 적 팀\t학생지원팀\n단 체 명\t□ 정식동아리  □ 가등록 동아리\n"
+    )
+    assert "\n장    소\t\n" in text
+    assert "\n   ※외부인이 참석하는 행사(집회)는 원칙적으로 불허함.\n" in text
+    assert "\n점검 항목\t비    고\n" in text
+    assert text.endswith("\n열쇠 반납 : 사용 종료 후 즉시 반납 해 주시기 바랍니다.\t")
+
+
 def test_hwp_headers_and_footers_are_not_body_text() -> None:
     text = _hwp("project_proposal").text
     assert "문서의 제목" in text and "\n표\t내용구분\t내용구분\n" in text
