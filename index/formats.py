@@ -1,4 +1,4 @@
-"""Text renditions of binary documents (.pdf, .docx, .hwpx).
+"""Text renditions of binary documents (.pdf, .docx, .hwpx, .hwp).
 
 The rest of the pipeline only understands text, so each upload gets a UTF-8 *rendition*
 that is stored beside the original; citation offsets index into it.  The rendition uses
@@ -6,12 +6,13 @@ the conventions the structure parser already reads:
 
 * PDF: page texts joined by ``"\\n\\f\\n"`` (page = 1 + number of form feeds before an offset);
   pdfminer's text boxes are separated by a blank line.
-* DOCX/HWPX: one paragraph per line, ``"#" * N`` headings, ``"- "`` list items, and tables as
+* DOCX/HWPX/HWP: one paragraph per line, ``"#" * N`` headings, ``"- "`` list items, and tables as
   one tab-separated line per row framed by empty lines.  A tab *inside* a paragraph becomes a
   space, because the parser reads any tab as a table cell separator.
 
 Uploads are untrusted: archives are checked for bombs and odd member names before anything is
-unpacked, HWPX XML goes through defusedxml, and every failure becomes a ``CorpusError``.
+unpacked, HWPX XML goes through defusedxml, HWP sections are inflated under the same size and
+ratio limits (``index/hwp5.py``), and every failure becomes a ``CorpusError``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from xml.etree.ElementTree import Element, ParseError
@@ -37,15 +38,15 @@ from pdfminer.high_level import extract_pages
 from pdfminer.layout import LAParams, LTFigure, LTLayoutContainer, LTTextBox
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
+from briefsearch.index import hwp5
 from briefsearch.index.errors import CorpusError
 
-BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".hwpx"})
+BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".hwpx", ".hwp"})
 
 # Bumped whenever the rendition conventions below change, so stored renditions can be rebuilt.
 RENDITION_VERSION = 1
 MAX_COMPRESSION_RATIO = 200  # deflate tops out near 1000:1; real Office/HWPX XML stays far below 200:1
 RATIO_CHECK_MIN_BYTES = 1 << 20  # tiny members may compress absurdly well without harm
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc / .hwp compound files
 _CID_TOKEN = re.compile(r"\(cid:\d+\)")
 # line_margin 1.0 keeps lines set at Hangul's usual 160-180 % spacing in one text box (the default 0.5 puts
 # a blank line after every line); all_texts also lays out text drawn inside form XObjects.
@@ -62,7 +63,7 @@ class Extracted:
     """A document's text rendition and where it came from."""
 
     text: str  # the text rendition (UTF-8 str, "\n" line ends)
-    kind: str  # "pdf" | "docx" | "hwpx"
+    kind: str  # "pdf" | "docx" | "hwpx" | "hwp"
     pages: int | None  # number of pages for PDFs, else None
     extractor: str  # library and version, recorded in the index manifest
 
@@ -77,7 +78,12 @@ def extract(data: bytes, suffix: str, name: str = "<upload>", max_unpacked_bytes
         raise CorpusError(f"{name}: file is empty")
     if suffix == ".pdf":
         return extract_pdf(data, name)
-    if data.startswith(_OLE_MAGIC):
+    if suffix == ".hwp":
+        return extract_hwp(data, name, max_unpacked_bytes)
+    if data.startswith(hwp5.OLE_MAGIC):
+        if suffix == ".hwpx" and hwp5.is_hwp5(data):
+            raise CorpusError(f"{name}: this is a binary .hwp (HWP 5.0) file, not .hwpx; "
+                              "upload it with its real extension (.hwp)")
         legacy = ".doc" if suffix == ".docx" else ".hwp"
         raise CorpusError(
             f"{name}: this is a legacy binary {legacy} file, not {suffix}; save it as {suffix} and upload again"
@@ -187,6 +193,26 @@ def _table_block(rows: list[list[list[str]]]) -> list[str]:
         flat_rows = [[" ".join(_split_cell(cell)) for cell in row] for row in rows]
         lines = ["\t".join(cell.replace("\t", " ") for cell in row) for row in flat_rows if any(row)]
     return ["", *lines, ""] if any(line.strip() for line in lines) else []
+
+
+def _paragraph_lines(content: Iterable[str | list[str]], later: list[str]) -> list[str]:
+    """An HWPX or HWP paragraph: its text as a line, each table (a rendered block) where it
+    stands, then ``later`` (text boxes, notes, captions), which inside the line would split a sentence."""
+    lines: list[str] = []
+    parts: list[str] = []
+    for item in content:
+        if isinstance(item, str):
+            parts.append(item)
+        else:
+            lines.append("".join(parts))
+            parts = []
+            lines += item
+    lines.append("".join(parts))
+    if lines[0] == "" and len(lines) > 1:
+        lines = lines[1:]  # a paragraph holding only a table does not add a line before it
+    if lines[-1] == "" and len(lines) > 1:
+        lines = lines[:-1]
+    return lines + later
 
 
 def _split_cell(cell: list[str]) -> list[str]:
@@ -379,29 +405,21 @@ def _parse_member(archive: zipfile.ZipFile, member: str, name: str) -> Element:
 
 def _hwpx_paragraph(p: Element) -> list[str]:
     """The paragraph's line, its tables where they stand, then text of boxes, notes and captions."""
-    lines: list[str] = []
+    content: list[str | list[str]] = []
     later: list[str] = []
-    parts: list[str] = []
     for run in p:
         if _hp(run) != "run":
             continue
         for item in run:
             kind = _hp(item)
             if kind == "t":
-                parts.append(_hwpx_text(item))
+                content.append(_hwpx_text(item))
             elif kind == "tbl":
-                lines.append("".join(parts))
-                parts = []
-                lines += _hwpx_table(item)
+                content.append(_hwpx_table(item))
             else:
                 for sub in _hwpx_sublists(item):
                     later += [line for child in sub if _hp(child) == "p" for line in _hwpx_paragraph(child)]
-    lines.append("".join(parts))
-    if lines[0] == "" and len(lines) > 1:
-        lines = lines[1:]  # a paragraph holding only a table does not add a line before it
-    if lines[-1] == "" and len(lines) > 1:
-        lines = lines[:-1]
-    return lines + later
+    return _paragraph_lines(content, later)
 
 
 def _hwpx_text(t: Element) -> str:
@@ -445,6 +463,25 @@ def _hp(element: Element) -> str | None:
 def _local(element: Element) -> str:
     tag = element.tag if isinstance(element.tag, str) else ""
     return tag.rsplit("}", 1)[-1]
+
+
+# --------------------------------------------------------------------------- HWP (binary HWP 5.0)
+
+
+def extract_hwp(data: bytes, name: str, max_unpacked_bytes: int) -> Extracted:
+    """Sections in order via ``index/hwp5.py``; paragraphs and tables rendered as for HWPX."""
+    paragraphs = hwp5.read_hwp5(data, name, max_unpacked_bytes, MAX_COMPRESSION_RATIO, RATIO_CHECK_MIN_BYTES)
+    lines = [line for paragraph in paragraphs for line in _hwp_paragraph(paragraph)]
+    return _finish(lines, "hwp", name, "hwp5 record reader + " + _extractor("olefile"))
+
+
+def _hwp_paragraph(paragraph: hwp5.Paragraph) -> list[str]:
+    content = [item if isinstance(item, str) else _hwp_table(item) for item in paragraph.content]
+    return _paragraph_lines(content, [line for note in paragraph.attached for line in _hwp_paragraph(note)])
+
+
+def _hwp_table(table: hwp5.Table) -> list[str]:
+    return _table_block([[[line for p in cell for line in _hwp_paragraph(p)] for cell in row] for row in table.rows])
 
 
 def _extractor(package: str) -> str:

@@ -6,7 +6,7 @@ are stored under ``<data_dir>/library/``::
 
     library.json         {"added": {doc_id: entry}, "removed": [seed doc ids]}, replaced atomically
     files/<sha>-<name>   originals as uploaded (content-addressed, so never overwritten)
-    files/<...>.txt      the text rendition of a PDF/DOCX/HWPX original, which citations slice
+    files/<...>.txt      the text rendition of a PDF/DOCX/HWPX/HWP original, which citations slice
 
 A document added with the id of a seed document overrides it; removing a seed
 document records it under ``removed``. Files no committed state refers to are

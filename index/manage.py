@@ -80,7 +80,7 @@ class _Prepared:
     doc_id: str
     name: str
     data: bytes
-    rendition: bytes | None  # the UTF-8 text of a PDF/DOCX/HWPX; None when the file is text itself
+    rendition: bytes | None  # the UTF-8 text of a PDF/DOCX/HWPX/HWP; None when the file is text itself
     meta: dict
 
 

@@ -288,7 +288,7 @@ class Settings(BaseSettings):
                                      "build to finish before a 409 with Retry-After.")
     cli_lock_wait_seconds: float = Field(600.0, ge=0, description="Seconds `briefsearch add/remove/index build` "
                                          "and serve's start-up build wait for another change or build.")
-    extract_timeout: float = Field(120.0, gt=0, description="Seconds a PDF/DOCX/HWPX may take to extract.")
+    extract_timeout: float = Field(120.0, gt=0, description="Seconds a PDF/DOCX/HWPX/HWP may take to extract.")
     extract_memory_mb: int = Field(2048, ge=256, description="Address-space limit of the extraction process.")
     reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for an index version published "
                                    "by another process (briefsearch add); 0 disables.")

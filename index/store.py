@@ -79,7 +79,7 @@ class DocumentRecord:
     text: str = field(repr=False, default="")
     # structure for the document view: kind, heading type, text and source span of every block
     blocks: list[dict] = field(repr=False, default_factory=list)
-    original: str = ""  # the uploaded PDF/DOCX/HWPX when ``source`` is its text rendition
+    original: str = ""  # the uploaded PDF/DOCX/HWPX/HWP when ``source`` is its text rendition
     origin: str = "corpus"  # "corpus" (seed manifest) or "added" (briefsearch add / POST /documents)
     added_at: str = ""
 

@@ -273,7 +273,7 @@ def _report(result) -> None:
 @app.command()
 def add(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Files to add: .txt .md (UTF-8/CP949) .pdf .docx .hwpx")],
+    files: Annotated[list[Path], typer.Argument(help="Files to add: .txt .md (UTF-8/CP949) .pdf .docx .hwpx .hwp")],
     doc_id: Annotated[str | None, typer.Option(help="Document id (one file only; default: from the name).")] = None,
     title: Annotated[str | None, typer.Option(help="Title (default: the first line or heading).")] = None,
     date: Annotated[str | None, typer.Option(help="Publication date, YYYY[-MM[-DD]].")] = None,

@@ -168,8 +168,8 @@ class DocumentSummary(BaseModel):
     publisher: str
     kind: str
     chunk_count: int
-    source: str = Field(description="The file citation offsets slice (a PDF/DOCX/HWPX's text rendition)")
-    original: str = Field("", description="The uploaded PDF/DOCX/HWPX, when ``source`` is its rendition")
+    source: str = Field(description="The file citation offsets slice (a PDF/DOCX/HWPX/HWP's text rendition)")
+    original: str = Field("", description="The uploaded PDF/DOCX/HWPX/HWP, when ``source`` is its rendition")
     origin: str = Field("corpus", description="corpus (the seed manifest) or added (at run time)")
     added_at: str = ""
 

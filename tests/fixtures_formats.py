@@ -1,4 +1,5 @@
-"""Small real .pdf/.docx/.hwpx files, generated on demand so every test can rebuild them.
+"""Small real .pdf/.docx/.hwpx files, generated on demand so every test can rebuild them, and the real
+.hwp files of ``fixtures/hwp`` (written by 한글; binary HWP cannot be generated here), altered in place.
 
 PDFs use reportlab's built-in Korean CID font (HYSMyeongJo-Medium, not embedded), DOCX files
 python-docx, and HWPX files are zipped OWPML parts written by hand in the layout Hangul uses
@@ -7,12 +8,15 @@ python-docx, and HWPX files are zipped OWPML parts written by hand in the layout
 
 from __future__ import annotations
 
+import shutil
+import struct
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import docx
+import olefile
 import pypdf
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
@@ -28,6 +32,7 @@ KOREAN_FONT = "HYSMyeongJo-Medium"
 HP_2011 = "http://www.hancom.co.kr/hwpml/2011/paragraph"
 HP_2024 = "http://www.owpml.org/owpml/2024/paragraph"
 HS_2011 = "http://www.hancom.co.kr/hwpml/2011/section"
+HWP_DIR = Path(__file__).parent / "fixtures" / "hwp"
 
 Table = Sequence[Sequence[str]]
 
@@ -304,3 +309,28 @@ def _hwpx_table_p(rows: Table | None) -> str:
         ' vertRelTo="PARA" horzRelTo="PARA" vertAlign="TOP" horzAlign="LEFT" vertOffset="0" horzOffset="0"/>'
         f'{"".join(trs)}</hp:tbl></hp:run><hp:run charPrIDRef="0"><hp:t/></hp:run></hp:p>'
     )
+
+
+# --------------------------------------------------------------------------- HWP (real files, altered)
+
+
+def rewritten_hwp(tmp_path: Path, stem: str, stream: str, change: Callable[[bytes], bytes]) -> bytes:
+    """A ``fixtures/hwp`` file with one stream replaced in place (olefile writes streams of the same size)."""
+    path = tmp_path / f"{stem}.hwp"
+    shutil.copy(HWP_DIR / f"{stem}.hwp", path)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        old = ole.openstream(stream).read()
+        new = change(old)
+        assert len(new) == len(old)
+        ole.write_stream(stream, new)
+    return path.read_bytes()
+
+
+def with_hwp_flag(bit: int) -> Callable[[bytes], bytes]:
+    """Sets a property bit of the ``FileHeader`` stream (2 password, 4 distribution, 16 DRM, ...)."""
+
+    def change(header: bytes) -> bytes:
+        (flags,) = struct.unpack_from("<I", header, 36)
+        return header[:36] + struct.pack("<I", flags | bit) + header[40:]
+
+    return change

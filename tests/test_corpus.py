@@ -340,17 +340,48 @@ def test_docx_and_hwpx_uploads_keep_headings_and_tables(api: TestClient, tmp_pat
     assert _cited(table_hit).split() == table_hit["text"].replace(" | ", " ").split()
 
 
+def test_hwp_upload_is_searchable_and_cited_exactly(api: TestClient) -> None:
+    """A real binary .hwp (HWP 5.0) report: its passages are found, tables as rows, citations slice the rendition."""
+    from fixtures_formats import HWP_DIR
+
+    data = (HWP_DIR / "sample-2.hwp").read_bytes()
+    added = _upload(api, "vitamin-advice.hwp", data, date="2011-05-08")
+    assert added.status_code == 201, added.text
+    assert added.json()["doc_id"] == "vitamin-advice" and added.json()["passages"] >= 2
+    query = {"query": "영양 보충용 제품의 상한선 고시 계획", "k": 3}
+    hits = api.post("/search", json=query, headers=KEY).json()["results"]
+    hit = next(h for h in hits if h["doc_id"] == "vitamin-advice")
+    assert "상한선을 고시할 계획(計劃)이다." in hit["text"]
+    # the slice of the stored rendition is the passage, up to the blank lines the passage does not repeat
+    assert _cited(hit).split() == hit["text"].split() and _cited(hit).startswith(hit["text"].split("\n")[0])
+    doc = api.get("/documents/vitamin-advice", headers=KEY).json()
+    assert doc["original"].endswith(".hwp") and doc["source"].endswith(".txt")
+    assert (REPO_ROOT / doc["original"]).read_bytes() == data
+
+    hits = api.post("/search", json={"query": "비타민 B6 1일 영양권장량 기준치", "k": 5}, headers=KEY).json()["results"]
+    table_hit = next(h for h in hits if h["doc_id"] == "vitamin-advice" and "비타민 B6" in h["text"])
+    assert "\n비타민 B6 | 1.45 | 1.5 | 1\n" in table_hit["text"]
+    # rows are shown with " | " between cells; the citation is the rows as in the rendition (tabs)
+    assert _cited(table_hit).split() == table_hit["text"].replace(" | ", " ").split()
+
+
 def test_broken_binary_documents_are_refused_and_change_nothing(api: TestClient, scratch_settings: Settings,
                                                                  tmp_path: Path) -> None:
-    from fixtures_formats import make_scanned_pdf
+    from fixtures_formats import HWP_DIR, make_scanned_pdf, rewritten_hwp, with_hwp_flag
 
     before = _snapshot(api, scratch_settings)
     scanned = make_scanned_pdf(tmp_path / "scan.pdf")
+    hwp = (HWP_DIR / "sample-2.hwp").read_bytes()
     cases = [
         ("scan.pdf", scanned.read_bytes(), "no text layer"),
         ("broken.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 20, "PDF"),
         ("fake.docx", "그냥 텍스트".encode(), "docx"),
         ("fake.hwpx", b"PK\x03\x04broken", "hwpx"),
+        ("fake.hwp", "그냥 텍스트".encode(), "not an HWP 5.0 document"),
+        ("cut.hwp", hwp[: len(hwp) // 2], "corrupt or truncated"),
+        ("locked.hwp", rewritten_hwp(tmp_path, "sample-2", "FileHeader", with_hwp_flag(2)), "password-protected"),
+        ("shared.hwp", rewritten_hwp(tmp_path, "sample-2", "FileHeader", with_hwp_flag(4)), "distribution (배포용)"),
+        ("renamed.hwpx", hwp, "real extension (.hwp)"),
     ]
     for name, data, message in cases:
         response = _upload(api, name, data)

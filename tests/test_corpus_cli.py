@@ -197,3 +197,31 @@ def test_an_add_during_a_full_build_is_in_the_final_index(scratch_settings: Sett
     assert "hydrogen" in final.documents
     assert final.manifest.chunker["max_chunk_tokens"] == 256  # the add came last, with its own settings
     assert not [p for p in scratch_settings.index_dir.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_cli_adds_a_binary_hwp_and_refuses_a_protected_one(scratch_settings: Settings, encoder, korean,
+                                                           tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+    from fixtures_formats import HWP_DIR, rewritten_hwp, with_hwp_flag
+
+    before = live_version(scratch_settings.index_dir).name
+    locked = tmp_path / "locked.hwp"
+    locked.write_bytes(rewritten_hwp(tmp_path, "sample-2", "FileHeader", with_hwp_flag(2)))
+    refused = _cli(["add", str(locked)], scratch_settings)
+    assert refused.returncode == 4 and "password-protected" in refused.stderr, refused.stderr
+    assert live_version(scratch_settings.index_dir).name == before
+
+    doc = tmp_path / "vitamin-advice.hwp"
+    doc.write_bytes((HWP_DIR / "sample-2.hwp").read_bytes())
+    added = _cli(["add", str(doc), "--date", "2011-05-08"], scratch_settings)
+    assert added.returncode == 0, added.stderr
+    assert re.match(r"added vitamin-advice \(.*\): \d+ passages", added.stdout), added.stdout
+    searcher = Searcher(load_index(scratch_settings.index_dir), encoder, scratch_settings, korean=korean)
+    with TestClient(create_app(scratch_settings, searcher=searcher)) as client:
+        hits = client.post("/search", json={"query": "피콜린산 크롬 발암 가능성", "k": 3},
+                           headers={"Authorization": "Bearer test-key"}).json()["results"]
+    hit = next(h for h in hits if h["doc_id"] == "vitamin-advice")
+    assert "피콜린산 크롬(Chromium Picolinate)은 발암" in hit["text"]
+    cite = hit["citation"]
+    cited = (REPO_ROOT / cite["source"]).read_text(encoding="utf-8")[cite["char_start"] : cite["char_end"]]
+    assert cited.split() == hit["text"].replace(" | ", " ").split()  # table cells are shown with " | ", cited as tabs

@@ -1,25 +1,34 @@
-"""Text renditions of .pdf/.docx/.hwpx uploads: real files, real libraries, no mocks."""
+"""Text renditions of .pdf/.docx/.hwpx/.hwp uploads: real files, real libraries, no mocks."""
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from pathlib import Path
+from xml.etree.ElementTree import Element
 
 import pytest
+from defusedxml.ElementTree import parse as parse_xml
 from fixtures_formats import (
     HP_2011,
     HP_2024,
     HS_2011,
+    HWP_DIR,
     make_cid_pdf,
     make_docx,
     make_hwpx,
     make_pdf,
     make_scanned_pdf,
+    rewritten_hwp,
+    with_hwp_flag,
     write_zip,
 )
 
 from briefsearch.index.errors import CorpusError
+from briefsearch.index.extract_worker import extract_isolated
 from briefsearch.index.formats import BINARY_SUFFIXES, Extracted, extract
+from briefsearch.index.hwp5 import MAX_LEVEL
 
 PAGE_ONE = (
     "# 2026년 청년 주거 지원 정책 브리핑\n"
@@ -52,10 +61,10 @@ def _fails(data: bytes, suffix: str, *needles: str, **kwargs: int) -> str:
 
 
 def test_binary_suffixes() -> None:
-    assert frozenset({".pdf", ".docx", ".hwpx"}) == BINARY_SUFFIXES
+    assert frozenset({".pdf", ".docx", ".hwpx", ".hwp"}) == BINARY_SUFFIXES
 
 
-@pytest.mark.parametrize("suffix", [".doc", ".hwp", ".txt", ".xlsx", ""])
+@pytest.mark.parametrize("suffix", [".doc", ".txt", ".xlsx", ""])
 def test_unsupported_suffix(suffix: str) -> None:
     _fails(b"anything", suffix, "unsupported file type")
 
@@ -320,6 +329,8 @@ def test_hwpx_nested_objects(tmp_path: Path) -> None:
 
 def test_hwpx_legacy_hwp() -> None:
     _fails(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), ".hwpx", "legacy binary .hwp")
+    # a real HWP 5.0 file named .hwpx is told apart from other OLE files
+    _fails((HWP_DIR / "sample-2.hwp").read_bytes(), ".hwpx", "binary .hwp (HWP 5.0) file", "real extension (.hwp)")
 
 
 def test_hwpx_not_a_zip() -> None:
@@ -368,3 +379,169 @@ def test_archive_unpacked_size_limit(tmp_path: Path) -> None:
 def test_hwpx_without_text(tmp_path: Path) -> None:
     path = make_hwpx(tmp_path / "blank.hwpx", ["", "  "], [["", ""], ["", ""]])
     _fails(path.read_bytes(), ".hwpx", "contains no text")
+
+
+# --------------------------------------------------------------------------- HWP (binary HWP 5.0)
+# Real files written by 한글 (tests/fixtures/hwp/SOURCES.md); three have the .hml (XML) export of the same
+# document, read here with defusedxml as an independent account of their text.
+
+_HML_INLINE = {"TAB": " ", "LINEBREAK": "\n", "HYPEN": "-", "NBSPACE": "\u00a0", "FWSPACE": "\u3000"}
+_HML_NOT_BODY = {"HEADER", "FOOTER", "HIDDENCOMMENT"}
+
+
+def _hml_text(element: Element) -> str:
+    """Text of an HWPML element: ``CHAR`` runs with their inline marks, a space around every paragraph."""
+    if element.tag in _HML_NOT_BODY:
+        return ""
+    if element.tag == "CHAR":
+        return (element.text or "") + "".join(_HML_INLINE.get(c.tag, "") + (c.tail or "") for c in element)
+    inner = "".join(_hml_text(child) for child in element)
+    return f" {inner} " if element.tag == "P" else inner
+
+
+def _hml_body(stem: str) -> Element:
+    body = parse_xml(HWP_DIR / f"{stem}.hml").getroot().find("BODY")
+    assert body is not None
+    return body
+
+
+def _hwp(stem: str) -> Extracted:
+    return _extract(HWP_DIR / f"{stem}.hwp")
+
+
+@pytest.mark.parametrize("stem", ["sample-2", "table-simple-1", "text-2"])
+def test_hwp_text_matches_its_hml_twin(stem: str) -> None:
+    result = _hwp(stem)
+    assert result.kind == "hwp" and result.pages is None
+    assert result.extractor.startswith("hwp5 record reader + olefile ")
+    expected = _hml_text(_hml_body(stem)).split()
+    assert len(expected) > 10
+    assert result.text.split() == expected
+
+
+@pytest.mark.parametrize("stem", ["sample-2", "table-simple-1"])
+def test_hwp_tables_are_rows_of_cells(stem: str) -> None:
+    """Each table row is one tab-separated line, its cells those of the .hml export (merged cells once)."""
+    expected = []
+    for row in _hml_body(stem).iter("ROW"):
+        cells = [" ".join(_hml_text(cell).split()) for cell in row.findall("CELL")]
+        if any(cells):
+            expected.append(cells)
+    lines = _hwp(stem).text.split("\n")
+    rows = [[" ".join(cell.split()) for cell in line.split("\t")] for line in lines if "\t" in line]
+    assert rows == expected
+    assert len(rows) >= 5
+
+
+def test_hwp_report_rendition() -> None:
+    """A hand-checked excerpt: paragraphs as lines, the table framed by empty lines, row by row."""
+    text = _hwp("sample-2").text
+    assert text.startswith("2011년 5월 8일, 영국 식품규격청(FSA)은 비타민(Vitamin)과 미네랄(Mineral)을 과량 섭취하면")
+    assert (
+        "\n※ 비타민 1일 영양권장량\n\n구분\t권장량\t기준치\t저함량\t비고\n비타민 A\t700\t700\t150\t\n"
+        "비타민 C\t70\t55\t50\t\n비타민 B3\t13\t13\t10\t\n비타민 B6\t1.45\t1.5\t1\t\n합계\t784\t770\t211\t\n\n"
+    ) in text
+    assert text.endswith(
+        "\n향후 조치 및 계획\n식품의약품안전청에서는 일부 비타민의 과잉 섭취(Excessive Intake)에 의한 부작용 우려 및 "
+        "의약품과의 중복 관리로 인한 혼동을 방지하기 위하여 올해부터 영양 보충용 제품"
+        "(Supplemental Nutrition Products)의 상한선을 고시할 계획(計劃)이다.\n\n고찬엽 기자(mrkocy@kfda.go.kr)"
+    )
+
+
+def test_hwp_control_characters() -> None:
+    """An uncompressed file: tab -> space, line break, hyphen, non-breaking and fixed-width spaces kept."""
+    assert _hwp("text-2").text == (
+        "CHARMARKPENCHAR\nCHA[RMARK]PENCHAR\nCHAR[MARK]PENCHAR\nTAB TA[B L]INEBREAK\nHYPEN-HYPEN-CHAR\n"
+        "NBSPACE\u00a0FWSPACE\u3000NBSPACE\u3000SPACE CHAR"
+    )
+
+
+def test_hwp_text_boxes_follow_their_paragraph() -> None:
+    text = _hwp("shape-text-1").text
+    assert text.startswith(
+        "안녕하세요\n만나서\n반갑습니다.\n우와 타원이다!\n동그란 타원 안에 글을 적어 봐요\n123-456-7890\n"
+    )
+    assert "\n글상자 1\n글상자 2\n다각형 글상자\nㅁㄴㅇㄹ\n" in text
+
+
+def test_hwp_form_with_layout_tables() -> None:
+    """A KAIST form: label cells as written (균등 분할 spacing kept), the notes after the form, the checklist rows."""
+    text = _hwp("kaist-585").text
+    assert text.startswith(
+        "창의학습관 사용신청서 (동아리용)\t확인\t학 적 팀\t학생지원팀\n단 체 명\t□ 정식동아리  □ 가등록 동아리\n"
+    )
+    assert "\n장    소\t\n" in text
+    assert "\n   ※외부인이 참석하는 행사(집회)는 원칙적으로 불허함.\n" in text
+    assert "\n점검 항목\t비    고\n" in text
+    assert text.endswith("\n열쇠 반납 : 사용 종료 후 즉시 반납 해 주시기 바랍니다.\t")
+
+
+def test_hwp_headers_and_footers_are_not_body_text() -> None:
+    text = _hwp("project_proposal").text
+    assert "문서의 제목" in text and "\n표\t내용구분\t내용구분\n" in text
+    assert "프로젝트 기획서" not in text  # the page header
+    assert "나눔글꼴로 작성되었습니다" not in text  # the page footer
+
+
+@pytest.mark.parametrize(("bit", "needle"), [(2, "password-protected"), (4, "distribution (배포용)"),
+                                             (16, "DRM-protected"), (256, "password-protected")])
+def test_hwp_protected_documents(tmp_path: Path, bit: int, needle: str) -> None:
+    _fails(rewritten_hwp(tmp_path, "sample-2", "FileHeader", with_hwp_flag(bit)), ".hwp", needle)
+
+
+def test_hwp_not_an_hwp_file(tmp_path: Path) -> None:
+    _fails("그냥 텍스트".encode(), ".hwp", "not an HWP 5.0 document")
+    _fails(b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(100), ".hwp", "HWP 3.0", "not supported")
+    hwpx = make_hwpx(tmp_path / "really.hwpx", ["한글 문단"])
+    _fails(hwpx.read_bytes(), ".hwp", "zip archive", "(.hwpx)")
+    other_ole = rewritten_hwp(tmp_path, "sample-2", "FileHeader", lambda h: b"Other Compound File".ljust(len(h), b"\0"))
+    _fails(other_ole, ".hwp", "no HWP signature")
+
+
+def test_hwp_corrupt_and_truncated(tmp_path: Path) -> None:
+    data = (HWP_DIR / "sample-2.hwp").read_bytes()
+    _fails(data[: len(data) // 2], ".hwp", "corrupt or truncated")
+    _fails(rewritten_hwp(tmp_path, "sample-2", "BodyText/Section0", lambda raw: bytes(range(256)) * (len(raw) // 256)
+                      + bytes(len(raw) % 256)), ".hwp", "BodyText/Section0", "does not decompress")
+    _fails(rewritten_hwp(tmp_path, "sample-2", "BodyText/Section0", _cut_deflate), ".hwp", "compressed data ends early")
+
+
+def _cut_deflate(raw: bytes) -> bytes:
+    """The first part of the section, deflated without its final block, padded with empty stored blocks."""
+    body = zlib.decompress(raw, -15)
+    for cut in range(len(body) // 2, 0, -1):
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        head = packer.compress(body[:cut]) + packer.flush(zlib.Z_SYNC_FLUSH)
+        if len(head) <= len(raw) and (len(raw) - len(head)) % 5 == 0:
+            return head + b"\x00\x00\x00\xff\xff" * ((len(raw) - len(head)) // 5)
+    raise AssertionError("no cut fits the stream")
+
+
+def test_hwp_deflate_bomb_and_size_limit(tmp_path: Path) -> None:
+    def bomb(raw: bytes) -> bytes:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        packed = packer.compress(bytes(2 << 20)) + packer.flush()  # 2 MiB of zeros in ~2 KB
+        assert len(packed) <= len(raw)
+        return packed + bytes(len(raw) - len(packed))
+
+    _fails(rewritten_hwp(tmp_path, "shape-text-1", "BodyText/Section0", bomb), ".hwp", "absurd compression ratio")
+    path = HWP_DIR / "sample-2.hwp"
+    _fails(path.read_bytes(), ".hwp", "limit of 1,000", max_unpacked_bytes=1000)
+    assert _extract(path, max_unpacked_bytes=1 << 20).text
+
+
+def test_hwp_records_nested_too_deep(tmp_path: Path) -> None:
+    def deep(raw: bytes) -> bytes:  # text-2 is stored uncompressed: one record at level MAX_LEVEL + 1
+        return struct.pack("<I", 66 | (MAX_LEVEL + 1) << 10 | 0xFFF << 20) + struct.pack("<I", len(raw) - 8) + bytes(
+            len(raw) - 8)
+
+    _fails(rewritten_hwp(tmp_path, "text-2", "BodyText/Section0", deep), ".hwp", "nests objects more than")
+
+
+def test_hwp_in_the_extraction_process(tmp_path: Path) -> None:
+    """The child process the service uses returns the same rendition and the same refusals."""
+    data = (HWP_DIR / "sample-2.hwp").read_bytes()
+    assert extract_isolated(data, ".hwp", "sample-2.hwp", 60, 1024).text == _hwp("sample-2").text
+    protected = rewritten_hwp(tmp_path, "sample-2", "FileHeader", with_hwp_flag(2))
+    with pytest.raises(CorpusError, match="password-protected"):
+        extract_isolated(protected, ".hwp", "sample-2.hwp", 60, 1024)

@@ -58,12 +58,14 @@ def _change(result: ChangeResult) -> DocumentChange:
 
 
 @router.post("", response_model=DocumentChange, status_code=201, responses={200: {"model": DocumentChange},
-             **_CHANGE_ERRORS}, summary="Add a document (.txt .md .pdf .docx .hwpx), or replace one with the same id")
+             **_CHANGE_ERRORS},
+             summary="Add a document (.txt .md .pdf .docx .hwpx .hwp), or replace one with the same id")
 @writes
 async def add_document(
     response: Response,
     engine: EngineDep,
-    file: Annotated[UploadFile, File(description="The briefing: .txt/.md (UTF-8 or CP949), .pdf, .docx or .hwpx")],
+    file: Annotated[UploadFile, File(
+        description="The briefing: .txt/.md (UTF-8 or CP949), .pdf, .docx, .hwpx or .hwp")],
     doc_id: Annotated[str | None, Form(description="Id to use; default: derived from the file name")] = None,
     title: Annotated[str | None, Form(description="Default: the document's first line or heading")] = None,
     date: Annotated[str | None, Form(description="Publication date, YYYY[-MM[-DD]]")] = None,
