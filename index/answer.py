@@ -359,10 +359,12 @@ class Answerer:
     def bridge_coverage(self, result: SearchResult, chunk: Chunk) -> float:
         """The share of a cross-lingual question's bridged English words (each weighted by its best Korean noun's
         bridge weight times idf) with a Korean noun in the answering passage: the lexical evidence the cosine
-        alone lacks, as the Korean path's passage coverage (0 when no word reaches the bridge's floor)."""
+        alone lacks, as the Korean path's passage coverage (0 when no word reaches the bridge's floor). The words
+        the search mapped are reused; only a search that did not map them (dense mode, bridge off) maps them here."""
         held = self.searcher.passage_terms(chunk.chunk_id)
+        bridged = result.bridged if result.bridged is not None else self.searcher.bridged_words(result.query)
         total = covered = 0.0
-        for word in self.searcher.bridged_words(result.query):
+        for word in bridged:
             scored = {t: w * self.idf(t) for t, w in word.items()}
             if not scored:
                 continue

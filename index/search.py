@@ -131,6 +131,9 @@ class SearchResult:
     # what the search computed about the query, so /ask does not analyze or embed it again
     terms: list[Term] = field(default_factory=list)
     vector: np.ndarray | None = None  # None in lexical mode
+    # per English content word, its Korean nouns from the term bridge (None: the search did not map them, as
+    # outside a cross-lingual hybrid search or with the bridge off), so /ask's bridge coverage does not map again
+    bridged: list[dict[str, float]] | None = None
 
 
 class Searcher:
@@ -186,12 +189,13 @@ class Searcher:
         return self.term_bridge.map_words(self.encoder.encode_short(words), self.settings.crosslingual_bridge_floor,
                                           self.settings.crosslingual_bridge_per_word)
 
-    def crosslingual_rankings(self, text: str, dense: list[tuple[int, float]], depth: int,
+    def crosslingual_rankings(self, bridged: list[dict[str, float]], dense: list[tuple[int, float]], depth: int,
                               allowed: set[int] | None) -> list[tuple[list[tuple[int, float]], float]]:
-        """The Korean BM25 rankings a cross-lingual question gets (term bridge, feedback), each with its weight."""
+        """The Korean BM25 rankings a cross-lingual question gets (term bridge, feedback), each with its weight;
+        ``bridged``: the question's words mapped by the term bridge (``bridged_words``)."""
         out = []
         if self.settings.crosslingual_bridge_weight > 0:
-            mapped = merged(self.bridged_words(text))
+            mapped = merged(bridged)
             if mapped:
                 out.append((self.index.lexical.search_weighted(mapped, depth, allowed),
                             self.settings.crosslingual_bridge_weight))
@@ -266,6 +270,7 @@ class Searcher:
         vector = None
         cross = mode == "hybrid" and is_crosslingual(text, self.settings.crosslingual_latin_share)
         cross_lexical: list[tuple[list[tuple[int, float]], float]] = []
+        bridged: list[dict[str, float]] | None = None
         if mode == "lexical":
             query_terms, lexical, timings["lexical_ms"] = analyze_and_match()
         else:
@@ -279,7 +284,9 @@ class Searcher:
             timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(time.perf_counter() - t1) * 1000)
             if cross:
                 t1 = time.perf_counter()
-                cross_lexical = self.crosslingual_rankings(text, dense, depth, allowed)
+                if self.settings.crosslingual_bridge_weight > 0:
+                    bridged = self.bridged_words(text)
+                cross_lexical = self.crosslingual_rankings(bridged or [], dense, depth, allowed)
                 timings["crosslingual_ms"] = (time.perf_counter() - t1) * 1000
 
         t0 = time.perf_counter()
@@ -311,7 +318,7 @@ class Searcher:
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings, query_terms,
-                            vector)
+                            vector, bridged)
 
     def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], query_terms: list[Term],
               text: str, sentence_lexical: list[tuple[int, float]],

@@ -60,6 +60,7 @@ def test_korean_questions_never_take_the_crosslingual_path(searcher) -> None:
     off, on = _search(searcher, {}, KOREAN), _search(searcher, ALL_ON, KOREAN)
     assert [(h.chunk.chunk_id, h.score) for h in off.hits] == [(h.chunk.chunk_id, h.score) for h in on.hits]
     assert "crosslingual_ms" not in on.timings
+    assert on.bridged is None  # nothing mapped: /ask maps nothing either
 
 
 def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
@@ -67,3 +68,6 @@ def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
     on = _search(searcher, {"crosslingual_bridge_weight": 0.5, "crosslingual_prf_weight": 0.0}, ENGLISH)
     assert "crosslingual_ms" in on.timings
     assert [h.score for h in off.hits] != [h.score for h in on.hits]
+    # the words the search mapped travel with the result (for /ask); a search without the bridge mapped none
+    assert on.bridged == searcher.bridged_words(ENGLISH) and any(on.bridged)
+    assert off.bridged is None
