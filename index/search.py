@@ -295,7 +295,7 @@ class Searcher:
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked, cross_lexical)
+            fused = self._fuse(dense, lexical, query_terms, text, cross, sentence_ranked, cross_lexical)
             if self.settings.prf_weight > 0 and vector is not None:
                 # the query moved towards the first search's top passages; the dense side searched again
                 t1 = time.perf_counter()
@@ -303,7 +303,7 @@ class Searcher:
                 moved = rocchio(vector, self.vectors.index.reconstruct_batch(np.array(feedback, dtype=np.int64)),
                                 self.settings.prf_weight)
                 dense = self._dense(moved[None, :], depth, allowed, cross)
-                fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked, cross_lexical)
+                fused = self._fuse(dense, lexical, query_terms, text, cross, sentence_ranked, cross_lexical)
                 timings["feedback_ms"] = (time.perf_counter() - t1) * 1000
             if self.settings.smooth_weight > 0:
                 fused = smooth_by_group(fused, self._group_of, self.settings.smooth_weight)
@@ -321,11 +321,12 @@ class Searcher:
                             vector, bridged)
 
     def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], query_terms: list[Term],
-              text: str, sentence_lexical: list[tuple[int, float]],
+              text: str, cross: bool, sentence_lexical: list[tuple[int, float]],
               cross_lexical: list[tuple[list[tuple[int, float]], float]] = ()) -> list[tuple[int, float]]:
-        """The two sides fused, with the side weights the settings call for."""
+        """The two sides fused, with the side weights the settings call for (``cross``: the question is
+        cross-lingual, as ``search`` decided)."""
         weights: tuple[float, ...] = (self.settings.dense_weight, 1 - self.settings.dense_weight)
-        if self.settings.crosslingual_dense_only and is_crosslingual(text, self.settings.crosslingual_latin_share):
+        if self.settings.crosslingual_dense_only and cross:
             # BM25 over Korean morphemes cannot match an English question's words: only its Korean rankings
             extra = [w for _, w in cross_lexical]
             return self._combine([dense, *(r for r, _ in cross_lexical)], (max(0.0, 1 - sum(extra)), *extra))
