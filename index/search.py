@@ -140,7 +140,7 @@ class Searcher:
     """Holds the encoder, the analyzer and the loaded index; thread-safe for concurrent searches."""
 
     def __init__(self, loaded: LoadedIndex, encoder: Encoder, settings: Settings,
-                 korean: KoreanText | None = None) -> None:
+                 korean: KoreanText | None = None, previous_bridge: TermBridge | None = None) -> None:
         self.index = loaded
         self.encoder = encoder
         self.settings = settings
@@ -156,6 +156,7 @@ class Searcher:
         self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
         # the second stage's passage token states (empty: the index was built without late_interaction)
         self.passage_tokens = loaded.token_states.lookup() if loaded.token_states is not None else {}
+        self._previous_bridge = previous_bridge  # the last index version's, which the term bridge builds on
 
     @functools.cached_property
     def sentence_bm25(self) -> SentenceLexical:
@@ -167,8 +168,9 @@ class Searcher:
         """The corpus's Korean nouns embedded for cross-lingual questions, on first use (vectors cached on disk)."""
         cache = EmbeddingCache(self.settings.data_dir / "cache", self.encoder.identity)
         bridge = TermBridge.build(self.index.chunks.values(), self.korean, self.encoder, cache,
-                                  self.settings.crosslingual_bridge_terms)
-        log.info("term bridge: %d Korean nouns in %.1f s", len(bridge.terms), bridge.build_seconds)
+                                  self.settings.crosslingual_bridge_terms, self._previous_bridge)
+        self._previous_bridge = None  # no longer needed: let it go
+        log.info("term bridge: %d Korean nouns in %.2f s", len(bridge.terms), bridge.build_seconds)
         return bridge
 
     @functools.cached_property
@@ -211,8 +213,10 @@ class Searcher:
         return self._terms.get(chunk_id, set())
 
     def with_index(self, loaded: LoadedIndex) -> Searcher:
-        """A searcher over another index version, sharing this one's model and analyzer."""
-        return Searcher(loaded, self.encoder, self.settings, korean=self.korean).warm()
+        """A searcher over another index version, sharing this one's model and analyzer; its term bridge is
+        built on this one's (if built), tokenizing and looking up only the nouns new to the corpus."""
+        return Searcher(loaded, self.encoder, self.settings, korean=self.korean,
+                        previous_bridge=self.__dict__.get("term_bridge")).warm()
 
     def warm(self) -> Searcher:
         """Load what the first cross-lingual question would otherwise wait for (the term bridge, from the cache)."""

@@ -3,7 +3,10 @@ never take the path."""
 
 from __future__ import annotations
 
-from briefsearch.index.crosslingual import content_words, feedback_terms, korean_nouns
+import numpy as np
+
+from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms, korean_nouns
+from briefsearch.index.embed_cache import EmbeddingCache
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
 KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
@@ -71,3 +74,25 @@ def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
     # the words the search mapped travel with the result (for /ask); a search without the bridge mapped none
     assert on.bridged == searcher.bridged_words(ENGLISH) and any(on.bridged)
     assert off.bridged is None
+
+
+def test_a_bridge_built_on_the_last_one_is_the_bridge_built_from_nothing(searcher) -> None:
+    """After an add or remove the bridge is built on the last version's (only nouns new to it are tokenized and
+    looked up): the same nouns, in the same order, with the same vectors as a build from nothing, both ways."""
+    chunks = list(searcher.index.chunks.values())
+    fewer = [c for c in chunks if c.doc_id != chunks[0].doc_id]  # the corpus without one document
+    cache = EmbeddingCache(searcher.settings.data_dir / "cache", searcher.encoder.identity)
+    limit = searcher.settings.crosslingual_bridge_terms
+
+    def build(corpus: list, previous: TermBridge | None = None) -> TermBridge:
+        return TermBridge.build(corpus, searcher.korean, searcher.encoder, cache, limit, previous)
+
+    full, small = build(chunks), build(fewer)
+    assert set(small.terms) < set(full.terms) and small.terms != full.terms[:len(small.terms)]  # order moved too
+    for last, corpus, fresh in ((small, chunks, full), (full, fewer, small)):  # a document added, then removed
+        grown = build(corpus, last)
+        assert grown.terms == fresh.terms and np.array_equal(grown.vectors, fresh.vectors)
+        assert last.readings.items() <= grown.readings.items()
+    served = searcher.with_index(searcher.index).term_bridge  # what a new index version's searcher gets
+    assert served.terms == searcher.term_bridge.terms
+    assert np.array_equal(served.vectors, searcher.term_bridge.vectors)
