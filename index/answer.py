@@ -359,10 +359,12 @@ class Answerer:
     def bridge_coverage(self, result: SearchResult, chunk: Chunk) -> float:
         """The share of a cross-lingual question's bridged English words (each weighted by its best Korean noun's
         bridge weight times idf) with a Korean noun in the answering passage: the lexical evidence the cosine
-        alone lacks, as the Korean path's passage coverage (0 when no word reaches the bridge's floor)."""
+        alone lacks, as the Korean path's passage coverage (0 when no word reaches the bridge's floor). The words
+        the search mapped are reused; only a search that did not map them (dense mode, bridge off) maps them here."""
         held = self.searcher.passage_terms(chunk.chunk_id)
+        bridged = result.bridged if result.bridged is not None else self.searcher.bridged_words(result.query)
         total = covered = 0.0
-        for word in self.searcher.bridged_words(result.query):
+        for word in bridged:
             scored = {t: w * self.idf(t) for t, w in word.items()}
             if not scored:
                 continue
@@ -456,25 +458,29 @@ class Answerer:
             while through + 1 < len(sentences) and through - cand.index < self.join_wrapped:
                 a, b, *_ = sentences[through + 1]
                 following = cand.chunk.text[a:b].strip()
-                if not following or not self._unfinished(text, following):
+                joint = self._run_on(text, following) if following else None
+                if joint is None:
                     break
-                joint = self.searcher.analyzer.korean.needs_space(text.split()[-1], following.split()[0])
-                text, through = text + (" " if joint else "") + following, through + 1
+                text, through = text + joint + following, through + 1
             out.append(_Candidate(cand.chunk, cand.index, text, cand.cosine, cand.coverage, cand.score, cand.skip,
                                   cand.figure, through))
         return out
 
-    def _unfinished(self, text: str, following: str) -> bool:
-        """Whether ``text`` stops where no sentence ends: on a particle or a non-final ending, or inside a word."""
+    def _run_on(self, text: str, following: str) -> str | None:
+        """How ``text`` joins ``following`` when it stops where no sentence ends (on a particle or a non-final
+        ending: a space where Kiwi's spacing puts one; inside a word: nothing), or None when it ends there.
+        Kiwi's spacing is asked once per pair: its answer both finds a cut word and joins the two sides."""
         if bullet_prefix(following) or legal_prefix(following) or _ITEM.match(following) or not following[0].isalnum():
-            return False  # the next line opens an item of its own (a bullet, ①, "1.", "가.")
+            return None  # the next line opens an item of its own (a bullet, ①, "1.", "가.")
         korean = self.searcher.analyzer.korean
         tokens = korean.tokenize(text.split()[-1]) if text.split() else []
-        if tokens and tokens[-1].tag.startswith(_UNFINISHED_TAGS):
-            return True
-        if not tokens or tokens[-1].tag in ("SF", "EF") or not text[-1].isalnum():
-            return False  # a final ending or a closing mark ends a sentence
-        return not korean.needs_space(text.split()[-1], following.split()[0])
+        unfinished = bool(tokens) and tokens[-1].tag.startswith(_UNFINISHED_TAGS)
+        if not unfinished and (not tokens or tokens[-1].tag in ("SF", "EF") or not text[-1].isalnum()):
+            return None  # a final ending or a closing mark ends a sentence
+        space = korean.needs_space(text.split()[-1], following.split()[0])
+        if unfinished:
+            return " " if space else ""
+        return None if space else ""  # inside a word only when the two sides join without a space
 
     def _cite(self, n: int, cand: _Candidate) -> AnswerCitation:
         chunk = cand.chunk

@@ -44,15 +44,23 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys([w for w in kept if w] + pairs))
 
 
-def korean_nouns(chunks: Iterable[Chunk], korean: KoreanText, limit: int) -> list[str]:
-    """The corpus's Korean BM25 terms that Kiwi reads as one noun, most frequent (by passage count) first."""
+def korean_nouns(chunks: Iterable[Chunk], korean: KoreanText, limit: int,
+                 readings: dict[str, bool] | None = None) -> list[str]:
+    """The corpus's Korean BM25 terms that Kiwi reads as one noun, most frequent (by passage count) first.
+
+    ``readings`` (term -> read as one noun) are Kiwi's answers from an earlier corpus, the same in any corpus:
+    only terms it lacks are tokenized (the tokenizing is nearly all of the cost), and their answers are added.
+    """
     frequency: Counter[str] = Counter()
     for chunk in chunks:
         frequency.update({t for t in chunk.terms if _HANGUL_TERM.fullmatch(t)})
+    readings = {} if readings is None else readings
     nouns = []
     for term, _ in frequency.most_common():
-        tokens = korean.tokenize(term)
-        if len(tokens) == 1 and tokens[0].tag in _NOUN_TAGS:
+        if term not in readings:
+            tokens = korean.tokenize(term)
+            readings[term] = len(tokens) == 1 and tokens[0].tag in _NOUN_TAGS
+        if readings[term]:
             nouns.append(term)
             if len(nouns) == limit:
                 break
@@ -62,22 +70,34 @@ def korean_nouns(chunks: Iterable[Chunk], korean: KoreanText, limit: int) -> lis
 class TermBridge:
     """English word -> its nearest Korean corpus nouns by e5 cosine (both embedded as queries)."""
 
-    def __init__(self, terms: list[str], vectors: np.ndarray, build_seconds: float = 0.0) -> None:
+    def __init__(self, terms: list[str], vectors: np.ndarray, build_seconds: float = 0.0,
+                 readings: dict[str, bool] | None = None) -> None:
         self.terms = terms
         self.vectors = np.ascontiguousarray(vectors.T)  # (dim, terms): a contiguous right operand, ~0.5 ms a question
         self.build_seconds = build_seconds
+        self.readings = readings or {}  # Kiwi's noun readings so far, for the next corpus's bridge
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk], korean: KoreanText, encoder: Encoder, cache: EmbeddingCache | None,
-              limit: int) -> TermBridge:
-        """Embed the corpus's ``limit`` most frequent Korean nouns (vectors kept in the embedding cache)."""
+              limit: int, previous: TermBridge | None = None) -> TermBridge:
+        """Embed the corpus's ``limit`` most frequent Korean nouns (vectors kept in the embedding cache).
+
+        With ``previous`` (the bridge of the corpus before an add or remove), its Kiwi readings and noun vectors
+        are reused and only new terms are tokenized and looked up: the same bridge as a build from nothing
+        (the nouns and their order are recounted from the passages; a vector is the same text's vector).
+        """
         started = time.perf_counter()
-        terms = korean_nouns(chunks, korean, limit)
+        readings = dict(previous.readings) if previous is not None else {}
+        terms = korean_nouns(chunks, korean, limit, readings)
+        known = dict(zip(previous.terms, previous.vectors.T, strict=True)) if previous is not None else {}
+        new = [t for t in terms if t not in known]
         prefix = encoder.query_prefix
-        vectors, _ = encode_with_cache([prefix + t for t in terms],
-                                       lambda texts: encoder.encode_queries([t[len(prefix):] for t in texts]),
-                                       cache, encoder.dim)
-        return cls(terms, vectors, time.perf_counter() - started)
+        fresh, _ = encode_with_cache([prefix + t for t in new],
+                                     lambda texts: encoder.encode_queries([t[len(prefix):] for t in texts]),
+                                     cache, encoder.dim)
+        known.update(zip(new, fresh, strict=True))
+        vectors = np.stack([known[t] for t in terms]) if terms else np.zeros((0, encoder.dim), dtype=np.float32)
+        return cls(terms, vectors, time.perf_counter() - started, readings)
 
     def map_words(self, word_vectors: np.ndarray, floor: float, per_word: int) -> list[dict[str, float]]:
         """Per word, Korean term -> weight: its ``per_word`` nearest terms at cosine >= ``floor``, weighted by how

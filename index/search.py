@@ -132,13 +132,16 @@ class SearchResult:
     # what the search computed about the query, so /ask does not analyze or embed it again
     terms: list[Term] = field(default_factory=list)
     vector: np.ndarray | None = None  # None in lexical mode
+    # per English content word, its Korean nouns from the term bridge (None: the search did not map them, as
+    # outside a cross-lingual hybrid search or with the bridge off), so /ask's bridge coverage does not map again
+    bridged: list[dict[str, float]] | None = None
 
 
 class Searcher:
     """Holds the encoder, the analyzer and the loaded index; thread-safe for concurrent searches."""
 
     def __init__(self, loaded: LoadedIndex, encoder: Encoder, settings: Settings,
-                 korean: KoreanText | None = None) -> None:
+                 korean: KoreanText | None = None, previous_bridge: TermBridge | None = None) -> None:
         self.index = loaded
         self.encoder = encoder
         self.settings = settings
@@ -155,6 +158,7 @@ class Searcher:
         self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
         # the second stage's passage token states (empty: the index was built without late_interaction)
         self.passage_tokens = loaded.token_states.lookup() if loaded.token_states is not None else {}
+        self._previous_bridge = previous_bridge  # the last index version's, which the term bridge builds on
 
     @functools.cached_property
     def sentence_bm25(self) -> SentenceLexical:
@@ -166,8 +170,9 @@ class Searcher:
         """The corpus's Korean nouns embedded for cross-lingual questions, on first use (vectors cached on disk)."""
         cache = EmbeddingCache(self.settings.data_dir / "cache", self.encoder.identity)
         bridge = TermBridge.build(self.index.chunks.values(), self.korean, self.encoder, cache,
-                                  self.settings.crosslingual_bridge_terms)
-        log.info("term bridge: %d Korean nouns in %.1f s", len(bridge.terms), bridge.build_seconds)
+                                  self.settings.crosslingual_bridge_terms, self._previous_bridge)
+        self._previous_bridge = None  # no longer needed: let it go
+        log.info("term bridge: %d Korean nouns in %.2f s", len(bridge.terms), bridge.build_seconds)
         return bridge
 
     @functools.cached_property
@@ -188,12 +193,13 @@ class Searcher:
         return self.term_bridge.map_words(self.encoder.encode_short(words), self.settings.crosslingual_bridge_floor,
                                           self.settings.crosslingual_bridge_per_word)
 
-    def crosslingual_rankings(self, text: str, dense: list[tuple[int, float]], depth: int,
+    def crosslingual_rankings(self, bridged: list[dict[str, float]], dense: list[tuple[int, float]], depth: int,
                               allowed: set[int] | None) -> list[tuple[list[tuple[int, float]], float]]:
-        """The Korean BM25 rankings a cross-lingual question gets (term bridge, feedback), each with its weight."""
+        """The Korean BM25 rankings a cross-lingual question gets (term bridge, feedback), each with its weight;
+        ``bridged``: the question's words mapped by the term bridge (``bridged_words``)."""
         out = []
         if self.settings.crosslingual_bridge_weight > 0:
-            mapped = merged(self.bridged_words(text))
+            mapped = merged(bridged)
             if mapped:
                 out.append((self.index.lexical.search_weighted(mapped, depth, allowed),
                             self.settings.crosslingual_bridge_weight))
@@ -209,8 +215,10 @@ class Searcher:
         return self._terms.get(chunk_id, set())
 
     def with_index(self, loaded: LoadedIndex) -> Searcher:
-        """A searcher over another index version, sharing this one's model and analyzer."""
-        return Searcher(loaded, self.encoder, self.settings, korean=self.korean).warm()
+        """A searcher over another index version, sharing this one's model and analyzer; its term bridge is
+        built on this one's (if built), tokenizing and looking up only the nouns new to the corpus."""
+        return Searcher(loaded, self.encoder, self.settings, korean=self.korean,
+                        previous_bridge=self.__dict__.get("term_bridge")).warm()
 
     def warm(self) -> Searcher:
         """Load what the first cross-lingual question would otherwise wait for (the term bridge, from the cache)."""
@@ -268,6 +276,7 @@ class Searcher:
         vector = None
         cross = mode == "hybrid" and is_crosslingual(text, self.settings.crosslingual_latin_share)
         cross_lexical: list[tuple[list[tuple[int, float]], float]] = []
+        bridged: list[dict[str, float]] | None = None
         if mode == "lexical":
             query_terms, lexical, timings["lexical_ms"] = analyze_and_match()
         else:
@@ -281,7 +290,9 @@ class Searcher:
             timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(time.perf_counter() - t1) * 1000)
             if cross:
                 t1 = time.perf_counter()
-                cross_lexical = self.crosslingual_rankings(text, dense, depth, allowed)
+                if self.settings.crosslingual_bridge_weight > 0:
+                    bridged = self.bridged_words(text)
+                cross_lexical = self.crosslingual_rankings(bridged or [], dense, depth, allowed)
                 timings["crosslingual_ms"] = (time.perf_counter() - t1) * 1000
 
         t0 = time.perf_counter()
@@ -290,7 +301,7 @@ class Searcher:
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked, cross_lexical)
+            fused = self._fuse(dense, lexical, query_terms, text, cross, sentence_ranked, cross_lexical)
             if self.settings.prf_weight > 0 and vector is not None:
                 # the query moved towards the first search's top passages; the dense side searched again
                 t1 = time.perf_counter()
@@ -298,7 +309,7 @@ class Searcher:
                 moved = rocchio(vector, self.vectors.index.reconstruct_batch(np.array(feedback, dtype=np.int64)),
                                 self.settings.prf_weight)
                 dense = self._dense(moved[None, :], depth, allowed, cross)
-                fused = self._fuse(dense, lexical, query_terms, text, sentence_ranked, cross_lexical)
+                fused = self._fuse(dense, lexical, query_terms, text, cross, sentence_ranked, cross_lexical)
                 timings["feedback_ms"] = (time.perf_counter() - t1) * 1000
             if self.settings.smooth_weight > 0:
                 fused = smooth_by_group(fused, self._group_of, self.settings.smooth_weight)
@@ -313,14 +324,15 @@ class Searcher:
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings, query_terms,
-                            vector)
+                            vector, bridged)
 
     def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], query_terms: list[Term],
-              text: str, sentence_lexical: list[tuple[int, float]],
+              text: str, cross: bool, sentence_lexical: list[tuple[int, float]],
               cross_lexical: list[tuple[list[tuple[int, float]], float]] = ()) -> list[tuple[int, float]]:
-        """The two sides fused, with the side weights the settings call for."""
+        """The two sides fused, with the side weights the settings call for (``cross``: the question is
+        cross-lingual, as ``search`` decided)."""
         weights: tuple[float, ...] = (self.settings.dense_weight, 1 - self.settings.dense_weight)
-        if self.settings.crosslingual_dense_only and is_crosslingual(text, self.settings.crosslingual_latin_share):
+        if self.settings.crosslingual_dense_only and cross:
             # BM25 over Korean morphemes cannot match an English question's words: only its Korean rankings
             extra = [w for _, w in cross_lexical]
             return self._combine([dense, *(r for r, _ in cross_lexical)], (max(0.0, 1 - sum(extra)), *extra))

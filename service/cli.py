@@ -434,6 +434,8 @@ def serve(
     replicas: Annotated[int | None, typer.Option(min=1, help="Replicas under --ray (default 2, "
                                                   "env BRIEFSEARCH_RAY_REPLICAS).")] = None,
     ray_address: RayAddressOption = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Under --ray: replace the briefsearch application "
+                                          "already served on the cluster (refused without it).")] = False,
 ) -> None:
     """Serve the HTTP API, building the index first when it is missing or stale."""
     import uvicorn
@@ -445,7 +447,7 @@ def serve(
     configure_logging(settings)  # BRIEFSEARCH_LOG_FORMAT / _LOG_LEVEL, for our lines and uvicorn's alike
     if ray:
         _serve_on_ray(settings, build, replicas or settings.ray_replicas, host or settings.host,
-                      port or settings.port, ray_address)
+                      port or settings.port, ray_address, replace)
         return
     # the model and index load in the background: /health answers at once, /ready once loaded
     service = create_app(settings, build=build, exit_on_load_failure=True)
@@ -458,7 +460,7 @@ def serve(
 
 
 def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, port: int,
-                  address: str | None) -> None:
+                  address: str | None, replace: bool = False) -> None:
     """``serve --ray``: build here if needed (the single writer), deploy the replicas, serve until Ctrl-C."""
     import signal
 
@@ -473,7 +475,7 @@ def _serve_on_ray(settings: Settings, build: bool, replicas: int, host: str, por
         from briefsearch.service.ray_serve import deploy, undeploy, wait_for_stop
 
         try:
-            seconds = deploy(settings, replicas, host, port, address)
+            seconds = deploy(settings, replicas, host, port, address, replace)
         except RuntimeError as exc:  # a replica could not load the index (Serve gave up restarting it)
             undeploy(settings, address)
             raise ServerFaultError(f"the Ray Serve deployment failed: {exc}") from exc

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import ray
 from ray import serve
+from ray.serve.schema import ServeStatus
 
 from briefsearch.index.embed import configure_threads
 from briefsearch.index.ray_build import worker_settings
@@ -83,41 +86,67 @@ def application(settings: Settings, replicas: int) -> serve.Application:
 
 
 def deploy(settings: Settings, replicas: int, host: str, port: int, address: str | None = None,
-           **init_kwargs: object) -> float:
+           replace: bool = False, **init_kwargs: object) -> float:
     """Start or join Ray, start Serve's HTTP proxy on ``host:port`` and deploy; returns the seconds taken.
 
-    Returns once every replica has loaded its index (``serve.run`` waits for them).
+    Returns once every replica has loaded its index (``serve.run`` waits for them). An application of ours
+    already on the cluster is replaced only with ``replace``.
     """
     started = time.perf_counter()
     connect(settings, address, **init_kwargs)
-    _check_http_address(host, port)
+    running = serve.status()
+    check_http_address(host, port, running)
+    check_not_served(host, port, running, replace)
     serve.start(http_options={"host": host, "port": port})
     serve.run(application(settings, replicas), name=APP_NAME, route_prefix="/")
     return time.perf_counter() - started
 
 
-def _check_http_address(host: str, port: int) -> None:
-    """Refuse a ``host:port`` other than the one the cluster's Serve proxies already listen on.
+def check_http_address(host: str, port: int, running: ServeStatus) -> None:
+    """Refuse a ``host:port`` the cluster's running Serve proxies do not listen on.
 
     Serve's HTTP options are fixed by whoever starts Serve on a cluster; ``serve.start`` with others only logs
     a warning and keeps the old ones, so a second ``serve --ray --port P`` would silently serve elsewhere.
     Moving the proxies would mean shutting down Serve, and every other application on the cluster with it.
+    Ray has no public call that reads the running proxies' options (``ServeInstanceDetails.http_options`` comes
+    only from the dashboard's REST API, which a local instance here runs without), so this asks the port itself:
+    a plain TCP connection to it on this machine, when it runs one of the proxies (``serve.status()`` lists them by
+    node). A proxy on the same port bound to another interface that answers here (0.0.0.0 vs 127.0.0.1) passes;
+    on a node without a proxy nothing can be asked, and the command goes on as before the check (with a warning).
     """
-    from ray.serve.context import _get_global_client  # Serve's own client; no public call reads its options
-
-    client = _get_global_client(raise_if_no_controller_running=False)
-    if client is None:
+    if not running.proxies:
+        return  # Serve is not running yet: serve.start sets the options
+    if ray.get_runtime_context().get_node_id() not in running.proxies:
+        log.warning("no Serve proxy runs on this node: cannot check that Serve's proxies listen on %s:%d",
+                    host, port)
         return
-    running = client.http_config
-    if (running.host, running.port) != (host, port):
+    try:
+        with socket.create_connection(("127.0.0.1" if host in ("0.0.0.0", "::", "") else host, port), timeout=5.0):
+            return
+    except OSError:
         raise ServeAddressError(
-            f"Ray Serve already runs on this cluster with its HTTP proxy on {running.host}:{running.port}, set "
-            f"by the first `serve --ray`; it cannot also listen on {host}:{port}. Use --host {running.host} "
-            f"--port {running.port}, or shut Serve down first (`serve shutdown`), which stops its applications")
+            f"Ray Serve already runs on this cluster and its HTTP proxy does not listen on {host}:{port}: "
+            f"Serve keeps the host and port of the first `serve --ray`, which cannot change while it runs. Use "
+            f"the --host and --port that command used, or shut Serve down first (`serve shutdown`), which stops "
+            f"its applications") from None
+
+
+def check_not_served(host: str, port: int, running: ServeStatus, replace: bool) -> None:
+    """Refuse to replace our application already on the cluster unless asked to: ``serve.run`` under the same
+    name replaces it without a word, so a second ``serve --ray`` took over the first one's replicas."""
+    if replace or APP_NAME not in running.applications:
+        return
+    status = running.applications[APP_NAME].status
+    status = getattr(status, "value", status)  # an ApplicationStatus: "RUNNING", "DEPLOYING", "DELETING", ...
+    raise ServeAddressError(
+        f"briefsearch is already served on this cluster on {host}:{port} (Ray Serve application {APP_NAME!r}, "
+        f"{status}); a second `serve --ray` would replace it. Stop the running command first (Ctrl-C), or pass "
+        f"--replace to replace its application")
 
 
 class ServeAddressError(RayUnavailableError):
-    """Serve already runs on the cluster with its HTTP proxy on another host or port."""
+    """Serve already runs on the cluster with its HTTP proxy on another host or port, or already serves our
+    application there."""
 
 
 def wait_for_stop(poll_seconds: float = 0.5) -> int:

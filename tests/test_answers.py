@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -350,6 +351,10 @@ def test_an_english_question_is_weighed_by_its_bridged_words_in_the_answering_pa
     result = searcher.search(question, 5)
     passage = searcher.index.chunks[answer.citations[0].chunk_id]
     assert answerer.bridge_coverage(result, passage) == features["bridge_coverage"]  # read on the answering passage
+    assert result.bridged == words  # mapped once, by the search; the coverage reads that mapping
+    assert answerer.bridge_coverage(dataclasses.replace(result, bridged=[]), passage) == 0.0
+    unmapped = dataclasses.replace(result, bridged=None)  # a search that mapped nothing: the coverage maps them
+    assert answerer.bridge_coverage(unmapped, passage) == features["bridge_coverage"]
     held = searcher.passage_terms(passage.chunk_id)
     assert bridged & held and (features["bridge_coverage"] == 1) == all(set(w) & held for w in words if w)
     unrelated = next(c for c in searcher.index.chunks.values() if not bridged & searcher.passage_terms(c.chunk_id))

@@ -3,7 +3,10 @@ never take the path."""
 
 from __future__ import annotations
 
-from briefsearch.index.crosslingual import content_words, feedback_terms, korean_nouns
+import numpy as np
+
+from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms, korean_nouns
+from briefsearch.index.embed_cache import EmbeddingCache
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
 KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
@@ -60,6 +63,7 @@ def test_korean_questions_never_take_the_crosslingual_path(searcher) -> None:
     off, on = _search(searcher, {}, KOREAN), _search(searcher, ALL_ON, KOREAN)
     assert [(h.chunk.chunk_id, h.score) for h in off.hits] == [(h.chunk.chunk_id, h.score) for h in on.hits]
     assert "crosslingual_ms" not in on.timings
+    assert on.bridged is None  # nothing mapped: /ask maps nothing either
 
 
 def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
@@ -67,3 +71,28 @@ def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
     on = _search(searcher, {"crosslingual_bridge_weight": 0.5, "crosslingual_prf_weight": 0.0}, ENGLISH)
     assert "crosslingual_ms" in on.timings
     assert [h.score for h in off.hits] != [h.score for h in on.hits]
+    # the words the search mapped travel with the result (for /ask); a search without the bridge mapped none
+    assert on.bridged == searcher.bridged_words(ENGLISH) and any(on.bridged)
+    assert off.bridged is None
+
+
+def test_a_bridge_built_on_the_last_one_is_the_bridge_built_from_nothing(searcher) -> None:
+    """After an add or remove the bridge is built on the last version's (only nouns new to it are tokenized and
+    looked up): the same nouns, in the same order, with the same vectors as a build from nothing, both ways."""
+    chunks = list(searcher.index.chunks.values())
+    fewer = [c for c in chunks if c.doc_id != chunks[0].doc_id]  # the corpus without one document
+    cache = EmbeddingCache(searcher.settings.data_dir / "cache", searcher.encoder.identity)
+    limit = searcher.settings.crosslingual_bridge_terms
+
+    def build(corpus: list, previous: TermBridge | None = None) -> TermBridge:
+        return TermBridge.build(corpus, searcher.korean, searcher.encoder, cache, limit, previous)
+
+    full, small = build(chunks), build(fewer)
+    assert set(small.terms) < set(full.terms) and small.terms != full.terms[:len(small.terms)]  # order moved too
+    for last, corpus, fresh in ((small, chunks, full), (full, fewer, small)):  # a document added, then removed
+        grown = build(corpus, last)
+        assert grown.terms == fresh.terms and np.array_equal(grown.vectors, fresh.vectors)
+        assert last.readings.items() <= grown.readings.items()
+    served = searcher.with_index(searcher.index).term_bridge  # what a new index version's searcher gets
+    assert served.terms == searcher.term_bridge.terms
+    assert np.array_equal(served.vectors, searcher.term_bridge.vectors)

@@ -34,7 +34,13 @@ from briefsearch.index.ray_cluster import RayUnavailableError, connect
 from briefsearch.index.search import Searcher
 from briefsearch.index.settings import REPO_ROOT, Settings
 from briefsearch.index.store import load_index
-from briefsearch.service.ray_serve import APP_NAME, REPLICA_HEADER
+from briefsearch.service.ray_serve import (
+    APP_NAME,
+    REPLICA_HEADER,
+    ServeAddressError,
+    check_http_address,
+    check_not_served,
+)
 
 pytestmark = pytest.mark.ray
 KEY = {"Authorization": "Bearer test-key"}
@@ -205,12 +211,39 @@ def test_a_second_serve_on_another_port_is_a_clear_error(service: str, ray_clust
                            "--ray-address", ray_cluster, "--host", "127.0.0.1", "--port", str(other), "--no-build"],
                           capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
-    assert f"HTTP proxy on 127.0.0.1:{running}" in done.stderr and f"--port {running}" in done.stderr, done.stderr
+    assert f"HTTP proxy does not listen on 127.0.0.1:{other}" in done.stderr, done.stderr
+    assert "the --host and --port that command used" in done.stderr, done.stderr
     assert _running_replicas() == 2  # the first command's application, untouched
     with httpx.Client(timeout=60) as client:
         assert client.get(service + "/health").status_code == 200
         with pytest.raises(httpx.ConnectError):
             client.get(f"http://127.0.0.1:{other}/health")
+    # the check asks the port (a TCP connection on this node, which runs a proxy): the running one passes
+    check_http_address("127.0.0.1", running, serve.status())
+    with pytest.raises(ServeAddressError, match=f"does not listen on 127.0.0.1:{other}"):
+        check_http_address("127.0.0.1", other, serve.status())
+
+
+def test_a_second_serve_on_the_same_port_is_refused_without_replace(service: str, ray_cluster: str,
+                                                                    ray_settings: Settings) -> None:
+    """``serve.run`` under the same name replaced the running application without a word, so a second ``serve
+    --ray`` on the first one's port took over its replicas. It is refused (exit 4, naming --replace) and the
+    running application is left as it was; with --replace the check lets it through."""
+    running = int(service.rsplit(":", 1)[1])
+    before = serve.status().applications[APP_NAME].last_deployed_time_s
+    done = subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "--data-dir", str(ray_settings.data_dir),
+                           "--corpus-dir", str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "1",
+                           "--ray-address", ray_cluster, "--host", "127.0.0.1", "--port", str(running), "--no-build"],
+                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"already served on this cluster on 127.0.0.1:{running}" in done.stderr, done.stderr
+    assert "RUNNING" in done.stderr and "--replace" in done.stderr, done.stderr
+    assert _running_replicas() == 2 and serve.status().applications[APP_NAME].last_deployed_time_s == before
+    with httpx.Client(timeout=60) as client:
+        assert client.get(service + "/health").status_code == 200
+    check_not_served("127.0.0.1", running, serve.status(), replace=True)  # --replace: deploy goes on
+    with pytest.raises(ServeAddressError, match="--replace"):
+        check_not_served("127.0.0.1", running, serve.status(), replace=False)
 
 
 def test_upload_visible_on_both_replicas(service: str, ray_settings: Settings) -> None:
