@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 from briefsearch.index.bullets import bullet_prefix, drop_cell_glyphs
 from briefsearch.index.chunk import Chunk
 from briefsearch.index.layouts import LEGAL
+from briefsearch.index.named_document import document_names, names_document
 from briefsearch.index.query import QUESTION_TERMS, is_crosslingual
 from briefsearch.index.question_type import asks_figure, states_figure
-from briefsearch.index.salience import CorpusMentions, missing_share, salient_names
+from briefsearch.index.salience import CorpusMentions, missing_share, salient_names, salient_nouns
 from briefsearch.index.search import Searcher, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
@@ -260,6 +261,8 @@ class Answerer:
         self.bridge_weight = settings.answer_bridge_weight
         self.crosslingual_margin_weight = settings.answer_crosslingual_margin_weight
         self.figure_choice_weight = settings.answer_figure_choice_weight
+        self.subject_weight = settings.answer_subject_weight
+        self.named_document = settings.answer_named_document
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         self.continuation = settings.answer_continuation
@@ -283,12 +286,13 @@ class Answerer:
         started = time.perf_counter()
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
-        candidates = self._candidates(result, result.hits[: self.passages])
-        for hit in result.hits[self.passages :]:  # a top passage of captions or table cells only: the next one
+        answering = self.answering_hits(result.query, result.hits)
+        candidates = self._candidates(result, answering[: self.passages])
+        for hit in answering[self.passages :]:  # a top passage of captions or table cells only: the next one
             if candidates:
                 break
             candidates = self._candidates(result, [hit])
-        features = self.features(candidates, result)
+        features = self.features(candidates, result, answering)
         threshold = self.threshold_crosslingual if features["crosslingual"] else self.threshold
         answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
         confidence = 0.0 if features["unknown_names"] else features["confidence"]
@@ -305,6 +309,17 @@ class Answerer:
                       confidence=round(confidence, 4), citations=citations, hits=result.hits,
                       took_ms=(time.perf_counter() - started) * 1000, features=features)
 
+    def answering_hits(self, query: str, hits: list[SearchHit]) -> list[SearchHit]:
+        """The hits in the order they may answer: as ranked, or (``named_document``) with the first hit of a
+        document the question cites by title moved to the front, when the first hit is of another document."""
+        names = document_names(query) if self.named_document and hits else []
+        if not names:
+            return hits
+        cited = [i for i, h in enumerate(hits) if any(names_document(n, h.chunk.title) for n in names)]
+        if not cited or cited[0] == 0:
+            return hits
+        return [hits[cited[0]], *hits[: cited[0]], *hits[cited[0] + 1 :]]
+
     def _candidates(self, result: SearchResult, hits: list[SearchHit]) -> list[_Candidate]:
         if not hits:
             return []
@@ -313,6 +328,9 @@ class Answerer:
         weights = {t.term: self.idf(t.term) for t in result.terms}
         total = sum(weights.values()) or 1.0
         figure_asked = asks_figure(result.query)
+        nouns = {n: self.idf(n) for n in salient_nouns(self.searcher.korean, result.query)} if self.subject_weight \
+            else {}
+        noun_total = sum(nouns.values()) or 1.0
         out: list[_Candidate] = []
         matrix = self.searcher.index.sentence_vectors
         for hit in hits:
@@ -332,8 +350,9 @@ class Answerer:
                 # what the sentence adds beyond the question's own words: a restatement answers nothing
                 novelty = len(terms - weights.keys()) / max(1, len(terms))
                 figure = states_figure(sentence)
+                subject = sum(w for n, w in nouns.items() if n in terms) / noun_total
                 score = (cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
-                         + self.figure_choice_weight * (figure_asked and figure))
+                         + self.figure_choice_weight * (figure_asked and figure) + self.subject_weight * subject)
                 out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure, i))
         return out
 
@@ -370,8 +389,10 @@ class Answerer:
             covered += max((v for t, v in scored.items() if t in held), default=0.0)
         return covered / total if total else 0.0
 
-    def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
-        """Every signal the answerable decision reads, and the confidence combining them."""
+    def features(self, candidates: list[_Candidate], result: SearchResult,
+                 answering: list[SearchHit] | None = None) -> dict:
+        """Every signal the answerable decision reads, and the confidence combining them (``answering``: the hits
+        in the order they may answer, ``answering_hits``; the ranking's own order by default)."""
         crosslingual = is_crosslingual(result.query, self.crosslingual_latin_share)
         names = salient_names(self.searcher.korean, result.query)
         if crosslingual:  # English names are not expected verbatim in Korean text; model numbers (910B, H20) are
@@ -385,7 +406,7 @@ class Answerer:
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
         margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
-        passage = self.passage_coverage(result, hits[: self.passages])
+        passage = self.passage_coverage(result, (answering or hits)[: self.passages])
         unseen = 0.0 if crosslingual else self.unseen_share(result)  # English words are not expected in Korean
         chunk = best.chunk
         signals = {"best_cosine": best.cosine, "best_coverage": coverage, "passage_coverage": passage,
