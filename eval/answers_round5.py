@@ -35,7 +35,7 @@ from briefsearch.index.settings import Settings, get_settings
 # the round-5 settings and the Answerer attribute each sets
 ATTRIBUTES = {"answer_subject_weight": "subject_weight", "answer_named_document": "named_document",
               "answer_continuation": "continuation", "answer_threshold": "threshold",
-              "answer_passages": "passages"}
+              "answer_passages": "passages", "answer_noun_switch": "noun_switch"}
 
 
 @dataclass(slots=True)
@@ -87,13 +87,14 @@ def flags(answerer: Answerer, q: Question) -> str:
 
 
 def figures(s: DevSet) -> dict[str, str | float]:
-    """Evidence / wrong / missed shares of the dev questions, dev negatives answered, English answered and with
-    evidence."""
-    good = wrong = missed = 0
+    """Evidence / wrong / missed shares of the dev questions, answers with the evidence whose first citation is of
+    the question's own document, dev negatives answered, English answered and with evidence."""
+    good = wrong = missed = own = 0
     english = [0, 0, 0]
     for q in s.questions:
         ans = s.answerer.ask(q.question, k=5)
         holds = ans.answerable and holds_evidence(ans.answer, q)
+        own += holds and ans.citations[0].doc_id == q.doc_id
         if q.type == "english":
             english = [english[0] + ans.answerable, english[1] + holds, english[2] + 1]
         good += holds
@@ -102,7 +103,7 @@ def figures(s: DevSet) -> dict[str, str | float]:
     false = sum(s.answerer.ask(n.question, k=5).answerable for n in s.negatives)
     n = max(1, len(s.questions))
     return {"evidence": round(good / n, 3), "wrong": round(wrong / n, 3), "missed": round(missed / n, 3),
-            "good": good, "negatives": f"{false} of {len(s.negatives)}",
+            "good": good, "own document": own, "negatives": f"{false} of {len(s.negatives)}",
             "english": f"{english[0]} of {english[2]} ({english[1]} with evidence)"}
 
 
@@ -124,8 +125,8 @@ def failure_table(s: DevSet) -> list[str]:
 def sweep(sets: list[DevSet], setting: str, values: list[str]) -> list[str]:
     """Dev figures of both sets with one answer setting at each value, and pooled dev evidence."""
     attribute = ATTRIBUTES[setting]
-    lines = [f"| {setting} | set | evidence | wrong | missed | negatives answered | English answered |",
-             "|---:|---|---:|---:|---:|---:|---:|"]
+    lines = [f"| {setting} | set | evidence | cited from the question's document | wrong | missed | negatives answered "
+             "| English answered |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for value in values:
         pooled = [0, 0]
         for s in sets:
@@ -136,9 +137,9 @@ def sweep(sets: list[DevSet], setting: str, values: list[str]) -> list[str]:
             finally:
                 setattr(s.answerer, attribute, saved)
             pooled = [pooled[0] + int(f["good"]), pooled[1] + len(s.questions)]
-            lines.append(f"| {value} | {s.name} | {f['evidence']} | {f['wrong']} | {f['missed']} | {f['negatives']} "
-                         f"| {f['english']} |")
-        lines.append(f"| {value} | pooled | {pooled[0] / pooled[1]:.3f} | | | | |")
+            lines.append(f"| {value} | {s.name} | {f['evidence']} | {f['own document']} of {f['good']} | {f['wrong']} "
+                         f"| {f['missed']} | {f['negatives']} | {f['english']} |")
+        lines.append(f"| {value} | pooled | {pooled[0] / pooled[1]:.3f} | | | | | |")
     return lines
 
 

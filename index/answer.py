@@ -138,6 +138,7 @@ class _Candidate:
     skip: int = 0  # characters of leading bullet glyphs left out of ``text``
     figure: bool = False  # the sentence states a figure (digits, or a native numeral with its counter)
     through: int = -1  # the last sentence index ``text`` runs to (a sentence cut at a line wrap is joined)
+    subject: float = 0.0  # idf-weighted share of the question's nouns the sentence holds (choice only)
 
     @property
     def last(self) -> int:
@@ -263,6 +264,7 @@ class Answerer:
         self.figure_choice_weight = settings.answer_figure_choice_weight
         self.subject_weight = settings.answer_subject_weight
         self.named_document = settings.answer_named_document
+        self.noun_switch = settings.answer_noun_switch
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         self.continuation = settings.answer_continuation
@@ -310,15 +312,24 @@ class Answerer:
                       took_ms=(time.perf_counter() - started) * 1000, features=features)
 
     def answering_hits(self, query: str, hits: list[SearchHit]) -> list[SearchHit]:
-        """The hits in the order they may answer: as ranked, or (``named_document``) with the first hit of a
-        document the question cites by title moved to the front, when the first hit is of another document."""
+        """The hits in the order they may answer: as ranked; or (``named_document``) with the first hit of a
+        document the question cites by title moved to the front, when the first hit is of another document; or
+        (``noun_switch``) with the first two swapped when the second holds more of the question's nouns."""
         names = document_names(query) if self.named_document and hits else []
-        if not names:
-            return hits
         cited = [i for i, h in enumerate(hits) if any(names_document(n, h.chunk.title) for n in names)]
-        if not cited or cited[0] == 0:
-            return hits
-        return [hits[cited[0]], *hits[: cited[0]], *hits[cited[0] + 1 :]]
+        if cited and cited[0] > 0:
+            return [hits[cited[0]], *hits[: cited[0]], *hits[cited[0] + 1 :]]
+        if self.noun_switch and len(hits) > 1:
+            first, second = (self.noun_share(query, h) for h in hits[:2])
+            if second > first + self.noun_switch:
+                return [hits[1], hits[0], *hits[2:]]
+        return hits
+
+    def noun_share(self, query: str, hit: SearchHit) -> float:
+        """The idf-weighted share of the question's nouns a passage holds (title, section, text, notes)."""
+        nouns = {n: self.idf(n) for n in salient_nouns(self.searcher.korean, query)}
+        held = self.searcher.passage_terms(hit.chunk.chunk_id)
+        return sum(w for n, w in nouns.items() if n in held) / (sum(nouns.values()) or 1.0)
 
     def _candidates(self, result: SearchResult, hits: list[SearchHit]) -> list[_Candidate]:
         if not hits:
@@ -352,8 +363,8 @@ class Answerer:
                 figure = states_figure(sentence)
                 subject = sum(w for n, w in nouns.items() if n in terms) / noun_total
                 score = (cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
-                         + self.figure_choice_weight * (figure_asked and figure) + self.subject_weight * subject)
-                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure, i))
+                         + self.figure_choice_weight * (figure_asked and figure))
+                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure, i, subject))
         return out
 
     def passage_coverage(self, result: SearchResult, hits: list[SearchHit]) -> float:
@@ -427,12 +438,12 @@ class Answerer:
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
         """The best sentence, plus up to two close runners-up (from its own passage unless a list is asked for)."""
-        ranked = sorted(candidates, key=lambda c: -c.score)
+        ranked = sorted(candidates, key=lambda c: -self._choice(c))
         best = ranked[0]
         chosen = [best]
         seen = {best.text}
         for cand in ranked[1:]:
-            if len(chosen) == 3 or cand.score < best.score - self.window:
+            if len(chosen) == 3 or self._choice(cand) < self._choice(best) - self.window:
                 break
             if cand.text in seen or (not many and cand.chunk.chunk_id != best.chunk.chunk_id):
                 continue
@@ -440,6 +451,12 @@ class Answerer:
             seen.add(cand.text)
         return self._with_items(candidates, self._joined(sorted(
             chosen, key=lambda c: (c.chunk.doc_id, c.chunk.sentences[c.index][2]))), many)
+
+    def _choice(self, cand: _Candidate) -> float:
+        """A sentence's score for choosing the answer: its score plus ``subject_weight`` times the share of the
+        question's nouns it holds (the confidence reads the score alone: the choice among sentences does not
+        make the corpus more or less likely to answer)."""
+        return cand.score + self.subject_weight * cand.subject
 
     def _with_items(self, candidates: list[_Candidate], chosen: list[_Candidate], many: bool) -> list[_Candidate]:
         """The answer with, after a lead-in sentence (one ending in ':', or announcing what follows: "다음 각 호의
@@ -482,7 +499,7 @@ class Answerer:
                 joint = self.searcher.analyzer.korean.needs_space(text.split()[-1], following.split()[0])
                 text, through = text + (" " if joint else "") + following, through + 1
             out.append(_Candidate(cand.chunk, cand.index, text, cand.cosine, cand.coverage, cand.score, cand.skip,
-                                  cand.figure, through))
+                                  cand.figure, through, cand.subject))
         return out
 
     def _unfinished(self, text: str, following: str) -> bool:

@@ -232,6 +232,10 @@ class Settings(BaseSettings):
                                         "(index/named_document.py) is answered from the first retrieved passage of "
                                         "that document when the top k holds one; measured on dev: "
                                         "eval/reports/answers-round5.md.")
+    answer_noun_switch: float = Field(0.0, ge=0, le=1, description="When above 0: the second retrieved passage "
+                                      "answers instead of the first when it holds a larger idf-weighted share of "
+                                      "the question's nouns (index/salience.py salient_nouns) by more than this; "
+                                      "measured on dev: eval/reports/answers-round5.md.")
     answer_continuation: int = Field(1, ge=0, le=10, description="Following sentences of the same passage an "
                                      "answer takes when the question asks for several items or its last sentence "
                                      "is a lead-in ending in ':' (the rest of the list); swept on dev: "
