@@ -1,9 +1,9 @@
 """Round 5 of the answers work: /ask on laws and bills (the generalization set) beside the briefings, dev only.
 
     python -m briefsearch.eval.answers_round5            # dev failure tables of both sets, with the round-5 flags
-    python -m briefsearch.eval.answers_round5 --sweep answer_subject_weight 0 0.05 0.1   # dev figures per value
-    python -m briefsearch.eval.answers_round5 --sweep answer_named_document 0 1
-    python -m briefsearch.eval.answers_round5 --sweep answer_passages 1 2 --with answer_subject_weight=0.1
+    python -m briefsearch.eval.answers_round5 --sweep answer_named_document 0 1   # dev figures per value
+    python -m briefsearch.eval.answers_round5 --sweep answer_noun_switch 0.05 0.1 0.2
+    python -m briefsearch.eval.answers_round5 --sweep answer_threshold 0.9933 0.98 --with answer_continuation=1
 
 Test questions are never read here. Each dev failure gets round 4's class (eval/answers_round4.py: i confidence,
 ii another sentence of the right passage, iii ranking, iv list continuation) and two flags:
@@ -33,7 +33,7 @@ from briefsearch.index.search import open_searcher
 from briefsearch.index.settings import Settings, get_settings
 
 # the round-5 settings and the Answerer attribute each sets
-ATTRIBUTES = {"answer_subject_weight": "subject_weight", "answer_named_document": "named_document",
+ATTRIBUTES = {"answer_named_document": "named_document",
               "answer_continuation": "continuation", "answer_threshold": "threshold",
               "answer_passages": "passages", "answer_noun_switch": "noun_switch"}
 

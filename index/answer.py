@@ -138,7 +138,6 @@ class _Candidate:
     skip: int = 0  # characters of leading bullet glyphs left out of ``text``
     figure: bool = False  # the sentence states a figure (digits, or a native numeral with its counter)
     through: int = -1  # the last sentence index ``text`` runs to (a sentence cut at a line wrap is joined)
-    subject: float = 0.0  # idf-weighted share of the question's nouns the sentence holds (choice only)
 
     @property
     def last(self) -> int:
@@ -262,7 +261,6 @@ class Answerer:
         self.bridge_weight = settings.answer_bridge_weight
         self.crosslingual_margin_weight = settings.answer_crosslingual_margin_weight
         self.figure_choice_weight = settings.answer_figure_choice_weight
-        self.subject_weight = settings.answer_subject_weight
         self.named_document = settings.answer_named_document
         self.noun_switch = settings.answer_noun_switch
         self.crosslingual_latin_share = settings.crosslingual_latin_share
@@ -339,9 +337,6 @@ class Answerer:
         weights = {t.term: self.idf(t.term) for t in result.terms}
         total = sum(weights.values()) or 1.0
         figure_asked = asks_figure(result.query)
-        nouns = {n: self.idf(n) for n in salient_nouns(self.searcher.korean, result.query)} if self.subject_weight \
-            else {}
-        noun_total = sum(nouns.values()) or 1.0
         out: list[_Candidate] = []
         matrix = self.searcher.index.sentence_vectors
         for hit in hits:
@@ -361,10 +356,9 @@ class Answerer:
                 # what the sentence adds beyond the question's own words: a restatement answers nothing
                 novelty = len(terms - weights.keys()) / max(1, len(terms))
                 figure = states_figure(sentence)
-                subject = sum(w for n, w in nouns.items() if n in terms) / noun_total
                 score = (cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
                          + self.figure_choice_weight * (figure_asked and figure))
-                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure, i, subject))
+                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure, i))
         return out
 
     def passage_coverage(self, result: SearchResult, hits: list[SearchHit]) -> float:
@@ -438,12 +432,12 @@ class Answerer:
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
         """The best sentence, plus up to two close runners-up (from its own passage unless a list is asked for)."""
-        ranked = sorted(candidates, key=lambda c: -self._choice(c))
+        ranked = sorted(candidates, key=lambda c: -c.score)
         best = ranked[0]
         chosen = [best]
         seen = {best.text}
         for cand in ranked[1:]:
-            if len(chosen) == 3 or self._choice(cand) < self._choice(best) - self.window:
+            if len(chosen) == 3 or cand.score < best.score - self.window:
                 break
             if cand.text in seen or (not many and cand.chunk.chunk_id != best.chunk.chunk_id):
                 continue
@@ -451,12 +445,6 @@ class Answerer:
             seen.add(cand.text)
         return self._with_items(candidates, self._joined(sorted(
             chosen, key=lambda c: (c.chunk.doc_id, c.chunk.sentences[c.index][2]))), many)
-
-    def _choice(self, cand: _Candidate) -> float:
-        """A sentence's score for choosing the answer: its score plus ``subject_weight`` times the share of the
-        question's nouns it holds (the confidence reads the score alone: the choice among sentences does not
-        make the corpus more or less likely to answer)."""
-        return cand.score + self.subject_weight * cand.subject
 
     def _with_items(self, candidates: list[_Candidate], chosen: list[_Candidate], many: bool) -> list[_Candidate]:
         """The answer with, after a lead-in sentence (one ending in ':', or announcing what follows: "다음 각 호의
@@ -499,7 +487,7 @@ class Answerer:
                 joint = self.searcher.analyzer.korean.needs_space(text.split()[-1], following.split()[0])
                 text, through = text + (" " if joint else "") + following, through + 1
             out.append(_Candidate(cand.chunk, cand.index, text, cand.cosine, cand.coverage, cand.score, cand.skip,
-                                  cand.figure, through, cand.subject))
+                                  cand.figure, through))
         return out
 
     def _unfinished(self, text: str, following: str) -> bool:
