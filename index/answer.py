@@ -29,7 +29,10 @@ eval/reports/answers-calibration.md):
 
 An answer stays within the best passage (with ``answer_passages`` above 1,
 only a question asking for a list draws on several), and starts at the first
-word of its sentences (no bullet glyphs).
+word of its sentences (no bullet glyphs). Measured and off
+(eval/reports/answers-round5.md): the first retrieved passage of a statute or
+bill the question cites by title, or the second passage when it holds more of
+the question's nouns, answers instead of the first.
 """
 
 from __future__ import annotations
