@@ -29,7 +29,10 @@ eval/reports/answers-calibration.md):
 
 An answer stays within the best passage (with ``answer_passages`` above 1,
 only a question asking for a list draws on several), and starts at the first
-word of its sentences (no bullet glyphs).
+word of its sentences (no bullet glyphs). Measured and off
+(eval/reports/answers-round5.md): the first retrieved passage of a statute or
+bill the question cites by title, or the second passage when it holds more of
+the question's nouns, answers instead of the first.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ from dataclasses import dataclass, field
 from briefsearch.index.bullets import bullet_prefix, drop_cell_glyphs
 from briefsearch.index.chunk import Chunk
 from briefsearch.index.layouts import LEGAL
+from briefsearch.index.named_document import document_names, names_document
 from briefsearch.index.query import QUESTION_TERMS, is_crosslingual
 from briefsearch.index.question_type import asks_figure, states_figure
-from briefsearch.index.salience import CorpusMentions, missing_share, salient_names
+from briefsearch.index.salience import CorpusMentions, missing_share, salient_names, salient_nouns
 from briefsearch.index.search import Searcher, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
@@ -260,6 +264,8 @@ class Answerer:
         self.bridge_weight = settings.answer_bridge_weight
         self.crosslingual_margin_weight = settings.answer_crosslingual_margin_weight
         self.figure_choice_weight = settings.answer_figure_choice_weight
+        self.named_document = settings.answer_named_document
+        self.noun_switch = settings.answer_noun_switch
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         self.continuation = settings.answer_continuation
@@ -283,12 +289,13 @@ class Answerer:
         started = time.perf_counter()
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
-        candidates = self._candidates(result, result.hits[: self.passages])
-        for hit in result.hits[self.passages :]:  # a top passage of captions or table cells only: the next one
+        answering = self.answering_hits(result.query, result.hits)
+        candidates = self._candidates(result, answering[: self.passages])
+        for hit in answering[self.passages :]:  # a top passage of captions or table cells only: the next one
             if candidates:
                 break
             candidates = self._candidates(result, [hit])
-        features = self.features(candidates, result)
+        features = self.features(candidates, result, answering)
         threshold = self.threshold_crosslingual if features["crosslingual"] else self.threshold
         answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
         confidence = 0.0 if features["unknown_names"] else features["confidence"]
@@ -304,6 +311,26 @@ class Answerer:
         return Answer(question=question, query=result.query, answer=text, answerable=answerable,
                       confidence=round(confidence, 4), citations=citations, hits=result.hits,
                       took_ms=(time.perf_counter() - started) * 1000, features=features)
+
+    def answering_hits(self, query: str, hits: list[SearchHit]) -> list[SearchHit]:
+        """The hits in the order they may answer: as ranked; or (``named_document``) with the first hit of a
+        document the question cites by title moved to the front, when the first hit is of another document; or
+        (``noun_switch``) with the first two swapped when the second holds more of the question's nouns."""
+        names = document_names(query) if self.named_document and hits else []
+        cited = [i for i, h in enumerate(hits) if any(names_document(n, h.chunk.title) for n in names)]
+        if cited and cited[0] > 0:
+            return [hits[cited[0]], *hits[: cited[0]], *hits[cited[0] + 1 :]]
+        if self.noun_switch and len(hits) > 1:
+            first, second = (self.noun_share(query, h) for h in hits[:2])
+            if second > first + self.noun_switch:
+                return [hits[1], hits[0], *hits[2:]]
+        return hits
+
+    def noun_share(self, query: str, hit: SearchHit) -> float:
+        """The idf-weighted share of the question's nouns a passage holds (title, section, text, notes)."""
+        nouns = {n: self.idf(n) for n in salient_nouns(self.searcher.korean, query)}
+        held = self.searcher.passage_terms(hit.chunk.chunk_id)
+        return sum(w for n, w in nouns.items() if n in held) / (sum(nouns.values()) or 1.0)
 
     def _candidates(self, result: SearchResult, hits: list[SearchHit]) -> list[_Candidate]:
         if not hits:
@@ -372,8 +399,10 @@ class Answerer:
             covered += max((v for t, v in scored.items() if t in held), default=0.0)
         return covered / total if total else 0.0
 
-    def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
-        """Every signal the answerable decision reads, and the confidence combining them."""
+    def features(self, candidates: list[_Candidate], result: SearchResult,
+                 answering: list[SearchHit] | None = None) -> dict:
+        """Every signal the answerable decision reads, and the confidence combining them (``answering``: the hits
+        in the order they may answer, ``answering_hits``; the ranking's own order by default)."""
         crosslingual = is_crosslingual(result.query, self.crosslingual_latin_share)
         names = salient_names(self.searcher.korean, result.query)
         if crosslingual:  # English names are not expected verbatim in Korean text; model numbers (910B, H20) are
@@ -387,7 +416,7 @@ class Answerer:
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
         margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
-        passage = self.passage_coverage(result, hits[: self.passages])
+        passage = self.passage_coverage(result, (answering or hits)[: self.passages])
         unseen = 0.0 if crosslingual else self.unseen_share(result)  # English words are not expected in Korean
         chunk = best.chunk
         signals = {"best_cosine": best.cosine, "best_coverage": coverage, "passage_coverage": passage,

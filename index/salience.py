@@ -95,3 +95,14 @@ def missing_share(names: list[str], shown: Iterable[str]) -> float:
         return 0.0
     passage = CorpusMentions(shown)
     return sum(not passage.mentions(n) for n in names) / len(names)
+
+
+# nouns of two or more characters: one-syllable nouns (수, 등, 안) say little about what a question is about
+_NOUN_TAGS = frozenset({"NNG", "NNP", "SH"})
+
+
+def salient_nouns(korean: KoreanText, text: str) -> list[str]:
+    """The question's nouns (common and proper, Hanzi) of two or more characters, as index terms (Kiwi forms):
+    what it asks about ("대통령", "임기"), which an answer sentence is expected to name, beside its names."""
+    out = [tok.form.lower() for tok in korean.tokenize(text) if tok.tag in _NOUN_TAGS and len(tok.form) >= 2]
+    return list(dict.fromkeys(out))

@@ -224,6 +224,16 @@ class Settings(BaseSettings):
     answer_figure_choice_weight: float = Field(0.0, ge=0, le=1, description="Added to a sentence's score when the "
                                                "question asks for a figure and the sentence states one (0: no dev "
                                                "change at 0.02-0.1, eval/reports/answers-calibration.md).")
+    answer_named_document: bool = Field(False, description="A question citing a statute or bill by title "
+                                        "(index/named_document.py) is answered from the first retrieved passage of "
+                                        "that document when the top k holds one (off: on dev it moved one answer to "
+                                        "the cited bill's identical passage, no evidence change; "
+                                        "eval/reports/answers-round5.md).")
+    answer_noun_switch: float = Field(0.0, ge=0, le=1, description="When above 0: the second retrieved passage "
+                                      "answers instead of the first when it holds a larger idf-weighted share of "
+                                      "the question's nouns (index/salience.py salient_nouns) by more than this "
+                                      "(0: off; briefings dev evidence up, the laws' dev wrong answers up: "
+                                      "eval/reports/answers-round5.md).")
     answer_continuation: int = Field(1, ge=0, le=10, description="Following sentences of the same passage an "
                                      "answer takes when the question asks for several items or its last sentence "
                                      "is a lead-in ending in ':' (the rest of the list); swept on dev: "

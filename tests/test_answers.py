@@ -382,3 +382,44 @@ def test_korean_answers_do_not_change_with_the_crosslingual_weights(searcher) ->
         assert (a.answer, a.answerable, a.confidence) == (b.answer, b.answerable, b.confidence)
         assert [(c.source, c.char_start, c.char_end) for c in a.citations] == [
             (c.source, c.char_start, c.char_end) for c in b.citations]
+
+
+def test_the_noun_switch_answers_from_the_second_passage_only_when_it_holds_more_of_the_questions_nouns(
+        searcher) -> None:
+    """``answer_noun_switch``: the second hit answers exactly when its idf-weighted share of the question's nouns
+    exceeds the first's by more than the margin; off, the first hit answers. Dev question q054 is one that switches
+    (the cooperation model is named in the second passage)."""
+    from briefsearch.index.salience import salient_nouns
+
+    questions = ["보고서는 중국에서 4차산업혁명을 향한 선순환 구조로 정착하고 있는 협력 모델을 무엇이라고 설명하나?",
+                 "광둥성의 범용 AI 산업 목표는?", "국가급 강소기업이 가장 많은 3대 도시와 각 기업 수는?",
+                 "2026년 융합학문 분야에 처음으로 포함된 신규 전공 4개는?"]
+    answerer = Answerer(searcher)
+    answerer.threshold = answerer.threshold_crosslingual = float("-inf")  # the choice of passage, at any confidence
+    assert "협력" in salient_nouns(searcher.korean, questions[0]) and "는" not in salient_nouns(searcher.korean,
+                                                                                               questions[0])
+    switched = []
+    for question in questions:
+        answerer.noun_switch = 0.0
+        off = answerer.ask(question, k=5)
+        assert off.citations[0].chunk_id == off.hits[0].chunk.chunk_id
+        answerer.noun_switch = 0.1
+        on = answerer.ask(question, k=5)
+        first, second = (answerer.noun_share(question, h) for h in on.hits[:2])
+        expected = on.hits[1] if second > first + 0.1 else on.hits[0]
+        assert on.citations[0].chunk_id == expected.chunk.chunk_id, (question, first, second)
+        switched.append(expected is on.hits[1])
+    assert switched[0] and not all(switched)
+
+
+def test_the_round5_flags_name_a_question_noun_held_by_another_sentence(searcher) -> None:
+    """eval/answers_round5.py: a question whose nouns the chosen sentence lacks while another sentence of the same
+    passage holds them is flagged "subject elsewhere"; a document name flag needs a cited title."""
+    from briefsearch.eval.answers_round5 import flags
+    from briefsearch.eval.evaluate import Question
+
+    answerer = Answerer(searcher)
+    q = Question(id="q027", question="대만구 정보 산업 10대 기술 목록에서 4번째 기술 방향은?",
+                 doc_id="000_b57bb989019f2633", evidence=["x"])
+    flagged = flags(answerer, q)
+    assert flagged.startswith("subject elsewhere (") and "names other doc" not in flagged

@@ -22,6 +22,7 @@ from briefsearch.eval.split import assign_batched_splits
 from briefsearch.index.answer import legal_prefix
 from briefsearch.index.ingest import load_manifest, read_source
 from briefsearch.index.settings import REPO_ROOT
+from briefsearch.index.structure import PAGE_MARKER
 
 CONSTITUTION = DOCS / "kolaw_constitution.txt"
 BILL_NURSING = DOCS / "kobill_1809894.txt"  # 고등교육법: its 부칙 paragraphs are hard-wrapped over blank lines
@@ -150,3 +151,93 @@ def test_a_question_on_the_statute_it_does_not_answer_is_refused(added, question
     client, _ids = added
     body = client.post("/ask", json={"question": question}, headers=KEY).json()
     assert body["answerable"] is False and body["citations"] == [], body
+
+
+@pytest.mark.parametrize(("question", "names"), [
+    ("교육공무원법 개정안 비용 추계에서 육아휴직급여는 월급여의 몇 퍼센트로 가정했나?", ["교육공무원법"]),
+    ("「행정절차법」 제3조의 적용 제외 사항은?", ["행정절차법"]),
+    ("UAE 국군부대 파견 동의안은 몇 명을 보내나?", []),  # 동의안 written apart from its name is no title
+    ("이 방법은 헌법에 맞나?", []),  # 방법, 헌법: words, not titles of three syllables or more
+])
+def test_document_names_are_the_titles_a_question_cites(question: str, names: list[str]) -> None:
+    from briefsearch.index.named_document import document_names
+
+    assert document_names(question) == names
+
+
+def test_a_bill_title_is_named_by_the_law_it_amends_and_by_no_other_bill_of_the_set() -> None:
+    """Every bill of the set is titled "<법 이름> 일부개정법률안" (its first line); "<법 이름> 개정안" in a question
+    names that bill and none of the others (지방공무원법 is not 국가공무원법, 공무원법 names none)."""
+    from briefsearch.index.named_document import document_names, names_document
+
+    bills = sorted(DOCS.glob("kobill_*.txt"))
+    titles = {p.stem: p.read_text(encoding="utf-8").splitlines()[0].strip() for p in bills}
+    suffix = "일부개정법률안"
+    amending = {doc: t.removesuffix(suffix).strip() for doc, t in titles.items() if t.endswith(suffix)}
+    assert len(amending) >= 6
+    for doc, law in amending.items():
+        names = document_names(f"{law} 개정안은 무엇을 바꾸나?")
+        if " " in law:  # a title of several words (…에 관한 법률) is cited only in 「」
+            names = document_names(f"「{law}」 개정안은 무엇을 바꾸나?")
+        assert names == [law], (doc, names)
+        assert [d for d, t in titles.items() if names_document(law, t)] == [doc]
+    assert not any(names_document("공무원법", t) for t in titles.values())
+
+
+@pytest.fixture(scope="module")
+def two_bills(tmp_path_factory, settings, searcher, encoder, korean):
+    """A copy of the session index with two bills that share their cost-estimate passage word for word (국가공무원법
+    and 교육공무원법 amendments), added over HTTP to an app with ``answer_named_document`` on."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from briefsearch.index.search import Searcher
+    from briefsearch.index.settings import Settings
+    from briefsearch.index.store import load_index
+    from briefsearch.service.app import create_app
+
+    data = tmp_path_factory.mktemp("bills") / "data"
+    data.mkdir()
+    shutil.copytree(settings.index_dir, data / "index", symlinks=True)
+    if (settings.data_dir / "cache").is_dir():
+        shutil.copytree(settings.data_dir / "cache", data / "cache")
+    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
+    scratch = Settings(data_dir=data, corpus_dir=settings.corpus_dir, api_keys="test-key", reload_interval=0.2,
+                       answer_named_document=True)
+    live = Searcher(load_index(scratch.index_dir), encoder, scratch, korean=korean)
+    with TestClient(create_app(scratch, searcher=live)) as client:
+        ids = {}
+        for name in ("kobill_1809891.txt", "kobill_1809892.txt"):
+            upload = {"file": (name, (DOCS / name).read_bytes(), "text/plain")}
+            response = client.post("/documents", headers=KEY, files=upload)
+            assert response.status_code in (200, 201), response.text
+            ids[response.json()["title"].split()[0]] = response.json()["doc_id"]
+        yield client, ids
+
+
+def test_a_question_naming_one_of_two_bills_with_the_same_passage_is_answered_from_that_bill(two_bills) -> None:
+    """Dev question g023 and the same question about the other bill: the shared passage answers both, each cited
+    from the bill the question names (without the setting both would cite whichever ranks first)."""
+    client, ids = two_bills
+    assert set(ids) == {"국가공무원법", "교육공무원법"}
+    cited, first = {}, {}
+    for law in ids:
+        question = f"{law} 개정안 비용 추계에서 육아휴직급여는 월급여의 몇 퍼센트로 가정했나?"
+        body = client.post("/ask", json={"question": question}, headers=KEY).json()
+        assert body["answerable"] is True, body
+        assert {p["doc_id"] for p in body["passages"]} >= set(ids.values())  # both bills were retrieved
+        cited[law] = body["citations"][0]
+        first[law] = body["passages"][0]["doc_id"]
+        assert cited[law]["doc_id"] == ids[law], (law, cited[law])
+        # the cited sentence runs over a page break: its slice holds the page markers ("- 7 -") the text moves out
+        path = DOCS / ("kobill_1809891.txt" if law == "국가공무원법" else "kobill_1809892.txt")
+        sliced = path.read_text(encoding="utf-8")[cited[law]["char_start"] : cited[law]["char_end"]]
+        body_lines = "".join(line for line in sliced.splitlines() if not PAGE_MARKER.match(line))
+        assert re.sub(r"\s+", "", body_lines) == re.sub(r"\s+", "", cited[law]["text"])
+    assert any(first[law] != ids[law] for law in ids), first  # one question ranked the other bill's copy first
+    # each answer is a sentence both bills hold word for word: the document, not the text, decided the citation
+    bodies = ["".join(line for line in (DOCS / name).read_text(encoding="utf-8").splitlines()
+                      if not PAGE_MARKER.match(line)) for name in ("kobill_1809891.txt", "kobill_1809892.txt")]
+    for cite in cited.values():
+        assert all(re.sub(r"\s+", "", cite["text"]) in re.sub(r"\s+", "", b) for b in bodies), cite["text"]
