@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from briefsearch.eval.answers import Negative, calibrate, holds_evidence, load_negatives
 from briefsearch.eval.calibrate_answers import _dev_signals, _score
 from briefsearch.eval.evaluate import Question, load_questions, normalize_evidence
-from briefsearch.index.answer import Answerer
+from briefsearch.index.answer import Answer, Answerer
 from briefsearch.index.chunk import Chunk
 from briefsearch.index.salience import salient_names
 from briefsearch.index.search import open_searcher
@@ -48,18 +48,23 @@ def _phrases(q: Question) -> list[str]:
     return [p for p in map(normalize_evidence, q.evidence) if p]
 
 
+def forced_answer(answerer: Answerer, question: str, k: int = 10) -> Answer:
+    """The answer /ask would give at any confidence (both thresholds lifted for this one call)."""
+    saved = answerer.threshold, answerer.threshold_crosslingual
+    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
+    try:
+        return answerer.ask(question, k=k)
+    finally:
+        answerer.threshold, answerer.threshold_crosslingual = saved
+
+
 def classify(answerer: Answerer, q: Question) -> Failure | None:
     """The failure class of one dev question, or None when its answer holds the evidence."""
     ans = answerer.ask(q.question, k=5)
     if ans.answerable and holds_evidence(ans.answer, q):
         return None
     outcome = "wrong" if ans.answerable else "missed"
-    saved = answerer.threshold, answerer.threshold_crosslingual
-    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
-    try:
-        forced = answerer.ask(q.question, k=10)
-    finally:
-        answerer.threshold, answerer.threshold_crosslingual = saved
+    forced = forced_answer(answerer, q.question)
     phrases = _phrases(q)
     conf = ans.confidence
     gate = " (unknown names: " + ", ".join(ans.features["unknown_names"]) + ")" if ans.features.get(

@@ -23,7 +23,7 @@ import argparse
 from dataclasses import dataclass
 
 from briefsearch.eval.answers import Negative, holds_evidence, load_negatives
-from briefsearch.eval.answers_round4 import Failure, classify
+from briefsearch.eval.answers_round4 import Failure, classify, forced_answer
 from briefsearch.eval.evaluate import Question, load_questions
 from briefsearch.eval.generalization import NEGATIVES, add_documents, load_split_questions, scratch_settings
 from briefsearch.index.answer import Answerer
@@ -60,12 +60,7 @@ def dev_sets(settings: Settings) -> list[DevSet]:
 
 def flags(answerer: Answerer, q: Question) -> str:
     """The round-5 flags of one failing question (forced answer: any confidence)."""
-    saved = answerer.threshold, answerer.threshold_crosslingual
-    answerer.threshold = answerer.threshold_crosslingual = float("-inf")
-    try:
-        forced = answerer.ask(q.question, k=10)
-    finally:
-        answerer.threshold, answerer.threshold_crosslingual = saved
+    forced = forced_answer(answerer, q.question)
     out = []
     names = document_names(q.question)
     if names and forced.citations:
