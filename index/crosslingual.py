@@ -116,10 +116,6 @@ class TermBridge:
             out.append(found)
         return out
 
-    def map(self, word_vectors: np.ndarray, floor: float, per_word: int) -> dict[str, float]:
-        """Korean term -> weight over all words (``map_words`` merged)."""
-        return merged(self.map_words(word_vectors, floor, per_word))
-
 
 def merged(words: Iterable[dict[str, float]]) -> dict[str, float]:
     """The bridge's per-word mappings as one weighted query: a term two words bring keeps the larger weight."""

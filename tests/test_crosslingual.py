@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms, korean_nouns
+from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms, korean_nouns, merged
 from briefsearch.index.embed_cache import EmbeddingCache
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
@@ -47,9 +47,9 @@ def test_the_bridge_maps_english_words_to_their_korean_nouns(searcher) -> None:
     bridge = searcher.term_bridge
     assert 0 < len(bridge.terms) <= searcher.settings.crosslingual_bridge_terms
     floor = searcher.settings.crosslingual_bridge_floor
-    mapped = bridge.map(searcher.encoder.encode_queries(["robot", "patent"]), floor, 3)
+    mapped = merged(bridge.map_words(searcher.encoder.encode_queries(["robot", "patent"]), floor, 3))
     assert "로봇" in mapped and "특허" in mapped and all(0 < w <= 1 for w in mapped.values())
-    assert bridge.map(searcher.encoder.encode_queries(["robot"]), 0.999, 3) == {}  # nothing that close
+    assert merged(bridge.map_words(searcher.encoder.encode_queries(["robot"]), 0.999, 3)) == {}  # nothing that close
 
 
 def test_weighted_bm25_scales_each_term(searcher) -> None:
