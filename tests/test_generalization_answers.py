@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from contextlib import contextmanager
 
 import pytest
 from test_citations import _unexplained_gaps
@@ -78,9 +79,10 @@ def test_legal_prefix_leaves_the_article_heading_and_paragraph_marker_out(senten
     assert sentence[legal_prefix(sentence):].startswith(kept)
 
 
-@pytest.fixture(scope="module")
-def added(tmp_path_factory, settings, searcher, encoder, korean):
-    """A copy of the session index with the constitution and a bill added over HTTP, and a client on it."""
+@contextmanager
+def _scratch_app(tmp_path_factory, settings, encoder, korean, name: str, **overrides):
+    """A client on an app over a copy of the session index (and its embedding cache), for documents added over
+    HTTP without touching the session's own index; ``overrides``: settings of that app."""
     import shutil
 
     from fastapi.testclient import TestClient
@@ -90,21 +92,32 @@ def added(tmp_path_factory, settings, searcher, encoder, korean):
     from briefsearch.index.store import load_index
     from briefsearch.service.app import create_app
 
-    data = tmp_path_factory.mktemp("laws") / "data"
+    data = tmp_path_factory.mktemp(name) / "data"
     data.mkdir()
     shutil.copytree(settings.index_dir, data / "index", symlinks=True)
     if (settings.data_dir / "cache").is_dir():
         shutil.copytree(settings.data_dir / "cache", data / "cache")
     (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
-    scratch = Settings(data_dir=data, corpus_dir=settings.corpus_dir, api_keys="test-key", reload_interval=0.2)
+    scratch = Settings(data_dir=data, corpus_dir=settings.corpus_dir, api_keys="test-key", reload_interval=0.2,
+                       **overrides)
     live = Searcher(load_index(scratch.index_dir), encoder, scratch, korean=korean)
     with TestClient(create_app(scratch, searcher=live)) as client:
-        ids = {}
-        for path in (CONSTITUTION, BILL_NURSING):
-            upload = {"file": (path.name, path.read_bytes(), "text/plain")}
-            response = client.post("/documents", headers=KEY, files=upload)
-            assert response.status_code in (200, 201), response.text
-            ids[path] = response.json()["doc_id"]
+        yield client
+
+
+def _add(client, path) -> dict:
+    """Upload one document as text; the added document's record."""
+    upload = {"file": (path.name, path.read_bytes(), "text/plain")}
+    response = client.post("/documents", headers=KEY, files=upload)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def added(tmp_path_factory, settings, searcher, encoder, korean):
+    """A copy of the session index with the constitution and a bill added over HTTP, and a client on it."""
+    with _scratch_app(tmp_path_factory, settings, encoder, korean, "laws") as client:
+        ids = {path: _add(client, path)["doc_id"] for path in (CONSTITUTION, BILL_NURSING)}
         yield client, ids
 
 
@@ -188,31 +201,11 @@ def test_a_bill_title_is_named_by_the_law_it_amends_and_by_no_other_bill_of_the_
 def two_bills(tmp_path_factory, settings, searcher, encoder, korean):
     """A copy of the session index with two bills that share their cost-estimate passage word for word (국가공무원법
     and 교육공무원법 amendments), added over HTTP to an app with ``answer_named_document`` on."""
-    import shutil
-
-    from fastapi.testclient import TestClient
-
-    from briefsearch.index.search import Searcher
-    from briefsearch.index.settings import Settings
-    from briefsearch.index.store import load_index
-    from briefsearch.service.app import create_app
-
-    data = tmp_path_factory.mktemp("bills") / "data"
-    data.mkdir()
-    shutil.copytree(settings.index_dir, data / "index", symlinks=True)
-    if (settings.data_dir / "cache").is_dir():
-        shutil.copytree(settings.data_dir / "cache", data / "cache")
-    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
-    scratch = Settings(data_dir=data, corpus_dir=settings.corpus_dir, api_keys="test-key", reload_interval=0.2,
-                       answer_named_document=True)
-    live = Searcher(load_index(scratch.index_dir), encoder, scratch, korean=korean)
-    with TestClient(create_app(scratch, searcher=live)) as client:
+    with _scratch_app(tmp_path_factory, settings, encoder, korean, "bills", answer_named_document=True) as client:
         ids = {}
         for name in ("kobill_1809891.txt", "kobill_1809892.txt"):
-            upload = {"file": (name, (DOCS / name).read_bytes(), "text/plain")}
-            response = client.post("/documents", headers=KEY, files=upload)
-            assert response.status_code in (200, 201), response.text
-            ids[response.json()["title"].split()[0]] = response.json()["doc_id"]
+            record = _add(client, DOCS / name)
+            ids[record["title"].split()[0]] = record["doc_id"]
         yield client, ids
 
 

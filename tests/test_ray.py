@@ -198,6 +198,14 @@ def test_two_replicas_answer_search_and_ask(service: str, searcher: Searcher) ->
     assert len(answered) == 2, answered
 
 
+def _second_serve(ray_settings: Settings, ray_cluster: str, port: int) -> subprocess.CompletedProcess[str]:
+    """A second ``briefsearch serve --ray`` (one replica) joining the cluster the ``service`` runs on, on ``port``."""
+    return subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "--data-dir", str(ray_settings.data_dir),
+                           "--corpus-dir", str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "1",
+                           "--ray-address", ray_cluster, "--host", "127.0.0.1", "--port", str(port), "--no-build"],
+                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
+
+
 def test_a_second_serve_on_another_port_is_a_clear_error(service: str, ray_cluster: str,
                                                          ray_settings: Settings) -> None:
     """Serve's proxy keeps the port of the first ``serve --ray``: a second one with another --port served on
@@ -206,10 +214,7 @@ def test_a_second_serve_on_another_port_is_a_clear_error(service: str, ray_clust
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         other = sock.getsockname()[1]
-    done = subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "--data-dir", str(ray_settings.data_dir),
-                           "--corpus-dir", str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "1",
-                           "--ray-address", ray_cluster, "--host", "127.0.0.1", "--port", str(other), "--no-build"],
-                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
+    done = _second_serve(ray_settings, ray_cluster, other)
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"HTTP proxy does not listen on 127.0.0.1:{other}" in done.stderr, done.stderr
     assert "the --host and --port that command used" in done.stderr, done.stderr
@@ -231,10 +236,7 @@ def test_a_second_serve_on_the_same_port_is_refused_without_replace(service: str
     running application is left as it was; with --replace the check lets it through."""
     running = int(service.rsplit(":", 1)[1])
     before = serve.status().applications[APP_NAME].last_deployed_time_s
-    done = subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "--data-dir", str(ray_settings.data_dir),
-                           "--corpus-dir", str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "1",
-                           "--ray-address", ray_cluster, "--host", "127.0.0.1", "--port", str(running), "--no-build"],
-                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
+    done = _second_serve(ray_settings, ray_cluster, running)
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"already served on this cluster on 127.0.0.1:{running}" in done.stderr, done.stderr
     assert "RUNNING" in done.stderr and "--replace" in done.stderr, done.stderr
