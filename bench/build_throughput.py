@@ -41,7 +41,7 @@ OUT_JSON = REPO / "bench" / "build_throughput.json"
 
 def sample(index, n: int) -> tuple[list, list[str]]:
     """Every k-th passage in length order, and the distinct sentences they hold."""
-    from briefsearch.index.chunk import body_start
+    from briefsearch.chunking.chunker import body_start
 
     chunks = sorted((c for c in index.chunks.values() if body_start(c) is not None), key=lambda c: len(c.embed_text))
     step = max(1, len(chunks) // n)
@@ -66,7 +66,7 @@ def padding(encoder, texts: list[str], size: int) -> dict:
 
 def session(encoder, threads: int, optimization: str = "all", spinning: bool = True, tokens: bool = True) -> None:
     """Swap the encoder's ONNX Runtime session for one with these options (same graph and weights)."""
-    from briefsearch.index.onnx_backend import OnnxSession, graph_name
+    from briefsearch.embedding.onnx_backend import OnnxSession, graph_name
 
     name, checksum = encoder.identity["name"].split(" ")[0], encoder.identity["checksum"].split(":")[0]
     graph = encoder._onnx_folder(name, checksum) / graph_name(encoder.backend == "onnx-int8")
@@ -76,7 +76,7 @@ def session(encoder, threads: int, optimization: str = "all", spinning: bool = T
 def measure(label: str, encoder, chunks: list, sentences: list[str], pooled: bool, cores: int,
             kiwi_cpu_per_passage: float) -> dict:
     """Embed the sample once (one pass with pooled sentences, or passages then sentences); rates from CPU s."""
-    from briefsearch.index.chunk import body_start
+    from briefsearch.chunking.chunker import body_start
 
     texts = [c.embed_text for c in chunks]
     if pooled:
@@ -123,11 +123,11 @@ def main() -> None:
                         "many interleaved rounds; written to build_throughput.json's 'interleaved'")
     args = parser.parse_args()
 
-    from briefsearch.index.embed import Encoder
-    from briefsearch.index.korean import KoreanText
-    from briefsearch.index.lexical import LexicalAnalyzer
-    from briefsearch.index.settings import Settings
-    from briefsearch.index.store import load_index
+    from briefsearch.config import Settings
+    from briefsearch.embedding.encoder import Encoder
+    from briefsearch.store.lexical import LexicalAnalyzer
+    from briefsearch.store.versions import load_index
+    from briefsearch.text.korean import KoreanText
 
     base = Settings(data_dir=args.data_dir, sentence_vectors="pooled")  # loads the graph with token states
     index = load_index(base.index_dir)

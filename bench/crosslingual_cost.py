@@ -1,4 +1,4 @@
-"""Cost of the term bridge (index/crosslingual.py): its build without the embedding cache, the cross-lingual
+"""Cost of the term bridge (retrieval/crosslingual.py): its build without the embedding cache, the cross-lingual
 step of every English eval question, the first time its words are met and repeated, an English /ask (warm),
 and the bridge a new index version needs after an add or remove (from nothing, and on the last version's).
 
@@ -12,12 +12,12 @@ import argparse
 import statistics
 import time
 
-from briefsearch.eval.evaluate import QUESTIONS, load_questions
-from briefsearch.index.answer import Answerer
-from briefsearch.index.crosslingual import TermBridge
-from briefsearch.index.embed_cache import EmbeddingCache
-from briefsearch.index.search import Searcher, open_searcher
-from briefsearch.index.settings import get_settings
+from briefsearch.answer.answerer import Answerer
+from briefsearch.config import get_settings
+from briefsearch.embedding.cache import EmbeddingCache
+from briefsearch.evaluation.evaluate import QUESTIONS, load_questions
+from briefsearch.retrieval.crosslingual import TermBridge
+from briefsearch.retrieval.searcher import Searcher, open_searcher
 
 
 def _median_p90(values: list[float]) -> str:

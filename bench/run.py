@@ -48,6 +48,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from briefsearch.evaluation.evaluate import window_quality as quality
+
 REPO = Path(__file__).resolve().parent.parent
 OUT_JSON = REPO / "bench" / "results.json"
 OUT_MD = REPO / "bench" / "results.md"
@@ -68,7 +70,7 @@ def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "briefsearch.service.cli", *args]
+    return [sys.executable, "-m", "briefsearch.cli", *args]
 
 
 # ----------------------------------------------------------------- build, start
@@ -207,7 +209,7 @@ def load(base: str, questions: list[str], clients: int, seconds: float, server_p
 
 # ----------------------------------------------------------------- baselines
 def fixed_chunks(corpus_dir: Path, size: int = 500) -> list[tuple[str, str]]:
-    from briefsearch.index.ingest import load_manifest, read_source
+    from briefsearch.ingest.sources import load_manifest, read_source
 
     chunks = []
     for meta in load_manifest(corpus_dir):
@@ -216,26 +218,11 @@ def fixed_chunks(corpus_dir: Path, size: int = 500) -> list[tuple[str, str]]:
     return chunks
 
 
-def quality(ranked: list[list[int]], chunks: list[tuple[str, str]], questions) -> dict:
-    from briefsearch.eval.evaluate import normalize_evidence
-
-    norm = [normalize_evidence(t) for _, t in chunks]
-    r5 = mrr = 0.0
-    for q, ids in zip(questions, ranked, strict=True):
-        needles = [normalize_evidence(e) for e in q.evidence]
-        for rank, i in enumerate(ids[:10], start=1):
-            if chunks[i][0] == q.doc_id and any(n in norm[i] for n in needles):
-                mrr += 1 / rank
-                r5 += rank <= 5
-                break
-    return {"recall@5": round(r5 / len(questions), 3), "mrr@10": round(mrr / len(questions), 3)}
-
-
 def run_baselines(encoder, korean, questions) -> dict:
     import bm25s
     import faiss
 
-    from briefsearch.index.lexical import LexicalAnalyzer
+    from briefsearch.store.lexical import LexicalAnalyzer
 
     chunks = fixed_chunks(REPO / "corpus")
     analyzer = LexicalAnalyzer(korean)
@@ -281,12 +268,12 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-    from briefsearch.eval.evaluate import load_questions, run_eval
-    from briefsearch.index.embed import Encoder
-    from briefsearch.index.korean import KoreanText
-    from briefsearch.index.search import Searcher
-    from briefsearch.index.settings import get_settings
-    from briefsearch.index.store import load_index
+    from briefsearch.config import get_settings
+    from briefsearch.embedding.encoder import Encoder
+    from briefsearch.evaluation.evaluate import load_questions, run_eval
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.store.versions import load_index
+    from briefsearch.text.korean import KoreanText
 
     settings = get_settings()
     questions = load_questions()

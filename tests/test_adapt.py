@@ -1,4 +1,4 @@
-"""Encoder adaptation (index/adapt.py): real model, a real one-briefing corpus, a few real training steps.
+"""Encoder adaptation (embedding/adapt.py): real model, a real one-briefing corpus, a few real training steps.
 
 What it measures is in eval/reports/encoder-adaptation.md; these tests check the machinery: the
 pairs it trains on, that the adapted folder is written with its manifest, and that
@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefsearch.index.adapt import (
+from briefsearch.config import Settings
+from briefsearch.embedding.adapt import (
     MANIFEST_FILE,
     adapt_model,
     batches,
@@ -23,11 +24,10 @@ from briefsearch.index.adapt import (
     heading_pairs,
     ict_candidates,
 )
-from briefsearch.index.bullets import bullet_prefix
-from briefsearch.index.embed import DEFAULT_MODEL_DIRNAME, Encoder
-from briefsearch.index.errors import ModelError
-from briefsearch.index.model_prep import source_checksum
-from briefsearch.index.settings import Settings
+from briefsearch.embedding.encoder import DEFAULT_MODEL_DIRNAME, Encoder
+from briefsearch.embedding.model_prep import source_checksum
+from briefsearch.errors import ModelError
+from briefsearch.text.bullets import bullet_prefix
 
 DOC = "000_b57bb989019f2633"  # the smallest briefing: 37 passages
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from test_citations import _alnum, _unexplained_gaps
 
-from briefsearch.eval.answers import calibrate, check_floors, load_off_corpus, run
-from briefsearch.index.answer import NO_ANSWER, Answerer
-from briefsearch.index.ingest import read_original
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.answer.answerer import NO_ANSWER, Answerer
+from briefsearch.config import REPO_ROOT
+from briefsearch.evaluation.answers import calibrate, check_floors, load_off_corpus, run
+from briefsearch.ingest.sources import read_original
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
 
@@ -91,9 +91,9 @@ def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
 
 def test_the_configured_crosslingual_threshold_is_the_dev_choice(searcher, tmp_path: Path) -> None:
     """A ranking change moves English cosines: the configured threshold must be what dev chooses for this ranking."""
-    from briefsearch.eval.answers import load_negatives
     from briefsearch.eval.calibrate_answers import crosslingual_only
-    from briefsearch.eval.evaluate import load_questions
+    from briefsearch.evaluation.answers import load_negatives
+    from briefsearch.evaluation.evaluate import load_questions
 
     answerer = Answerer(searcher)
     chosen = crosslingual_only(answerer, load_questions(), load_negatives(), tmp_path)
@@ -107,7 +107,7 @@ def test_the_configured_crosslingual_threshold_is_the_dev_choice(searcher, tmp_p
 
 
 def test_answer_floors_are_read_from_the_thresholds_file(searcher, tmp_path: Path) -> None:
-    from briefsearch.eval.answers import AnswerStats, SplitStats
+    from briefsearch.evaluation.answers import AnswerStats, SplitStats
 
     split = SplitStats(n_questions=10, n_negatives=4, evidence_rate=0.8, missed_rate=0.1, false_answer_rate=0.25,
                        english_answered="1 of 4", on_confidences=[], neg_confidences=[], on_crosslingual=[],
@@ -130,7 +130,7 @@ def test_calibrate_picks_the_separating_threshold() -> None:
 
 def test_ask_on_the_command_line(searcher, data_dir: Path) -> None:
     env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "ask", "웨강아오대만구 미래 10대 산업은?"],
+    proc = subprocess.run([sys.executable, "-m", "briefsearch.cli", "ask", "웨강아오대만구 미래 10대 산업은?"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "[1]" in proc.stdout and "corpus/001_7307f45af5f7b1ae.txt:" in proc.stdout
@@ -145,7 +145,7 @@ def test_a_name_no_briefing_mentions_is_not_answered(client, question: str) -> N
 
 
 def test_salient_names_and_corpus_mentions(searcher) -> None:
-    from briefsearch.index.salience import CorpusMentions, salient_names
+    from briefsearch.answer.salience import CorpusMentions, salient_names
 
     names = salient_names(searcher.korean, "Which satellites did Google's Suncatcher and the 910B use?")
     assert names == ["Google", "Suncatcher", "910B"]  # not the sentence-initial "Which", not "the"
@@ -156,7 +156,7 @@ def test_salient_names_and_corpus_mentions(searcher) -> None:
 
 def test_a_name_written_with_its_original_in_brackets_or_other_spacing_is_known(searcher) -> None:
     """The corpus writes 즈장(之江)실험실; a question writes 즈장실험실 or 즈장 실험실: the same name, not unknown."""
-    from briefsearch.index.salience import CorpusMentions
+    from briefsearch.answer.salience import CorpusMentions
 
     mentions = CorpusMentions(c.text for c in searcher.index.chunks.values())
     assert mentions.unknown(["즈장실험실", "즈장 실험실", "즈장(之江)실험실", "즈장대학교"]) == ["즈장대학교"]
@@ -192,7 +192,7 @@ def test_answer_sentences_start_at_a_word_and_stay_in_one_passage(client, questi
 
 
 def test_bullet_prefix_covers_the_briefings_glyphs() -> None:
-    from briefsearch.index.bullets import bullet_prefix
+    from briefsearch.text.bullets import bullet_prefix
 
     for text in ("- 내용", "ㅇ 내용", "m 내용", "❍ 내용", "■ 내용", "□ ○ 내용", "• 내용"):
         assert text[bullet_prefix(text):] == "내용", text
@@ -224,7 +224,7 @@ def test_source_lists_and_captions_do_not_answer(searcher) -> None:
 
 
 def test_figure_questions_and_sentences_stating_figures() -> None:
-    from briefsearch.index.question_type import asks_figure, states_figure
+    from briefsearch.answer.question_type import asks_figure, states_figure
 
     for question in ("상하이는 미래산업 클러스터를 몇 개 육성하나?", "광둥성 인공지능 기금의 규모는?",
                      "투자 금액은 얼마인가?", "산업별로 발굴해야 하는 시나리오 수는?",
@@ -241,7 +241,7 @@ def test_figure_questions_and_sentences_stating_figures() -> None:
 def test_figure_and_name_signals_lower_the_confidence_by_their_weights(searcher) -> None:
     """A figure question whose best sentence states no figure, about a name the answering passage does not hold
     (the corpus names 텐센트 elsewhere): each signal costs its weight; one formula for /ask and the calibration."""
-    from briefsearch.index.answer import combine
+    from briefsearch.answer.answerer import combine
 
     answerer = Answerer(searcher)
     question = "텐센트가 광둥성 범용 인공지능 혁신거점에 투자한 금액은?"
@@ -322,7 +322,7 @@ def test_the_failure_analysis_classes(searcher) -> None:
     """eval/answers_round4.py: a list answer stopping at its lead-in is (iv) without continuation and no failure
     with it; evidence outside the top passage is (iii), a ranking miss."""
     from briefsearch.eval.answers_round4 import classify
-    from briefsearch.eval.evaluate import Question
+    from briefsearch.evaluation.evaluate import Question
 
     answerer = Answerer(searcher)
     lead_in = Question(id="t1", question="'특허 산업화로 중소기업 성장 촉진 계획'을 공동 발표한 5개 기관은?",
@@ -368,8 +368,8 @@ def test_an_english_question_is_weighed_by_its_bridged_words_in_the_answering_pa
 
 def test_korean_answers_do_not_change_with_the_crosslingual_weights(searcher) -> None:
     """The bridge-coverage and cross-lingual margin weights and threshold are the English path's alone."""
-    from briefsearch.eval.evaluate import load_questions
-    from briefsearch.index.query import is_crosslingual
+    from briefsearch.evaluation.evaluate import load_questions
+    from briefsearch.retrieval.query import is_crosslingual
 
     share = searcher.settings.crosslingual_latin_share
     korean = [q.question for q in load_questions() if not is_crosslingual(q.question, share)][:12]
@@ -389,7 +389,7 @@ def test_the_noun_switch_answers_from_the_second_passage_only_when_it_holds_more
     """``answer_noun_switch``: the second hit answers exactly when its idf-weighted share of the question's nouns
     exceeds the first's by more than the margin; off, the first hit answers. Dev question q054 is one that switches
     (the cooperation model is named in the second passage)."""
-    from briefsearch.index.salience import salient_nouns
+    from briefsearch.answer.salience import salient_nouns
 
     questions = ["보고서는 중국에서 4차산업혁명을 향한 선순환 구조로 정착하고 있는 협력 모델을 무엇이라고 설명하나?",
                  "광둥성의 범용 AI 산업 목표는?", "국가급 강소기업이 가장 많은 3대 도시와 각 기업 수는?",
@@ -416,7 +416,7 @@ def test_the_round5_flags_name_a_question_noun_held_by_another_sentence(searcher
     """eval/answers_round5.py: a question whose nouns the chosen sentence lacks while another sentence of the same
     passage holds them is flagged "subject elsewhere"; a document name flag needs a cited title."""
     from briefsearch.eval.answers_round5 import flags
-    from briefsearch.eval.evaluate import Question
+    from briefsearch.evaluation.evaluate import Question
 
     answerer = Answerer(searcher)
     q = Question(id="q027", question="대만구 정보 산업 10대 기술 목록에서 4번째 기술 방향은?",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import unicodedata
 
-from briefsearch.index.ingest import read_original
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
+from briefsearch.ingest.sources import read_original
 
 QUESTION = "광둥성의 범용 AI 산업 목표는?"
 
@@ -111,8 +111,8 @@ def test_request_limits_follow_the_settings(settings, searcher) -> None:
     """BRIEFSEARCH_MAX_K / _MAX_QUERY_CHARS move the HTTP limits too (one source: the settings)."""
     from fastapi.testclient import TestClient
 
-    from briefsearch.index.search import Searcher
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
+    from briefsearch.retrieval.searcher import Searcher
 
     custom = settings.model_copy(update={"max_k": 10, "max_query_chars": 3000})
     limited = Searcher(searcher.index, searcher.encoder, custom, korean=searcher.korean)

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openai import NotFoundError, OpenAI
 
-from briefsearch.service.app import create_app
+from briefsearch.api.app import create_app
 
 
 @pytest.fixture(scope="module")

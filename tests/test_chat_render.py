@@ -14,8 +14,8 @@ import pytest
 from markdown_it import MarkdownIt
 from test_web import ARTIFACTS, browser, page  # noqa: F401  (fixtures)
 
-from briefsearch.service.chat_markdown import clean_sentence
-from briefsearch.service.section_titles import article, caption, chapter, short_title
+from briefsearch.api.chat.markdown import clean_sentence
+from briefsearch.api.chat.section_titles import article, caption, chapter, short_title
 
 
 @pytest.mark.parametrize(("raw", "clean"), [

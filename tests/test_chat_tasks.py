@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from briefsearch.service.access_log import ACCESS_LOGGER
-from briefsearch.service.app import create_app
+from briefsearch.api.access_log import ACCESS_LOGGER
+from briefsearch.api.app import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openwebui"
 QUESTION = "광둥성의 범용 AI 산업 목표는?"

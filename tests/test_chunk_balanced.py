@@ -13,11 +13,11 @@ from itertools import groupby
 import pytest
 from test_citations import _alnum, _unexplained_gaps
 
-from briefsearch.index.build import chunker_identity
-from briefsearch.index.chunk import Chunk, Chunker
-from briefsearch.index.ingest import load_manifest, read_original, read_source
-from briefsearch.index.settings import REPO_ROOT, Settings
-from briefsearch.index.structure import parse_document
+from briefsearch.build.pipeline import chunker_identity
+from briefsearch.chunking.chunker import Chunk, Chunker
+from briefsearch.config import REPO_ROOT, Settings
+from briefsearch.ingest.sources import load_manifest, read_original, read_source
+from briefsearch.structure.parser import parse_document
 
 CORPUS_DIR = REPO_ROOT / "corpus"
 BUDGET = 256

@@ -20,11 +20,11 @@ import unicodedata
 
 import pytest
 
-from briefsearch.index.clean import LATEX_SYMBOLS
-from briefsearch.index.ingest import read_original, read_source
-from briefsearch.index.search import Searcher
-from briefsearch.index.settings import REPO_ROOT
-from briefsearch.index.structure import parse_document
+from briefsearch.config import REPO_ROOT
+from briefsearch.ingest.sources import read_original, read_source
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.structure.parser import parse_document
+from briefsearch.text.clean import LATEX_SYMBOLS
 
 _MARKUP = re.compile(
     r"</?[a-zA-Z][^<>]*>|<https?://[^>]*>|\[[^\]]*\]\([^)]*\)|https?://\S+|&[a-z#0-9]+;",

@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
 
 
 def _run(args: list[str], data_dir: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "briefsearch.service.cli", *args], cwd=REPO_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "briefsearch.cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from briefsearch.index.ingest import read_original
-from briefsearch.index.search import Searcher
-from briefsearch.index.settings import REPO_ROOT, Settings
-from briefsearch.index.store import live_version, load_index
-from briefsearch.service.app import create_app
+from briefsearch.api.app import create_app
+from briefsearch.config import REPO_ROOT, Settings
+from briefsearch.ingest.sources import read_original
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.store.versions import live_version, load_index
 
 KEY = {"Authorization": "Bearer test-key"}
 KNOWN_QUERY = "광둥성의 범용 AI 산업 목표는?"

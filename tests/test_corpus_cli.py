@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 
-from briefsearch.index.build import index_status
-from briefsearch.index.search import Searcher, open_searcher
-from briefsearch.index.settings import REPO_ROOT, Settings
-from briefsearch.index.store import live_version, load_index
-from briefsearch.service.app import create_app
+from briefsearch.api.app import create_app
+from briefsearch.build.pipeline import index_status
+from briefsearch.config import REPO_ROOT, Settings
+from briefsearch.retrieval.searcher import Searcher, open_searcher
+from briefsearch.store.versions import live_version, load_index
 
 NEW_DOC = """# 중국 수소에너지 동향
 
@@ -34,7 +34,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def _cli(args: list[str], settings: Settings) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "briefsearch.service.cli", *args], cwd=REPO_ROOT, env=_env(settings),
+    return subprocess.run([sys.executable, "-m", "briefsearch.cli", *args], cwd=REPO_ROOT, env=_env(settings),
                           capture_output=True, text=True, timeout=600)
 
 
@@ -91,7 +91,7 @@ def _changed_copy(source: Path, target: Path) -> Path:
 
 def _kill_when_embedding(args: list[str], settings: Settings) -> str:
     """Start a build, wait until it is embedding, SIGKILL it; returns what it printed."""
-    proc = subprocess.Popen([sys.executable, "-m", "briefsearch.service.cli", "-v", *args], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "briefsearch.cli", "-v", *args], cwd=REPO_ROOT,
                             env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     embedding = threading.Event()
@@ -167,7 +167,7 @@ def test_an_add_during_a_full_build_is_in_the_final_index(scratch_settings: Sett
     and the added document was gone; builds and changes now serialize on the library lock."""
     # new chunking: every passage is new text, so the build embeds for a while (sentences come from the cache)
     env = {**_env(scratch_settings), "BRIEFSEARCH_MAX_CHUNK_TOKENS": "200"}
-    build = subprocess.Popen([sys.executable, "-m", "briefsearch.service.cli", "-v", "index", "build"], cwd=REPO_ROOT,
+    build = subprocess.Popen([sys.executable, "-m", "briefsearch.cli", "-v", "index", "build"], cwd=REPO_ROOT,
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log: list[str] = []
     embedding = threading.Event()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from briefsearch.index.crosslingual import TermBridge, content_words, feedback_terms, korean_nouns, merged
-from briefsearch.index.embed_cache import EmbeddingCache
+from briefsearch.embedding.cache import EmbeddingCache
+from briefsearch.retrieval.crosslingual import TermBridge, content_words, feedback_terms, korean_nouns, merged
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
 KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"

@@ -10,7 +10,7 @@ import importlib
 
 import pytest
 
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
 
 PACKAGES = ("index", "service", "eval")  # the folders mapped onto the briefsearch package
 MODULES = sorted(
@@ -21,7 +21,7 @@ MODULES = sorted(
 
 
 def test_some_modules_have_examples() -> None:
-    assert "briefsearch.index.fusion" in MODULES
+    assert "briefsearch.retrieval.fusion" in MODULES
 
 
 @pytest.mark.parametrize("name", MODULES)

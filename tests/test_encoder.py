@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefsearch.index.embed import Encoder
-from briefsearch.index.onnx_backend import read_folder_config, snapshot_matches
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
+from briefsearch.embedding.encoder import Encoder
+from briefsearch.embedding.onnx_backend import read_folder_config, snapshot_matches
 
 SENTENCES = ["광둥성의 범용 AI 산업 목표는?", "중국 국가혁신지수 종합 순위는 세계 10위를 기록하였다.",
              "단일 위성 최대 744TOPS, 전체 5POPS급 궤도상 연산 능력", "What is China's future industry policy?"]
@@ -146,8 +146,8 @@ def test_fast_path_tokenizes_exactly_like_sentence_transformers(fast_encoder, to
 
 
 def test_fast_path_imports_neither_torch_nor_sentence_transformers(settings, fast_encoder) -> None:
-    code = ("import json, sys\nfrom briefsearch.index.embed import Encoder\n"
-            "from briefsearch.index.settings import get_settings\n"
+    code = ("import json, sys\nfrom briefsearch.embedding.encoder import Encoder\n"
+            "from briefsearch.config import get_settings\n"
             "enc = Encoder(get_settings(), progress=False)\n"
             "print(json.dumps([enc.loaded_torch, sorted({m.split('.')[0] for m in sys.modules}"
             " & {'torch', 'sentence_transformers', 'transformers'})]))")
@@ -229,7 +229,7 @@ def test_folder_config_decides_the_fast_path(tmp_path: Path, modules, pooling, s
 
 def _recording_batcher(enc: Encoder, passes: int | None):
     """A QueryBatcher over the encoder's real tokenizer and forward pass, recording each pass's size and overlap."""
-    from briefsearch.index.batching import QueryBatcher
+    from briefsearch.embedding.batching import QueryBatcher
 
     sizes: list[int] = []
     threads: list[str] = []
@@ -288,7 +288,7 @@ def test_a_burst_shares_passes_and_never_runs_more_than_one_per_core(encoder, pa
 
 
 def test_a_failed_pass_reaches_every_caller_and_frees_the_batcher(encoder) -> None:
-    from briefsearch.index.batching import QueryBatcher
+    from briefsearch.embedding.batching import QueryBatcher
 
     calls = []
 
@@ -320,7 +320,7 @@ def test_a_failed_pass_reaches_every_caller_and_frees_the_batcher(encoder) -> No
 
 
 def test_a_shared_pass_takes_the_oldest_query_and_those_closest_in_length(encoder) -> None:
-    from briefsearch.index.batching import QueryBatcher, Submitted
+    from briefsearch.embedding.batching import QueryBatcher, Submitted
 
     batcher = QueryBatcher(encoder._prepare_query_texts, encoder._forward_queries, encoder._beside, passes=1,
                            max_batch=3)

@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from briefsearch.eval.answers import NEGATIVES, load_negatives
-from briefsearch.eval.evaluate import (
+from briefsearch.config import REPO_ROOT
+from briefsearch.evaluation.answers import NEGATIVES, load_negatives
+from briefsearch.evaluation.evaluate import (
     FRESH,
     QUESTIONS,
     THRESHOLDS,
@@ -18,9 +19,8 @@ from briefsearch.eval.evaluate import (
     normalize_evidence,
     run_eval,
 )
-from briefsearch.eval.split import assign_batched_splits, batch_of
-from briefsearch.index.ingest import load_manifest, read_source
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.evaluation.split import assign_batched_splits, batch_of
+from briefsearch.ingest.sources import load_manifest, read_source
 
 
 def test_normalize_evidence_keeps_letters_digits_hangul_cjk() -> None:
@@ -44,7 +44,7 @@ def _rows(path) -> list[dict]:
 
 @pytest.mark.parametrize(("path", "keys"), [(QUESTIONS, ("doc_id", "type")), (NEGATIVES, ("near_doc", "type"))])
 def test_split_is_the_deterministic_stratified_one(path, keys) -> None:
-    """Committed splits are exactly eval/split.py's, and every (batch, document, type) stratum is halved.
+    """Committed splits are exactly evaluation/split.py's, and every (batch, document, type) stratum is halved.
 
     Each batch of questions (its id prefix) is split on its own, so a later batch never moved an earlier question.
     """
@@ -140,13 +140,13 @@ def test_generalization_floors_are_a_section_of_the_same_file(report, tmp_path) 
     """The generalization set's test floors live beside the briefings' in eval/thresholds.json.
 
     The briefing gate reads only the top-level numbers; a section is read by name
-    (``python -m briefsearch.eval.generalization`` reads "generalization").
+    (``python -m briefsearch.evaluation.generalization`` reads "generalization").
     """
     section = json.loads(THRESHOLDS.read_text(encoding="utf-8"))["generalization"]
     retrieval = {k: v for k, v in section.items() if not isinstance(v, dict)}
     assert set(retrieval) == {"hit_rate@1", "hit_rate@5", "mrr@10", "ndcg@10"}
     assert min(retrieval.values()) >= 0.8
-    assert set(section) - set(retrieval) == {"answers"}  # /ask's floors on the set, read by eval/answers.py
+    assert set(section) - set(retrieval) == {"answers"}  # /ask's floors on the set, read by evaluation/answers.py
     floors = tmp_path / "thresholds.json"
     floors.write_text(json.dumps({"hit_rate@1": 0.0, "other": {"hit_rate@1": 1.01, "answers": {"min_x": 1}}}),
                       encoding="utf-8")

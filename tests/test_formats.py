@@ -25,10 +25,10 @@ from fixtures_formats import (
     write_zip,
 )
 
-from briefsearch.index.errors import CorpusError
-from briefsearch.index.extract_worker import extract_isolated
-from briefsearch.index.formats import BINARY_SUFFIXES, Extracted, extract
-from briefsearch.index.hwp5 import MAX_LEVEL
+from briefsearch.errors import CorpusError
+from briefsearch.ingest.extract_worker import extract_isolated
+from briefsearch.ingest.formats import BINARY_SUFFIXES, Extracted, extract
+from briefsearch.ingest.hwp5 import MAX_LEVEL
 
 PAGE_ONE = (
     "# 2026년 청년 주거 지원 정책 브리핑\n"

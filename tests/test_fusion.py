@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from briefsearch.index.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
+from briefsearch.retrieval.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
 
 DENSE = [(1, 0.90), (2, 0.85), (3, 0.80)]
 LEXICAL = [(3, 12.0), (4, 6.0)]

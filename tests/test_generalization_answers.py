@@ -1,7 +1,7 @@
 """/ask on documents of other layouts added at run time (a statute, a bill): answered with exact citations, or refused.
 
 The figures over the whole generalization set are measured by
-``python -m briefsearch.eval.generalization --answers`` (eval/reports/generalization-answers.md) and gated there
+``python -m briefsearch.evaluation.generalization --answers`` (eval/reports/generalization-answers.md) and gated there
 on the "generalization" / "answers" floors of eval/thresholds.json; here the same path runs through the real
 HTTP app on a copy of the session index with two of the set's documents added by ``POST /documents``.
 """
@@ -16,14 +16,14 @@ from contextlib import contextmanager
 import pytest
 from test_citations import _unexplained_gaps
 
-from briefsearch.eval.answers import AnswerStats, SplitStats, check_floors, load_negatives
-from briefsearch.eval.evaluate import THRESHOLDS
-from briefsearch.eval.generalization import DOCS, LAYOUTS, NEGATIVES, layout_of
-from briefsearch.eval.split import assign_batched_splits
-from briefsearch.index.answer import legal_prefix
-from briefsearch.index.ingest import load_manifest, read_source
-from briefsearch.index.settings import REPO_ROOT
-from briefsearch.index.structure import PAGE_MARKER
+from briefsearch.answer.answerer import legal_prefix
+from briefsearch.config import REPO_ROOT
+from briefsearch.evaluation.answers import AnswerStats, SplitStats, check_floors, load_negatives
+from briefsearch.evaluation.evaluate import THRESHOLDS
+from briefsearch.evaluation.generalization import DOCS, LAYOUTS, NEGATIVES, layout_of
+from briefsearch.evaluation.split import assign_batched_splits
+from briefsearch.ingest.sources import load_manifest, read_source
+from briefsearch.structure.parser import PAGE_MARKER
 
 CONSTITUTION = DOCS / "kolaw_constitution.txt"
 BILL_NURSING = DOCS / "kobill_1809894.txt"  # 고등교육법: its 부칙 paragraphs are hard-wrapped over blank lines
@@ -47,7 +47,7 @@ def test_generalization_negatives_name_nothing_any_document_holds() -> None:
         assert row["absent"], row["id"]
         for term in row["absent"]:
             assert term.casefold() not in everything, (row["id"], term)
-    # the split is eval/split.py's, stratified by document and type, so re-deriving it changes nothing
+    # the split is evaluation/split.py's, stratified by document and type, so re-deriving it changes nothing
     assert assign_batched_splits(rows, ("near_doc", "type")) == {r["id"]: r["split"] for r in rows}
     assert Counter(r["split"] for r in rows) == {"dev": len(rows) // 2, "test": len(rows) - len(rows) // 2}
     assert [n.question for n in load_negatives(NEGATIVES)] == [r["question"] for r in rows]
@@ -87,10 +87,10 @@ def _scratch_app(tmp_path_factory, settings, encoder, korean, name: str, **overr
 
     from fastapi.testclient import TestClient
 
-    from briefsearch.index.search import Searcher
-    from briefsearch.index.settings import Settings
-    from briefsearch.index.store import load_index
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
+    from briefsearch.config import Settings
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.store.versions import load_index
 
     data = tmp_path_factory.mktemp(name) / "data"
     data.mkdir()
@@ -173,7 +173,7 @@ def test_a_question_on_the_statute_it_does_not_answer_is_refused(added, question
     ("이 방법은 헌법에 맞나?", []),  # 방법, 헌법: words, not titles of three syllables or more
 ])
 def test_document_names_are_the_titles_a_question_cites(question: str, names: list[str]) -> None:
-    from briefsearch.index.named_document import document_names
+    from briefsearch.answer.named_document import document_names
 
     assert document_names(question) == names
 
@@ -181,7 +181,7 @@ def test_document_names_are_the_titles_a_question_cites(question: str, names: li
 def test_a_bill_title_is_named_by_the_law_it_amends_and_by_no_other_bill_of_the_set() -> None:
     """Every bill of the set is titled "<법 이름> 일부개정법률안" (its first line); "<법 이름> 개정안" in a question
     names that bill and none of the others (지방공무원법 is not 국가공무원법, 공무원법 names none)."""
-    from briefsearch.index.named_document import document_names, names_document
+    from briefsearch.answer.named_document import document_names, names_document
 
     bills = sorted(DOCS.glob("kobill_*.txt"))
     titles = {p.stem: p.read_text(encoding="utf-8").splitlines()[0].strip() for p in bills}

@@ -24,12 +24,12 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 from test_corpus import KEY, NEW_DOC, _snapshot
 
-from briefsearch.index.library import Library
-from briefsearch.index.search import Searcher
-from briefsearch.index.settings import Settings
-from briefsearch.index.store import POINTER, live_version, load_index
-from briefsearch.service.access import RequireKey
-from briefsearch.service.app import create_app
+from briefsearch.api.access import RequireKey
+from briefsearch.api.app import create_app
+from briefsearch.build.library import Library
+from briefsearch.config import Settings
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.store.versions import POINTER, live_version, load_index
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w:])/[\w.-]+/")
 OPEN = {("GET", "/"), ("GET", "/documents/{doc_id}/view"), ("GET", "/health"), ("GET", "/ready")}
@@ -304,7 +304,7 @@ def test_health_error_texts_carry_no_paths(settings: Settings, tmp_path: Path,
     data.mkdir()
     (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
     empty = settings.model_copy(update={"data_dir": data})  # the model, but no index
-    with caplog.at_level(logging.ERROR, logger="briefsearch.service.app"), TestClient(create_app(empty)) as client:
+    with caplog.at_level(logging.ERROR, logger="briefsearch.api.app"), TestClient(create_app(empty)) as client:
         deadline = time.monotonic() + 120
         while (health := client.get("/health").json())["status"] == "loading":
             assert time.monotonic() < deadline, health
@@ -339,7 +339,7 @@ def test_searches_are_served_while_a_change_runs_with_one_pool_thread(scratch_se
     searches waited for the upload. Changes now run on their own thread."""
     import anyio.to_thread
 
-    from briefsearch.index.errors import BriefsearchError
+    from briefsearch.errors import BriefsearchError
 
     with _app(scratch_settings, encoder, korean) as client:
         before = _snapshot(client, scratch_settings)

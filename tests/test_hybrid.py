@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from briefsearch.index.answer import Answerer
-from briefsearch.index.lexical import LexicalAnalyzer
-from briefsearch.index.query import is_crosslingual
-from briefsearch.index.search import SearchFilters
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.answer.answerer import Answerer
+from briefsearch.config import REPO_ROOT
+from briefsearch.retrieval.query import is_crosslingual
+from briefsearch.retrieval.searcher import SearchFilters
+from briefsearch.store.lexical import LexicalAnalyzer
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
 
@@ -115,7 +115,7 @@ def test_summary_and_body_do_not_crowd_the_top(searcher) -> None:
 
 def test_aliases_are_mined_from_bracketed_originals(searcher) -> None:
     """한글(原文) pairs give Latin and pinyin keys: "Suncatcher" and "Jiuquan" (酒泉) reach the Korean names."""
-    from briefsearch.index.aliases import expand_query, mine_aliases
+    from briefsearch.retrieval.aliases import expand_query, mine_aliases
 
     aliases = mine_aliases(["구글은 선캐처(Suncatcher) 계획을", "주취안(酒泉) 위성발사센터에서"])
     assert aliases == {"suncatcher": "선캐처", "jiuquan": "주취안"}
@@ -150,7 +150,7 @@ def test_search_and_ask_take_one_crosslingual_decision(searcher, question: str, 
 
 
 def test_the_latin_share_of_a_question_is_counted_in_one_place() -> None:
-    """Two copies of the count (index/query.py and index/answer.py) could drift apart; only query.py counts."""
+    """Two copies of the count (retrieval/query.py and answer/answerer.py) could drift apart; only query.py counts."""
     sources = sorted((REPO_ROOT / "index").glob("*.py")) + sorted((REPO_ROOT / "service").rglob("*.py"))
     counting = [p.name for p in sources if ".isascii() for" in p.read_text(encoding="utf-8")]
     assert counting == ["query.py"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefsearch.index.late_interaction import maxsim, rerank
-from briefsearch.index.settings import Settings
+from briefsearch.config import Settings
+from briefsearch.retrieval.late_interaction import maxsim, rerank
 
 DOC = "000_b57bb989019f2633"  # the smallest briefing: 37 passages
 QUERY = "강서성 미래산업 발전 투자기금 규모"
@@ -28,7 +28,7 @@ def late_settings(settings: Settings, searcher, one_document, tmp_path_factory: 
 
 @pytest.fixture(scope="module")
 def late_searcher(late_settings: Settings):
-    from briefsearch.index.search import open_searcher
+    from briefsearch.retrieval.searcher import open_searcher
 
     return open_searcher(late_settings, build=True, progress=False)
 
@@ -102,7 +102,7 @@ def test_search_api_serves_the_reranked_order(late_settings: Settings, late_sear
     """/search through the real app returns what the searcher's second stage ranks."""
     from fastapi.testclient import TestClient
 
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
 
     expected = [h.chunk.chunk_id for h in late_searcher.search(QUERY, k=5).hits]
     with TestClient(create_app(late_settings, searcher=late_searcher)) as client:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from briefsearch.index.chunk import Chunk, Chunker
-from briefsearch.index.ingest import DocumentMeta, SourceText, read_source
-from briefsearch.index.layouts import FAMILIES, active_families
-from briefsearch.index.settings import REPO_ROOT
-from briefsearch.index.structure import MAX_HEADLINE_CHARS, MIN_PASSAGE_CHARS, ParsedDocument, parse_document
+from briefsearch.chunking.chunker import Chunk, Chunker
+from briefsearch.config import REPO_ROOT
+from briefsearch.ingest.sources import DocumentMeta, SourceText, read_source
+from briefsearch.structure.layouts import FAMILIES, active_families
+from briefsearch.structure.parser import MAX_HEADLINE_CHARS, MIN_PASSAGE_CHARS, ParsedDocument, parse_document
 
 SEED = sorted((REPO_ROOT / "corpus").glob("*.txt"))
 GENERAL = sorted((REPO_ROOT / "eval" / "generalization" / "docs").glob("*.txt"))
@@ -321,9 +321,9 @@ def test_a_bill_added_over_http_is_found_by_its_article(scratch_settings, encode
     """A user adds a bill of another layout (POST /documents); search finds its article with its path."""
     from fastapi.testclient import TestClient
 
-    from briefsearch.index.search import Searcher
-    from briefsearch.index.store import load_index
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.store.versions import load_index
 
     key = {"Authorization": "Bearer test-key"}
     searcher = Searcher(load_index(scratch_settings.index_dir), encoder, scratch_settings, korean=korean)
@@ -345,7 +345,7 @@ def test_a_bill_added_over_http_is_found_by_its_article(scratch_settings, encode
                             headers=key).json()["results"]
         assert any(r["doc_id"] == doc_id and r["kind"] == "metadata" for r in cover)
     # the bill's name from its cover is in every passage's BM25 row, also where the passage never says it (부칙)
-    from briefsearch.index.lexical import LexicalAnalyzer
+    from briefsearch.store.lexical import LexicalAnalyzer
 
     live = load_index(scratch_settings.index_dir)
     passages = [c for c in live.chunks.values() if c.doc_id == doc_id]

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
 
 CLIENTS = 16
 DURATION_S = 30.0
@@ -99,7 +99,7 @@ def test_sixteen_concurrent_clients_search_the_server_process(searcher, data_dir
     env.update(BRIEFSEARCH_DATA_DIR=str(data_dir), OMP_NUM_THREADS="1")
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:  # a file, not a pipe: the access log must never block the server
-        proc = subprocess.Popen([sys.executable, "-m", "briefsearch.service.cli", "serve", "--port", str(port),
+        proc = subprocess.Popen([sys.executable, "-m", "briefsearch.cli", "serve", "--port", str(port),
                                  "--no-build"],
                                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

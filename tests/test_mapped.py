@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from briefsearch.index.mapped import MappedText, nfc_mapped
+from briefsearch.text.mapped import MappedText, nfc_mapped
 
 
 def spans(m: MappedText) -> list[tuple[int, int]]:

@@ -23,9 +23,9 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
 from mcp.shared.exceptions import McpError
 
-from briefsearch.index.ingest import read_original
-from briefsearch.index.settings import REPO_ROOT, Settings
-from briefsearch.service.app import create_app
+from briefsearch.api.app import create_app
+from briefsearch.config import REPO_ROOT, Settings
+from briefsearch.ingest.sources import read_original
 
 QUESTION = "광둥성의 범용 AI 산업 목표는?"
 GUANGDONG = "001_7307f45af5f7b1ae"  # the document that answers QUESTION (eval/questions.jsonl)

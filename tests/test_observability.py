@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
-from briefsearch.index.settings import Settings
-from briefsearch.service.access_log import ACCESS_LOGGER
-from briefsearch.service.app import create_app
-from briefsearch.service.logging_setup import HANDLER_NAME, UVICORN_LOGGERS, configure_logging, json_formatter
+from briefsearch.api.access_log import ACCESS_LOGGER
+from briefsearch.api.app import create_app
+from briefsearch.api.logging_setup import HANDLER_NAME, UVICORN_LOGGERS, configure_logging, json_formatter
+from briefsearch.config import Settings
 
 QUESTION = "광둥성의 범용 AI 산업 목표는?"
 DOC_ID = "001_7307f45af5f7b1ae"

@@ -4,7 +4,7 @@ The wheel is built from a copy of the sources and installed with pip into a fres
 a .pth gives that venv the dependencies already installed here (site-packages folders
 only, never the checkout, so the dev install cannot shadow the wheel). To keep the index
 build short, the working directory's ``var/`` gets the model folder this session prepared
-(a symlink) and a copy of its embedding cache (``var/cache``, index/embed_cache.py): the
+(a symlink) and a copy of its embedding cache (``var/cache``, embedding/cache.py): the
 installed ``briefsearch index build`` then parses, chunks and indexes the packaged seed
 corpus itself but embeds nothing anew.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from briefsearch.index.ingest import read_original
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
+from briefsearch.ingest.sources import read_original
 
 pytestmark = pytest.mark.slow
 SOURCES = ("pyproject.toml", "README.md", "briefsearch", "index", "service", "eval", "corpus")

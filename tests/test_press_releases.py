@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from briefsearch.index.ingest import SourceText, read_source
-from briefsearch.index.layouts import active_families
-from briefsearch.index.library import guess_title
-from briefsearch.index.structure import COVER_LABEL, parse_document, stated_title
+from briefsearch.build.library import guess_title
+from briefsearch.ingest.sources import SourceText, read_source
+from briefsearch.structure.layouts import active_families
+from briefsearch.structure.parser import COVER_LABEL, parse_document, stated_title
 
 RELEASE = """가상데이터보호청
 보도자료
@@ -167,9 +167,9 @@ def test_a_release_added_over_http(scratch_settings, encoder, korean, tmp_path: 
     """A user adds a release (POST /documents, no title given) and searches it: title, sections, citations."""
     from fastapi.testclient import TestClient
 
-    from briefsearch.index.search import Searcher
-    from briefsearch.index.store import load_index
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.store.versions import load_index
 
     data = RELEASE.encode("utf-8")
     key = {"Authorization": "Bearer test-key"}

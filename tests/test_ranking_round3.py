@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from briefsearch.index.feedback import rocchio
-from briefsearch.index.fusion import agreement_weights
-from briefsearch.index.smoothing import smooth_by_group
+from briefsearch.retrieval.feedback import rocchio
+from briefsearch.retrieval.fusion import agreement_weights
+from briefsearch.retrieval.smoothing import smooth_by_group
 
 QUESTION = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
 

@@ -30,17 +30,17 @@ import pytest
 import ray
 from ray import serve
 
-from briefsearch.index.ray_cluster import RayUnavailableError, connect
-from briefsearch.index.search import Searcher
-from briefsearch.index.settings import REPO_ROOT, Settings
-from briefsearch.index.store import load_index
-from briefsearch.service.ray_serve import (
+from briefsearch.api.ray_serve import (
     APP_NAME,
     REPLICA_HEADER,
     ServeAddressError,
     check_http_address,
     check_not_served,
 )
+from briefsearch.config import REPO_ROOT, Settings
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.runtime.ray_cluster import RayUnavailableError, connect
+from briefsearch.store.versions import load_index
 
 pytestmark = pytest.mark.ray
 KEY = {"Authorization": "Bearer test-key"}
@@ -85,7 +85,7 @@ def service(ray_cluster: str, ray_settings: Settings,
         port = sock.getsockname()[1]
     env = {**os.environ, "BRIEFSEARCH_API_KEYS": ray_settings.api_keys,
            "BRIEFSEARCH_RELOAD_INTERVAL": str(ray_settings.reload_interval)}
-    command = [sys.executable, "-m", "briefsearch.service.cli", "--data-dir", str(ray_settings.data_dir),
+    command = [sys.executable, "-m", "briefsearch.cli", "--data-dir", str(ray_settings.data_dir),
                "--corpus-dir", str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "2",
                "--ray-address", ray_cluster,
                "--host", "127.0.0.1", "--port", str(port), "--no-build"]
@@ -156,7 +156,7 @@ def test_ray_build_matches_plain_build(ray_cluster: str, settings: Settings, sea
     (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
     env = {**os.environ, "BRIEFSEARCH_RAY_EMBED_BATCH_SIZE": "16"}  # several batches per actor
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "-v", "--data-dir", str(data),
+    done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "-v", "--data-dir", str(data),
                            "--corpus-dir", str(corpus), "index", "build", "--ray", "--ray-address", ray_cluster],
                           capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -200,7 +200,7 @@ def test_two_replicas_answer_search_and_ask(service: str, searcher: Searcher) ->
 
 def _second_serve(ray_settings: Settings, ray_cluster: str, port: int) -> subprocess.CompletedProcess[str]:
     """A second ``briefsearch serve --ray`` (one replica) joining the cluster the ``service`` runs on, on ``port``."""
-    return subprocess.run([sys.executable, "-m", "briefsearch.service.cli", "--data-dir", str(ray_settings.data_dir),
+    return subprocess.run([sys.executable, "-m", "briefsearch.cli", "--data-dir", str(ray_settings.data_dir),
                            "--corpus-dir", str(ray_settings.corpus_dir), "serve", "--ray", "--replicas", "1",
                            "--ray-address", ray_cluster, "--host", "127.0.0.1", "--port", str(port), "--no-build"],
                           capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)

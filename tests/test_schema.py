@@ -37,10 +37,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from briefsearch.index.search import Searcher
-from briefsearch.index.settings import Settings
-from briefsearch.index.store import load_index
-from briefsearch.service.app import create_app
+from briefsearch.api.app import create_app
+from briefsearch.config import Settings
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.store.versions import load_index
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

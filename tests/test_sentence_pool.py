@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from briefsearch.index.chunk import body_start
-from briefsearch.index.sentence_pool import token_ranges
-from briefsearch.index.settings import Settings
+from briefsearch.chunking.chunker import body_start
+from briefsearch.config import Settings
+from briefsearch.embedding.sentence_pool import token_ranges
 
 DOC = "000_b57bb989019f2633"  # the smallest briefing: 37 passages
 QUESTION = "2023년 9월 발표된 신산업 표준화 시범 프로젝트 실행 계획은 몇 개 분야의 표준화를 추진하나?"  # q010, dev
@@ -43,7 +43,7 @@ def test_token_ranges_cover_each_sentence_and_nothing_else(encoder, searcher) ->
 
 @pytest.fixture(scope="module")
 def pooled_encoder(settings: Settings, searcher):
-    from briefsearch.index.embed import Encoder
+    from briefsearch.embedding.encoder import Encoder
 
     return Encoder(settings.model_copy(update={"sentence_vectors": "pooled"}), progress=False)
 
@@ -77,8 +77,8 @@ def pooled_settings(settings: Settings, searcher, one_document, tmp_path_factory
 
 
 def test_build_embeds_sentences_in_the_passage_pass(pooled_settings: Settings, pooled_encoder, searcher) -> None:
-    from briefsearch.index.build import build_index, chunker_identity, index_status
-    from briefsearch.index.store import load_index
+    from briefsearch.build.pipeline import build_index, chunker_identity, index_status
+    from briefsearch.store.versions import load_index
 
     calls: dict[str, int] = {"encode_passages": 0, "encode_passages_pooled": 0}
     for name in calls:  # count the calls; the real methods run
@@ -120,9 +120,9 @@ def test_ask_over_a_pooled_index(pooled_settings: Settings, serve_app) -> None:
     """The real app over the pooled index answers with corpus sentences whose offsets slice the file."""
     import httpx
 
-    from briefsearch.index.ingest import read_original
-    from briefsearch.index.search import open_searcher
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
+    from briefsearch.ingest.sources import read_original
+    from briefsearch.retrieval.searcher import open_searcher
 
     searcher = open_searcher(pooled_settings, build=True, progress=False)
     url, stop = serve_app(create_app(pooled_settings, searcher=searcher))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from briefsearch.eval.evaluate import load_questions, normalize_evidence
-from briefsearch.index.sentence_window import window_vectors
-from briefsearch.index.settings import Settings
+from briefsearch.config import Settings
+from briefsearch.evaluation.evaluate import load_questions, normalize_evidence
+from briefsearch.retrieval.sentence_window import window_vectors
 
 
 def _two_sentence_answer(searcher, question_id: str) -> tuple[str, int, int]:

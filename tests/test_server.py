@@ -13,8 +13,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from briefsearch.index.ingest import read_original
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
+from briefsearch.ingest.sources import read_original
 
 
 def _free_port() -> int:
@@ -26,7 +26,7 @@ def _free_port() -> int:
 def test_serve_answers_a_korean_question_with_exact_citations(searcher, data_dir: Path) -> None:
     port = _free_port()
     env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "briefsearch.service.cli", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "briefsearch.cli", "serve", "--port", str(port)],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -18,12 +18,12 @@ import faiss
 import numpy as np
 import pytest
 
-from briefsearch.index.build import build_index, chunker_identity, corpus_state, index_status
-from briefsearch.index.chunk import CHUNKER_VERSION, MODEL_WINDOW, Chunker
-from briefsearch.index.errors import IndexIncompatibleError, IndexMissingError
-from briefsearch.index.ingest import load_manifest, read_original, read_source
-from briefsearch.index.settings import REPO_ROOT, Settings
-from briefsearch.index.store import (
+from briefsearch.build.pipeline import build_index, chunker_identity, corpus_state, index_status
+from briefsearch.chunking.chunker import CHUNKER_VERSION, MODEL_WINDOW, Chunker
+from briefsearch.config import REPO_ROOT, Settings
+from briefsearch.errors import IndexIncompatibleError, IndexMissingError
+from briefsearch.ingest.sources import load_manifest, read_original, read_source
+from briefsearch.store.versions import (
     POINTER,
     IndexManifest,
     LoadedIndex,
@@ -34,7 +34,7 @@ from briefsearch.index.store import (
     remove_build_leftovers,
     write_index,
 )
-from briefsearch.index.structure import parse_document
+from briefsearch.structure.parser import parse_document
 
 CORPUS_DIR = REPO_ROOT / "corpus"
 DOC_ID = "004_0772bc47312adfbb"

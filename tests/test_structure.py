@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from briefsearch.index.ingest import SourceText, read_source
-from briefsearch.index.settings import REPO_ROOT
-from briefsearch.index.structure import Block, ParsedDocument, parse_document
+from briefsearch.config import REPO_ROOT
+from briefsearch.ingest.sources import SourceText, read_source
+from briefsearch.structure.parser import Block, ParsedDocument, parse_document
 
 CORPUS_DIR = REPO_ROOT / "corpus"
 D000 = "000_b57bb989019f2633"

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefsearch.index.build import build_index, index_status
-from briefsearch.index.search import Searcher, SearchFilters
-from briefsearch.index.settings import Settings
-from briefsearch.index.store import live_version, load_index
-from briefsearch.index.vectors import VectorSearch, check_factory, index_type_for
+from briefsearch.build.pipeline import build_index, index_status
+from briefsearch.config import Settings
+from briefsearch.retrieval.searcher import Searcher, SearchFilters
+from briefsearch.store.vectors import VectorSearch, check_factory, index_type_for
+from briefsearch.store.versions import live_version, load_index
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
 
@@ -117,7 +117,7 @@ def test_vector_search_subset_is_exact(searcher: Searcher, approx: Searcher) -> 
 def test_sentence_vectors_are_float16_and_answer_as_float32(settings: Settings, searcher: Searcher, encoder,
                                                            korean, tmp_path: Path) -> None:
     """float16 storage halves sentences.npy and gives the same /ask answers as float32 on real questions."""
-    from briefsearch.index.answer import Answerer
+    from briefsearch.answer.answerer import Answerer
 
     assert searcher.index.manifest.sentence_dtype == "float16"
     assert searcher.index.sentence_vectors.dtype == np.float16

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from briefsearch.index.settings import REPO_ROOT
+from briefsearch.config import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"

@@ -1,0 +1,136 @@
+"""A lexical side for cross-lingual (mostly Latin) questions, which BM25 over Korean morphemes cannot match.
+
+Two ways to turn an English question into weighted Korean BM25 terms, each a
+ranking of its own that fusion weighs against the dense side (settings
+``crosslingual_bridge_weight`` and ``crosslingual_prf_weight``; both measured in
+``eval/reports/crosslingual-round2.md``):
+
+- a **term bridge** (bilingual lexicon induction with e5 itself): the corpus's
+  Korean nouns (the BM25 vocabulary, bounded to the most frequent) are embedded
+  once, cached in the embedding cache; a question's English content words and
+  adjacent word pairs are embedded in one batch and each brings its nearest
+  Korean nouns above a cosine floor, weighted by that cosine;
+- **pseudo-relevance feedback**: the Korean terms that the top dense passages
+  share most, weighted by their BM25 idf.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from briefsearch.chunking.chunker import Chunk
+from briefsearch.embedding.cache import EmbeddingCache, encode_with_cache
+from briefsearch.embedding.encoder import Encoder
+from briefsearch.text.korean import KoreanText
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-']*")
+_HANGUL_TERM = re.compile(r"[가-힣]{2,}")
+_NOUN_TAGS = {"NNG", "NNP"}
+_STOP = ENGLISH_STOP_WORDS | {"does", "did", "doing"}  # scikit-learn's list lacks these auxiliaries
+
+
+def content_words(text: str) -> list[str]:
+    """A question's English content words (stop words and one- or two-letter words dropped) and adjacent pairs."""
+    words = [re.sub(r"'s$", "", w.lower()).strip("'-") for w in _WORD.findall(text)]
+    kept = [w if len(w) > 2 and w not in _STOP else None for w in words]
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(kept) if a and b]
+    return list(dict.fromkeys([w for w in kept if w] + pairs))
+
+
+def korean_nouns(chunks: Iterable[Chunk], korean: KoreanText, limit: int,
+                 readings: dict[str, bool] | None = None) -> list[str]:
+    """The corpus's Korean BM25 terms that Kiwi reads as one noun, most frequent (by passage count) first.
+
+    ``readings`` (term -> read as one noun) are Kiwi's answers from an earlier corpus, the same in any corpus:
+    only terms it lacks are tokenized (the tokenizing is nearly all of the cost), and their answers are added.
+    """
+    frequency: Counter[str] = Counter()
+    for chunk in chunks:
+        frequency.update({t for t in chunk.terms if _HANGUL_TERM.fullmatch(t)})
+    readings = {} if readings is None else readings
+    nouns = []
+    for term, _ in frequency.most_common():
+        if term not in readings:
+            tokens = korean.tokenize(term)
+            readings[term] = len(tokens) == 1 and tokens[0].tag in _NOUN_TAGS
+        if readings[term]:
+            nouns.append(term)
+            if len(nouns) == limit:
+                break
+    return nouns
+
+
+class TermBridge:
+    """English word -> its nearest Korean corpus nouns by e5 cosine (both embedded as queries)."""
+
+    def __init__(self, terms: list[str], vectors: np.ndarray, build_seconds: float = 0.0,
+                 readings: dict[str, bool] | None = None) -> None:
+        self.terms = terms
+        self.vectors = np.ascontiguousarray(vectors.T)  # (dim, terms): a contiguous right operand, ~0.5 ms a question
+        self.build_seconds = build_seconds
+        self.readings = readings or {}  # Kiwi's noun readings so far, for the next corpus's bridge
+
+    @classmethod
+    def build(cls, chunks: Iterable[Chunk], korean: KoreanText, encoder: Encoder, cache: EmbeddingCache | None,
+              limit: int, previous: TermBridge | None = None) -> TermBridge:
+        """Embed the corpus's ``limit`` most frequent Korean nouns (vectors kept in the embedding cache).
+
+        With ``previous`` (the bridge of the corpus before an add or remove), its Kiwi readings and noun vectors
+        are reused and only new terms are tokenized and looked up: the same bridge as a build from nothing
+        (the nouns and their order are recounted from the passages; a vector is the same text's vector).
+        """
+        started = time.perf_counter()
+        readings = dict(previous.readings) if previous is not None else {}
+        terms = korean_nouns(chunks, korean, limit, readings)
+        known = dict(zip(previous.terms, previous.vectors.T, strict=True)) if previous is not None else {}
+        new = [t for t in terms if t not in known]
+        prefix = encoder.query_prefix
+        fresh, _ = encode_with_cache([prefix + t for t in new],
+                                     lambda texts: encoder.encode_queries([t[len(prefix):] for t in texts]),
+                                     cache, encoder.dim)
+        known.update(zip(new, fresh, strict=True))
+        vectors = np.stack([known[t] for t in terms]) if terms else np.zeros((0, encoder.dim), dtype=np.float32)
+        return cls(terms, vectors, time.perf_counter() - started, readings)
+
+    def map_words(self, word_vectors: np.ndarray, floor: float, per_word: int) -> list[dict[str, float]]:
+        """Per word, Korean term -> weight: its ``per_word`` nearest terms at cosine >= ``floor``, weighted by how
+        far above the floor (e5 cosines are compressed: a translation pair scores 0.90-0.95, an unrelated pair
+        0.85); a word with no term that close maps to nothing."""
+        if not self.terms or not len(word_vectors):
+            return []
+        sims = word_vectors @ self.vectors
+        out: list[dict[str, float]] = []
+        for row in sims:
+            found: dict[str, float] = {}
+            for i in np.argsort(-row, kind="stable")[:per_word]:
+                if row[i] <= floor:
+                    break
+                found[self.terms[int(i)]] = (float(row[i]) - floor) / max(1e-6, 1 - floor)
+            out.append(found)
+        return out
+
+
+def merged(words: Iterable[dict[str, float]]) -> dict[str, float]:
+    """The bridge's per-word mappings as one weighted query: a term two words bring keeps the larger weight."""
+    found: dict[str, float] = {}
+    for word in words:
+        for term, weight in word.items():
+            found[term] = max(found.get(term, 0.0), weight)
+    return found
+
+
+def feedback_terms(passage_terms: Iterable[Iterable[str]], idf: dict[str, float], count: int) -> dict[str, float]:
+    """Korean term -> weight from the top passages: how many of them hold it, times its idf; the ``count`` best."""
+    held: Counter[str] = Counter()
+    for terms in passage_terms:
+        held.update({t for t in terms if _HANGUL_TERM.fullmatch(t)})
+    scored = sorted(((n * idf.get(t, 0.0), t) for t, n in held.items() if n > 1), reverse=True)[:count]
+    top = scored[0][0] if scored else 0.0
+    return {t: s / top for s, t in scored if s > 0}

@@ -1,0 +1,59 @@
+"""Sentence-level dense signal: a passage's best sentence cosine to the query (max-sim).
+
+A passage vector averages all its sentences, so the one sentence that answers
+is diluted by its neighbours. Every sentence was embedded at build time (for
+/ask), so the best sentence's cosine costs one matrix-vector product over the
+candidates' sentence vectors and a segmented maximum. Only the candidates' rows
+are multiplied: the whole matrix grows ~5x faster than the passages
+(bench/growth.md measured it as the main search cost at 100k passages).
+The same plumbing scores any other unit a passage is cut into (sentence
+windows, retrieval/sentence_window.py): ``from_groups``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from briefsearch.chunking.chunker import Chunk
+
+
+class SentenceMaxSim:
+    """Per passage: the maximum cosine between the query and any of its unit vectors (by default its sentences)."""
+
+    def __init__(self, chunks: Mapping[int, Chunk], sentence_vectors: np.ndarray) -> None:
+        self._group({cid: c.sentence_rows for cid, c in chunks.items()}, sentence_vectors)
+
+    @classmethod
+    def from_groups(cls, groups: Mapping[int, Sequence[int]], matrix: np.ndarray) -> SentenceMaxSim:
+        """Max-sim over ``matrix`` rows, grouped per passage by ``groups`` (chunk id -> rows)."""
+        scorer = cls.__new__(cls)
+        scorer._group(groups, matrix)
+        return scorer
+
+    def _group(self, groups: Mapping[int, Sequence[int]], matrix: np.ndarray) -> None:
+        self.matrix = matrix
+        ids, rows, starts = [], [], []
+        for chunk_id, chunk_rows in groups.items():
+            good = [r for r in chunk_rows if 0 <= r < len(matrix)]
+            if good:
+                ids.append(chunk_id)
+                starts.append(len(rows))
+                rows.extend(good)
+        self.chunk_ids = np.array(ids, dtype=np.int64)
+        self.rows = np.array(rows, dtype=np.int64)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.position = {int(c): i for i, c in enumerate(ids)}
+
+    def scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
+        """Max-sim of the given passages (those without unit vectors are left out)."""
+        wanted = [cid for cid in dict.fromkeys(chunk_ids) if cid in self.position]
+        if not wanted:
+            return {}
+        ends = np.append(self.starts[1:], len(self.rows))
+        spans = [(self.starts[self.position[cid]], ends[self.position[cid]]) for cid in wanted]
+        rows = np.concatenate([self.rows[a:b] for a, b in spans])
+        starts = np.cumsum([0] + [b - a for a, b in spans[:-1]])
+        best = np.maximum.reduceat(self.matrix[rows] @ vector, starts)
+        return {cid: float(score) for cid, score in zip(wanted, best, strict=True)}
