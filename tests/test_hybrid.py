@@ -6,7 +6,7 @@ import pytest
 
 from briefsearch.answer.answerer import Answerer
 from briefsearch.config import REPO_ROOT
-from briefsearch.retrieval.query import is_crosslingual
+from briefsearch.retrieval.crosslingual import is_crosslingual
 from briefsearch.retrieval.searcher import SearchFilters
 from briefsearch.store.lexical import LexicalAnalyzer
 
@@ -150,10 +150,10 @@ def test_search_and_ask_take_one_crosslingual_decision(searcher, question: str, 
 
 
 def test_the_latin_share_of_a_question_is_counted_in_one_place() -> None:
-    """Two copies of the count (retrieval/query.py and answer/answerer.py) could drift apart; only query.py counts."""
-    sources = sorted((REPO_ROOT / "index").glob("*.py")) + sorted((REPO_ROOT / "service").rglob("*.py"))
+    """Two copies of the count (retrieval/ and answer/answerer.py) could drift apart; only crosslingual.py counts."""
+    sources = sorted((REPO_ROOT / "src" / "briefsearch").rglob("*.py"))
     counting = [p.name for p in sources if ".isascii() for" in p.read_text(encoding="utf-8")]
-    assert counting == ["query.py"]
+    assert counting == ["crosslingual.py"]
 
 
 def test_sentence_max_sim_is_the_best_sentence_cosine(searcher) -> None:
@@ -164,13 +164,6 @@ def test_sentence_max_sim_is_the_best_sentence_cosine(searcher) -> None:
     scores = searcher.sentences.scores(vector, [chunk.chunk_id, other.chunk_id])
     assert abs(scores[chunk.chunk_id] - 1.0) < 1e-4
     assert scores[other.chunk_id] < scores[chunk.chunk_id]
-
-
-def test_lexical_coverage_is_the_share_of_known_query_terms(searcher, analyzer) -> None:
-    lexical = searcher.index.lexical
-    assert lexical.coverage(analyzer.terms("광둥성의 범용 인공지능 산업 목표")) == 1.0
-    assert lexical.coverage(analyzer.terms("sourdough bread baking")) == 0.0
-    assert lexical.coverage([]) == 1.0
 
 
 def test_an_english_question_is_searched_on_the_dense_side_alone(searcher) -> None:

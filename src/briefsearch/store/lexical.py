@@ -109,13 +109,6 @@ class LexicalIndex:
         ids = np.array(json.loads((directory / "chunk_ids.json").read_text(encoding="utf-8")), dtype=np.int64)
         return cls(bm25, ids)
 
-    def coverage(self, terms: list[str]) -> float:
-        """Share of query terms the index's vocabulary holds (1.0 for no terms: nothing to miss)."""
-        if not terms:
-            return 1.0
-        vocab = self.bm25.vocab_dict
-        return sum(t in vocab for t in terms) / len(terms)
-
     def _mask(self, allowed: set[int] | None) -> np.ndarray | None:
         if allowed is None:
             return None
