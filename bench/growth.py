@@ -86,8 +86,7 @@ class SentencePool:
 
 def synthesize(pool: SentencePool, n: int, seed: int):
     """``n`` passages of 3-10 real sentences each, in documents of ``PER_DOC`` passages with spread dates."""
-    from briefsearch.chunking.chunker import Chunk
-    from briefsearch.store.versions import DocumentRecord
+    from briefsearch.types import Chunk, DocumentRecord
 
     rng = np.random.default_rng(seed)
     counts = np.clip(rng.choice(pool.per_passage, size=n), 3, 10)

@@ -32,7 +32,8 @@ from briefsearch.errors import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from briefsearch.retrieval.searcher import Searcher, SearchFilters
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.types import SearchFilters
 
 ResponseT = TypeVar("ResponseT", bound="BaseModel")
 
@@ -94,7 +95,7 @@ def _input_file() -> Iterator[None]:
 def _filters(doc: list[str] | None, date_from: str | None, date_to: str | None,
              publisher: str | None) -> SearchFilters:
     """The command's filter options as the searcher's filters."""
-    from briefsearch.retrieval.searcher import SearchFilters
+    from briefsearch.types import SearchFilters
 
     return SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
 

@@ -31,9 +31,8 @@ from briefsearch.api.schemas import AskResponse, DocumentSummary, SearchResponse
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.errors import BriefsearchError
 from briefsearch.ingest.sources import read_original
-from briefsearch.retrieval.searcher import SearchFilters
 from briefsearch.runtime.engine import Engine, Serving
-from briefsearch.store.versions import DocumentRecord
+from briefsearch.types import DocumentRecord, SearchFilters
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

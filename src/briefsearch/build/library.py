@@ -30,7 +30,8 @@ from pathlib import Path
 
 from briefsearch.config import Settings
 from briefsearch.errors import CorpusError, LibraryBusyError
-from briefsearch.ingest.sources import DocumentMeta, load_manifest, sha256_bytes
+from briefsearch.ingest.sources import load_manifest, sha256_bytes
+from briefsearch.types import DocumentMeta
 
 DOC_ID = re.compile(r"^[^\W][\w.-]{0,99}$")
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from briefsearch.build.library import Library, LibraryEntry, LibraryState
-from briefsearch.chunking.chunker import CHUNKER_VERSION, Chunk, Chunker, body_start
+from briefsearch.chunking.chunker import CHUNKER_VERSION, Chunker, body_start
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.embedding.cache import EmbeddingCache, EncodeFn, encode_with_cache
 from briefsearch.embedding.encoder import Encoder
@@ -28,7 +28,6 @@ from briefsearch.store.lexical import ANALYZER_VERSION, LexicalAnalyzer, Lexical
 from briefsearch.store.vectors import index_type_for
 from briefsearch.store.versions import (
     FORMAT_VERSION,
-    DocumentRecord,
     IndexManifest,
     LoadedIndex,
     check_compatible,
@@ -41,6 +40,7 @@ from briefsearch.store.versions import (
 )
 from briefsearch.structure.parser import parse_document
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
 

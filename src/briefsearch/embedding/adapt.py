@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from briefsearch.build.library import Library
-from briefsearch.chunking.chunker import Chunk, Chunker, body_start
+from briefsearch.chunking.chunker import Chunker, body_start
 from briefsearch.config import ADAPTED_DIRNAME, ADAPTED_MODEL, DEFAULT_MODEL, Settings
 from briefsearch.embedding.encoder import Encoder, configure_threads
 from briefsearch.errors import CorpusError
@@ -36,6 +36,7 @@ from briefsearch.ingest.sources import read_source
 from briefsearch.structure.parser import parse_document
 from briefsearch.text.bullets import bullet_prefix
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Chunk
 
 log = logging.getLogger(__name__)
 MANIFEST_FILE = "briefsearch_adapted.json"

@@ -14,21 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from briefsearch.errors import CorpusError
+from briefsearch.types import DocumentMeta
 
 ENCODINGS = ("utf-8-sig", "cp949")
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentMeta:
-    """One manifest entry: what the document is, independent of its text."""
-
-    doc_id: str
-    file: str
-    title: str
-    publisher: str = ""
-    date: str = ""
-    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from briefsearch.store.lexical import Term
+from briefsearch.types import Term
 
 # interrogatives (Standard Korean grammar: 의문 대명사·수사·관형사) and light/support verbs, as Kiwi lemmas
 QUESTION_TERMS = frozenset({"몇", "얼마", "얼마나", "무엇", "무슨", "어디", "언제", "누구", "어떻", "어떠하", "어느",

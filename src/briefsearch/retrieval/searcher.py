@@ -16,13 +16,11 @@ import time
 import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
 from briefsearch.build.pipeline import chunker_identity, index_status, rebuild_index
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.config import Settings
 from briefsearch.embedding.cache import EmbeddingCache
 from briefsearch.embedding.encoder import Encoder
@@ -43,10 +41,11 @@ from briefsearch.retrieval.sentence_lexical import SentenceLexical
 from briefsearch.retrieval.sentence_signal import SentenceMaxSim
 from briefsearch.retrieval.sentence_window import SentenceWindows
 from briefsearch.retrieval.smoothing import smooth_by_group
-from briefsearch.store.lexical import LexicalAnalyzer, Term
+from briefsearch.store.lexical import LexicalAnalyzer
 from briefsearch.store.vectors import VectorSearch
-from briefsearch.store.versions import DocumentRecord, LoadedIndex, check_compatible, load_index
+from briefsearch.store.versions import LoadedIndex, check_compatible, load_index
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import DocumentRecord, SearchFilters, SearchHit, SearchResult, Term
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
@@ -55,19 +54,6 @@ MODES = ("hybrid", "dense", "lexical")
 def normalize_query(query: str) -> str:
     """NFC (decomposed Hangul from macOS clients) and collapsed whitespace."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", query)).strip()
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Restrict a search to some documents; every given condition must hold."""
-
-    doc_ids: tuple[str, ...] = ()
-    date_from: str | None = None  # ISO date, inclusive; partial dates allowed ("2024", "2024-03")
-    date_to: str | None = None
-    publisher: str | None = None  # case-insensitive substring
-
-    def active(self) -> bool:
-        return bool(self.doc_ids or self.date_from or self.date_to or self.publisher)
 
 
 def _date_bounds(text: str, end: bool) -> date:
@@ -107,34 +93,6 @@ def _matches(doc: DocumentRecord, filters: SearchFilters) -> bool:
         if filters.date_to and first > parse_date(filters.date_to, end=True):
             return False
     return True
-
-
-@dataclass(slots=True)
-class SearchHit:
-    rank: int
-    score: float
-    chunk: Chunk
-    dense_score: float | None = None
-    dense_rank: int | None = None
-    lexical_score: float | None = None
-    lexical_rank: int | None = None
-    matched_terms: list[str] = field(default_factory=list)
-    duplicates: list[Chunk] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    query: str
-    mode: str
-    took_ms: float
-    hits: list[SearchHit]
-    timings: dict[str, float]
-    # what the search computed about the query, so /ask does not analyze or embed it again
-    terms: list[Term] = field(default_factory=list)
-    vector: np.ndarray | None = None  # None in lexical mode
-    # per English content word, its Korean nouns from the term bridge (None: the search did not map them, as
-    # outside a cross-lingual hybrid search or with the bridge off), so /ask's bridge coverage does not map again
-    bridged: list[dict[str, float]] | None = None
 
 
 class Searcher:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.store.lexical import LexicalIndex
+from briefsearch.types import Chunk
 
 
 class SentenceLexical:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
+from briefsearch.types import Chunk
 
 
 class SentenceMaxSim:

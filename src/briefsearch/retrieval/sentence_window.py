@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.retrieval.sentence_signal import SentenceMaxSim
+from briefsearch.types import Chunk
 
 
 def window_vectors(chunks: Mapping[int, Chunk], sentence_vectors: np.ndarray,

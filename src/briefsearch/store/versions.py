@@ -26,17 +26,17 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.errors import IndexIncompatibleError, IndexMissingError
 from briefsearch.retrieval.late_interaction import PassageTokens
 from briefsearch.store.lexical import LexicalIndex
 from briefsearch.store.vectors import EXACT, build_vector_index, factory_kind, index_kind
+from briefsearch.types import Chunk, DocumentRecord
 
 FORMAT_VERSION = 2  # 2: index type by size, float16 sentence vectors
 POINTER = "CURRENT"
@@ -61,27 +61,6 @@ class IndexManifest:
     @classmethod
     def from_dict(cls, data: dict) -> IndexManifest:
         return cls(**data)
-
-
-@dataclass(slots=True)
-class DocumentRecord:
-    """A document as served by ``/documents``."""
-
-    doc_id: str
-    title: str
-    publisher: str
-    date: str
-    kind: str
-    source: str
-    encoding: str
-    sha256: str
-    chunk_count: int
-    text: str = field(repr=False, default="")
-    # structure for the document view: kind, heading type, text and source span of every block
-    blocks: list[dict] = field(repr=False, default_factory=list)
-    original: str = ""  # the uploaded PDF/DOCX/HWPX/HWP when ``source`` is its text rendition
-    origin: str = "corpus"  # "corpus" (seed manifest) or "added" (briefsearch add / POST /documents)
-    added_at: str = ""
 
 
 @dataclass(slots=True)
