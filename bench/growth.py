@@ -226,7 +226,7 @@ def cold_load(data_dir: Path, models: Path) -> dict:
     """Model + index + Searcher in a fresh process (what serve does before /ready), and its peak RSS."""
     code = (
         "import time,resource,sys; t0=time.perf_counter();"
-        "from briefsearch.config import Settings; from briefsearch.retrieval.searcher import open_searcher;"
+        "from briefsearch.config import Settings; from briefsearch.runtime.engine import open_searcher;"
         f"s=Settings(data_dir={str(data_dir)!r}, query_cache_size=0);"
         "sr=open_searcher(s, build=False, progress=False); t1=time.perf_counter();"
         "sr.search('인공지능 산업 정책', 10, 'hybrid');"

@@ -13,10 +13,10 @@ from itertools import groupby
 import pytest
 from test_citations import _alnum, _unexplained_gaps
 
-from briefsearch.build.pipeline import chunker_identity
 from briefsearch.chunking.chunker import Chunker
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.ingest.sources import load_manifest, read_original, read_source
+from briefsearch.store.versions import chunker_identity
 from briefsearch.structure.parser import parse_document
 from briefsearch.types import Chunk
 

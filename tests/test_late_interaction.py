@@ -28,7 +28,7 @@ def late_settings(settings: Settings, searcher, one_document, tmp_path_factory: 
 
 @pytest.fixture(scope="module")
 def late_searcher(late_settings: Settings):
-    from briefsearch.retrieval.searcher import open_searcher
+    from briefsearch.runtime.engine import open_searcher
 
     return open_searcher(late_settings, build=True, progress=False)
 

@@ -14,9 +14,10 @@ import re
 from pathlib import Path
 
 from briefsearch.build.library import guess_title
-from briefsearch.ingest.sources import SourceText, read_source
+from briefsearch.ingest.sources import read_source
 from briefsearch.structure.layouts import active_families
 from briefsearch.structure.parser import COVER_LABEL, parse_document, stated_title
+from briefsearch.types import SourceText
 
 RELEASE = """가상데이터보호청
 보도자료

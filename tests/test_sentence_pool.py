@@ -77,8 +77,8 @@ def pooled_settings(settings: Settings, searcher, one_document, tmp_path_factory
 
 
 def test_build_embeds_sentences_in_the_passage_pass(pooled_settings: Settings, pooled_encoder, searcher) -> None:
-    from briefsearch.build.pipeline import build_index, chunker_identity, index_status
-    from briefsearch.store.versions import load_index
+    from briefsearch.build.pipeline import build_index, index_status
+    from briefsearch.store.versions import chunker_identity, load_index
 
     calls: dict[str, int] = {"encode_passages": 0, "encode_passages_pooled": 0}
     for name in calls:  # count the calls; the real methods run
@@ -122,7 +122,7 @@ def test_ask_over_a_pooled_index(pooled_settings: Settings, serve_app) -> None:
 
     from briefsearch.api.app import create_app
     from briefsearch.ingest.sources import read_original
-    from briefsearch.retrieval.searcher import open_searcher
+    from briefsearch.runtime.engine import open_searcher
 
     searcher = open_searcher(pooled_settings, build=True, progress=False)
     url, stop = serve_app(create_app(pooled_settings, searcher=searcher))

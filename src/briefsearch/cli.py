@@ -151,7 +151,7 @@ def _remote(url: str, path: str, payload: dict, api_key: str | None) -> dict:
 
 def _built_searcher(ctx: typer.Context) -> Searcher:
     """The searcher over the built index (never builds: scripts get exit 3 instead)."""
-    from briefsearch.retrieval.searcher import open_searcher
+    from briefsearch.runtime.engine import open_searcher
 
     return open_searcher(ctx.obj, build=False, progress=False)
 

@@ -1,15 +1,17 @@
 """The types every stage shares: documents, passages, search hits and answers, in one place.
 
-Each stage produces or consumes them (ingest reads a ``DocumentMeta``; chunking makes ``Chunk``s; the store
-keeps ``DocumentRecord``s and ``Chunk``s; the lexical analyzer makes ``Term``s; retrieval returns a
-``SearchResult`` of ``SearchHit``s; /ask returns an ``Answer`` with its ``AnswerCitation``s), so they live
-below all of them and import nothing of the package.
+Each stage produces or consumes them: ingest reads a ``DocumentMeta`` and a ``SourceText`` that structure
+parses; chunking makes ``Chunk``s; the store keeps ``DocumentRecord``s and ``Chunk``s; the lexical analyzer
+makes ``Term``s; retrieval returns a ``SearchResult`` of ``SearchHit``s; /ask returns an ``Answer`` with its
+``AnswerCitation``s. So they live below all of them and import nothing of the package.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -48,6 +50,21 @@ class DocumentRecord:
     original: str = ""  # the uploaded PDF/DOCX/HWPX/HWP when ``source`` is its text rendition
     origin: str = "corpus"  # "corpus" (seed manifest) or "added" (briefsearch add / POST /documents)
     added_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """A corpus file as decoded from disk, with its line table."""
+
+    path: Path
+    raw: str
+    encoding: str
+    sha256: str
+    line_starts: list[int] = field(repr=False)
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number holding character ``offset``."""
+        return bisect.bisect_right(self.line_starts, offset)
 
 
 # -- passages

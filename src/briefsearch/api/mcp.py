@@ -30,7 +30,6 @@ from briefsearch.api.errors import public_text
 from briefsearch.api.schemas import AskResponse, DocumentSummary, SearchResponse
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.errors import BriefsearchError
-from briefsearch.ingest.sources import read_original
 from briefsearch.runtime.engine import Engine, Serving
 from briefsearch.types import DocumentRecord, SearchFilters
 
@@ -79,6 +78,9 @@ class Passage(BaseModel):
 
 def _original(doc: DocumentRecord) -> str:
     """The decoded file that citation offsets slice."""
+    # the decoding indexing used; imported here so the query path loads no ingest module (tests/test_layering.py)
+    from briefsearch.ingest.sources import read_original
+
     return read_original(REPO_ROOT / doc.source, doc.encoding)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from briefsearch.build.library import Library, LibraryEntry, LibraryState
-from briefsearch.chunking.chunker import CHUNKER_VERSION, Chunker, body_start
+from briefsearch.chunking.chunker import Chunker, body_start
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.embedding.cache import EmbeddingCache, EncodeFn, encode_with_cache
 from briefsearch.embedding.encoder import Encoder
@@ -24,13 +24,14 @@ from briefsearch.errors import CorpusError, DocumentBuildError, IndexIncompatibl
 from briefsearch.ingest.sources import read_source, sha256_bytes
 from briefsearch.retrieval.crosslingual import TermBridge
 from briefsearch.retrieval.late_interaction import PassageTokens
-from briefsearch.store.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
+from briefsearch.store.lexical import LexicalAnalyzer, LexicalIndex, lexical_text
 from briefsearch.store.vectors import index_type_for
 from briefsearch.store.versions import (
     FORMAT_VERSION,
     IndexManifest,
     LoadedIndex,
     check_compatible,
+    chunker_identity,
     live_version,
     load_index,
     publish_version,
@@ -43,21 +44,6 @@ from briefsearch.text.korean import KoreanText
 from briefsearch.types import Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
-
-
-def chunker_identity(settings: Settings) -> dict:
-    """Everything that changes how text becomes chunks."""
-    return {
-        "version": CHUNKER_VERSION,
-        "max_chunk_tokens": settings.max_chunk_tokens,
-        "overlap_sentences": settings.overlap_sentences,
-        "passage_prefix": settings.passage_prefix,
-        "lexical_analyzer": ANALYZER_VERSION,
-        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
-    } | ({"late_interaction": True} if settings.late_interaction else {}) | (  # token states stored: tokens.npy
-        # pooled sentence vectors differ from separately embedded ones: an index of the other kind is not reused
-        {"sentence_vectors": "pooled"} if settings.sentence_vectors == "pooled" else {}) | (
-        {"chunk_split": settings.chunk_split} if settings.chunk_split != "greedy" else {})
 
 
 def _relative(path: Path) -> str:

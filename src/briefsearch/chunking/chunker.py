@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from briefsearch.ingest.sources import SourceText
 from briefsearch.structure.parser import MIN_PASSAGE_CHARS, Block, ParsedDocument
 from briefsearch.text.korean import KoreanText
 from briefsearch.text.mapped import MappedText
-from briefsearch.types import Chunk, DocumentMeta
+from briefsearch.types import Chunk, DocumentMeta, SourceText
 
 # v14: press releases (header, title, contacts, 붙임 parts, format-run breaks); v13: the name in BM25 rows too;
 # v9 was an earlier title-in-BM25 experiment

@@ -307,7 +307,7 @@ def main() -> None:
     parser.add_argument("--ablate", choices=sorted(ABLATIONS), help="switch one structure change off (scratch dir)")
     args = parser.parse_args()
 
-    from briefsearch.retrieval.searcher import open_searcher
+    from briefsearch.runtime.engine import open_searcher
 
     base = Settings()
     data_dir = args.data_dir or base.data_dir / "generalization"

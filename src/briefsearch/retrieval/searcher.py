@@ -1,4 +1,4 @@
-"""Retrieval over the loaded index: dense, lexical and their fusion; opening the engine once.
+"""Retrieval over the loaded index: dense, lexical and their fusion.
 
 ``hybrid`` (the default) fuses the dense ranking (e5 + FAISS, exact below a size: store/vectors.py) and the
 lexical ranking (BM25 over Kiwi morphemes). Filters (document ids, date range,
@@ -15,12 +15,10 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
 
-from briefsearch.build.pipeline import chunker_identity, index_status, rebuild_index
 from briefsearch.config import Settings
 from briefsearch.embedding.cache import EmbeddingCache
 from briefsearch.embedding.encoder import Encoder
@@ -43,7 +41,7 @@ from briefsearch.retrieval.sentence_window import SentenceWindows
 from briefsearch.retrieval.smoothing import smooth_by_group
 from briefsearch.store.lexical import LexicalAnalyzer
 from briefsearch.store.vectors import VectorSearch
-from briefsearch.store.versions import LoadedIndex, check_compatible, load_index
+from briefsearch.store.versions import LoadedIndex
 from briefsearch.text.korean import KoreanText
 from briefsearch.types import DocumentRecord, SearchFilters, SearchHit, SearchResult, Term
 
@@ -388,19 +386,3 @@ class Searcher:
         if not ta or not tb:
             return False
         return len(ta & tb) / min(len(ta), len(tb)) >= self.settings.dedup_overlap
-
-
-def open_searcher(settings: Settings, build: bool = True, progress: bool = True) -> Searcher:
-    """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
-    # Kiwi (~2 s) loads while the encoder loads: cold start is the longer of the two, not the sum
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        kiwi = pool.submit(lambda: KoreanText().warm())  # warmed: the first query is as fast as the rest
-        encoder = Encoder(settings, progress=progress)
-        korean = kiwi.result()
-    status = index_status(settings, encoder.identity)
-    if status.state != "fresh" and build:
-        log.warning("index %s (%s): building", status.state, status.reason)
-        rebuild_index(settings, encoder, korean=korean, progress=progress, only_if_needed=True)
-    loaded = load_index(settings.index_dir)
-    check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
-    return Searcher(loaded, encoder, settings, korean=korean).warm()

@@ -32,9 +32,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from briefsearch.chunking.chunker import CHUNKER_VERSION
+from briefsearch.config import Settings
 from briefsearch.errors import IndexIncompatibleError, IndexMissingError
 from briefsearch.retrieval.late_interaction import PassageTokens
-from briefsearch.store.lexical import LexicalIndex
+from briefsearch.store.lexical import ANALYZER_VERSION, LexicalIndex
 from briefsearch.store.vectors import EXACT, build_vector_index, factory_kind, index_kind
 from briefsearch.types import Chunk, DocumentRecord
 
@@ -205,6 +207,24 @@ def remove_build_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(f".{POINTER}.") and path.is_file():
             path.unlink(missing_ok=True)
+
+
+def chunker_identity(settings: Settings) -> dict:
+    """Everything that changes how text becomes chunks (and their BM25 rows): the manifest's ``chunker``.
+
+    Here, not in chunking/, because it names the store's lexical analyzer and BM25 parameters too.
+    """
+    return {
+        "version": CHUNKER_VERSION,
+        "max_chunk_tokens": settings.max_chunk_tokens,
+        "overlap_sentences": settings.overlap_sentences,
+        "passage_prefix": settings.passage_prefix,
+        "lexical_analyzer": ANALYZER_VERSION,
+        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
+    } | ({"late_interaction": True} if settings.late_interaction else {}) | (  # token states stored: tokens.npy
+        # pooled sentence vectors differ from separately embedded ones: an index of the other kind is not reused
+        {"sentence_vectors": "pooled"} if settings.sentence_vectors == "pooled" else {}) | (
+        {"chunk_split": settings.chunk_split} if settings.chunk_split != "greedy" else {})
 
 
 def check_compatible(manifest: IndexManifest, model_identity: dict, chunker: dict) -> None:

@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from briefsearch.ingest.sources import SourceText
 from briefsearch.structure.layouts import (
     BRIEFING,
     CAPTION,
@@ -45,6 +44,7 @@ from briefsearch.structure.layouts import (
 )
 from briefsearch.text.clean import clean_inline, is_url_only
 from briefsearch.text.mapped import MappedText, nfc_mapped
+from briefsearch.types import SourceText
 
 # ---------------------------------------------------------------- patterns shared by every family
 PAGE_MARKER = re.compile(r"^\s*[-–—]\s*(\d{1,4})\s*[-–—]\s*$")
