@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from briefsearch.structure.parser import MIN_PASSAGE_CHARS, Block, ParsedDocument
+from briefsearch.structure.blocks import MIN_PASSAGE_CHARS, Block, ParsedDocument
 from briefsearch.text.korean import KoreanText
 from briefsearch.text.mapped import MappedText
 from briefsearch.types import Chunk, DocumentMeta, SourceText
