@@ -23,7 +23,7 @@ from briefsearch.evaluation.evaluate import THRESHOLDS
 from briefsearch.evaluation.generalization import DOCS, LAYOUTS, NEGATIVES, layout_of
 from briefsearch.evaluation.split import assign_batched_splits
 from briefsearch.ingest.sources import load_manifest, read_source
-from briefsearch.structure.parser import PAGE_MARKER
+from briefsearch.structure.lines import PAGE_MARKER
 
 CONSTITUTION = DOCS / "kolaw_constitution.txt"
 BILL_NURSING = DOCS / "kobill_1809894.txt"  # 고등교육법: its 부칙 paragraphs are hard-wrapped over blank lines

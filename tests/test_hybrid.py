@@ -7,8 +7,8 @@ import pytest
 from briefsearch.answer.answerer import Answerer
 from briefsearch.config import REPO_ROOT
 from briefsearch.retrieval.crosslingual import is_crosslingual
-from briefsearch.retrieval.searcher import SearchFilters
 from briefsearch.store.lexical import LexicalAnalyzer
+from briefsearch.types import SearchFilters
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
 

@@ -32,7 +32,8 @@ from briefsearch.errors import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from briefsearch.retrieval.searcher import Searcher, SearchFilters
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.types import SearchFilters
 
 ResponseT = TypeVar("ResponseT", bound="BaseModel")
 
@@ -94,7 +95,7 @@ def _input_file() -> Iterator[None]:
 def _filters(doc: list[str] | None, date_from: str | None, date_to: str | None,
              publisher: str | None) -> SearchFilters:
     """The command's filter options as the searcher's filters."""
-    from briefsearch.retrieval.searcher import SearchFilters
+    from briefsearch.types import SearchFilters
 
     return SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
 
@@ -150,7 +151,7 @@ def _remote(url: str, path: str, payload: dict, api_key: str | None) -> dict:
 
 def _built_searcher(ctx: typer.Context) -> Searcher:
     """The searcher over the built index (never builds: scripts get exit 3 instead)."""
-    from briefsearch.retrieval.searcher import open_searcher
+    from briefsearch.runtime.engine import open_searcher
 
     return open_searcher(ctx.obj, build=False, progress=False)
 

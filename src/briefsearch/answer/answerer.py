@@ -31,14 +31,14 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from briefsearch.answer.salience import CorpusMentions, salient_names
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.retrieval.crosslingual import is_crosslingual
-from briefsearch.retrieval.searcher import Searcher, SearchFilters, SearchHit, SearchResult
+from briefsearch.retrieval.searcher import Searcher
 from briefsearch.structure.layouts import LEGAL
 from briefsearch.text.bullets import bullet_prefix, drop_cell_glyphs
+from briefsearch.types import Answer, AnswerCitation, Chunk, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
     "제공된 브리핑 자료에서 이 질문에 대한 답을 "
@@ -78,37 +78,6 @@ _MARGIN_CAP = 0.3  # a first passage this far ahead of the next is as clear as i
 def _model_number(name: str) -> bool:
     """Digit-led names are model or serial numbers (910B, H20, S4000), not words or formulas (CO2)."""
     return sum(c.isdigit() for c in name) >= sum(c.isalpha() for c in name)
-
-
-@dataclass(slots=True)
-class AnswerCitation:
-    """Where one answer sentence is, exactly."""
-
-    n: int
-    chunk_id: int
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    source: str
-    char_start: int
-    char_end: int
-    line_start: int
-    line_end: int
-    text: str
-
-
-@dataclass(slots=True)
-class Answer:
-    question: str
-    query: str  # the question as retrieved (follow-ups resolved against earlier turns)
-    answer: str
-    answerable: bool
-    confidence: float
-    citations: list[AnswerCitation]
-    hits: list[SearchHit]
-    took_ms: float
-    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -16,21 +16,21 @@ from pathlib import Path
 import numpy as np
 
 from briefsearch.build.library import Library, LibraryEntry, LibraryState
-from briefsearch.chunking.chunker import CHUNKER_VERSION, Chunk, Chunker
+from briefsearch.chunking.chunker import Chunker
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.embedding.cache import EmbeddingCache, EncodeFn, encode_with_cache
 from briefsearch.embedding.encoder import Encoder
 from briefsearch.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
 from briefsearch.ingest.sources import read_source, sha256_bytes
 from briefsearch.retrieval.crosslingual import TermBridge
-from briefsearch.store.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
+from briefsearch.store.lexical import LexicalAnalyzer, LexicalIndex, lexical_text
 from briefsearch.store.vectors import index_type_for
 from briefsearch.store.versions import (
     FORMAT_VERSION,
-    DocumentRecord,
     IndexManifest,
     LoadedIndex,
     check_compatible,
+    chunker_identity,
     live_version,
     load_index,
     publish_version,
@@ -40,20 +40,9 @@ from briefsearch.store.versions import (
 )
 from briefsearch.structure.parser import parse_document
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
-
-
-def chunker_identity(settings: Settings) -> dict:
-    """Everything that changes how text becomes chunks."""
-    return {
-        "version": CHUNKER_VERSION,
-        "max_chunk_tokens": settings.max_chunk_tokens,
-        "overlap_sentences": settings.overlap_sentences,
-        "passage_prefix": settings.passage_prefix,
-        "lexical_analyzer": ANALYZER_VERSION,
-        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
-    }
 
 
 def _relative(path: Path) -> str:

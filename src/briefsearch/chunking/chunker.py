@@ -18,14 +18,13 @@ its catalogue title.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
-from briefsearch.ingest.sources import DocumentMeta, SourceText
-from briefsearch.structure.parser import MIN_PASSAGE_CHARS, Block, ParsedDocument
+from briefsearch.structure.blocks import MIN_PASSAGE_CHARS, Block, ParsedDocument
 from briefsearch.text.korean import KoreanText
 from briefsearch.text.mapped import MappedText
+from briefsearch.types import Chunk, DocumentMeta, SourceText
 
 # v14: press releases (header, title, contacts, 붙임 parts, format-run breaks); v13: the name in BM25 rows too;
 # v9 was an earlier title-in-BM25 experiment
@@ -33,48 +32,6 @@ CHUNKER_VERSION = "structure-v14"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
-
-
-@dataclass(slots=True)
-class Chunk:
-    """A passage: what is shown, what is embedded, and where it is in the file."""
-
-    doc_id: str
-    title: str  # the catalogue title (shown, cited)
-    section: str
-    section_path: list[str]
-    text: str
-    char_start: int
-    char_end: int
-    line_start: int
-    line_end: int
-    page: int | None
-    kind: str  # "text" | "table" | "summary" | "metadata" (a cover block: 의안번호, 발의자, ...)
-    footnotes: list[str] = field(default_factory=list)
-    table_header: str | None = None
-    embed_text: str = ""
-    n_tokens: int = 0
-    terms: list[str] = field(default_factory=list)  # BM25 terms (index.lexical)
-    # per sentence (or table row): [start, end) in ``text``, [start, end) in the original file, first and last line
-    sentences: list[list[int]] = field(default_factory=list)
-    sentence_rows: list[int] = field(default_factory=list)  # rows of the sentence-vector matrix
-    sentence_terms: list[list[str]] = field(default_factory=list)  # BM25 terms per sentence (answer scoring)
-    chunk_id: int = -1
-    context: str = ""  # the document's own name, embedded and indexed with the passage (see the module docstring)
-    context_terms: list[str] = field(default_factory=list)  # its BM25 terms, added once to the passage's BM25 row
-
-    @property
-    def key(self) -> str:
-        """Content identity, used to keep chunk ids stable across rebuilds."""
-        payload = "\x1f".join([self.doc_id, self.section, self.text, *self.footnotes])
-        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Chunk:
-        return cls(**data)
 
 
 @dataclass(slots=True)

@@ -23,10 +23,10 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.embedding.cache import EmbeddingCache, encode_with_cache
 from briefsearch.embedding.encoder import Encoder
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Chunk
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-']*")
 _HANGUL_TERM = re.compile(r"[가-힣]{2,}")

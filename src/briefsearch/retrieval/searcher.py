@@ -1,4 +1,4 @@
-"""Retrieval over the loaded index: dense, lexical and their fusion; opening the engine once.
+"""Retrieval over the loaded index: dense, lexical and their fusion.
 
 ``hybrid`` (the default) fuses the dense ranking (e5 + FAISS, exact below a size: store/vectors.py) and the
 lexical ranking (BM25 over Kiwi morphemes). Filters (document ids, date range,
@@ -13,14 +13,10 @@ import logging
 import re
 import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
-from briefsearch.build.pipeline import chunker_identity, index_status, rebuild_index
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.config import Settings
 from briefsearch.embedding.cache import EmbeddingCache
 from briefsearch.embedding.encoder import Encoder
@@ -29,10 +25,11 @@ from briefsearch.retrieval.aliases import expand_query, mine_aliases
 from briefsearch.retrieval.crosslingual import TermBridge, content_words, is_crosslingual, merged
 from briefsearch.retrieval.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from briefsearch.retrieval.sentence_signal import SentenceMaxSim
-from briefsearch.store.lexical import LexicalAnalyzer, Term
+from briefsearch.store.lexical import LexicalAnalyzer
 from briefsearch.store.vectors import VectorSearch
-from briefsearch.store.versions import DocumentRecord, LoadedIndex, check_compatible, load_index
+from briefsearch.store.versions import LoadedIndex
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import DocumentRecord, SearchFilters, SearchHit, SearchResult, Term
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
@@ -41,19 +38,6 @@ MODES = ("hybrid", "dense", "lexical")
 def normalize_query(query: str) -> str:
     """NFC (decomposed Hangul from macOS clients) and collapsed whitespace."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", query)).strip()
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Restrict a search to some documents; every given condition must hold."""
-
-    doc_ids: tuple[str, ...] = ()
-    date_from: str | None = None  # ISO date, inclusive; partial dates allowed ("2024", "2024-03")
-    date_to: str | None = None
-    publisher: str | None = None  # case-insensitive substring
-
-    def active(self) -> bool:
-        return bool(self.doc_ids or self.date_from or self.date_to or self.publisher)
 
 
 def _date_bounds(text: str, end: bool) -> date:
@@ -93,34 +77,6 @@ def _matches(doc: DocumentRecord, filters: SearchFilters) -> bool:
         if filters.date_to and first > parse_date(filters.date_to, end=True):
             return False
     return True
-
-
-@dataclass(slots=True)
-class SearchHit:
-    rank: int
-    score: float
-    chunk: Chunk
-    dense_score: float | None = None
-    dense_rank: int | None = None
-    lexical_score: float | None = None
-    lexical_rank: int | None = None
-    matched_terms: list[str] = field(default_factory=list)
-    duplicates: list[Chunk] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    query: str
-    mode: str
-    took_ms: float
-    hits: list[SearchHit]
-    timings: dict[str, float]
-    # what the search computed about the query, so /ask does not analyze or embed it again
-    terms: list[Term] = field(default_factory=list)
-    vector: np.ndarray | None = None  # None in lexical mode
-    # per English content word, its Korean nouns from the term bridge (None: the search did not map them, as
-    # outside a cross-lingual hybrid search or with the bridge off), so /ask's bridge coverage does not map again
-    bridged: list[dict[str, float]] | None = None
 
 
 class Searcher:
@@ -339,19 +295,3 @@ class Searcher:
         if not ta or not tb:
             return False
         return len(ta & tb) / min(len(ta), len(tb)) >= self.settings.dedup_overlap
-
-
-def open_searcher(settings: Settings, build: bool = True, progress: bool = True) -> Searcher:
-    """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
-    # Kiwi (~2 s) loads while the encoder loads: cold start is the longer of the two, not the sum
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        kiwi = pool.submit(lambda: KoreanText().warm())  # warmed: the first query is as fast as the rest
-        encoder = Encoder(settings, progress=progress)
-        korean = kiwi.result()
-    status = index_status(settings, encoder.identity)
-    if status.state != "fresh" and build:
-        log.warning("index %s (%s): building", status.state, status.reason)
-        rebuild_index(settings, encoder, korean=korean, progress=progress, only_if_needed=True)
-    loaded = load_index(settings.index_dir)
-    check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
-    return Searcher(loaded, encoder, settings, korean=korean).warm()

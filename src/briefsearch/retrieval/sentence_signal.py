@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
+from briefsearch.types import Chunk
 
 
 class SentenceMaxSim:

@@ -9,13 +9,13 @@ become the same terms wherever they appear.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Term
 
 ANALYZER_VERSION = "kiwi-morph-v1"
 
@@ -23,14 +23,6 @@ ANALYZER_VERSION = "kiwi-morph-v1"
 _KEEP = {"NNG", "NNP", "NR", "XR", "VV", "VA", "SL", "SH", "SN", "W_SERIAL", "W_HASHTAG"}
 _UNIT_AFTER_NUMBER = {"NR", "NNB", "NNG", "SL"}  # 억, 년/위안/개, 배, TOPS ...
 _BOUND_NOUN_STOP = {"것", "수", "바", "데", "등", "때", "중", "및"}
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """An index term and the text it came from (for highlighting)."""
-
-    term: str
-    surface: str
 
 
 def _norm(form: str) -> str:

@@ -25,16 +25,18 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
+from briefsearch.chunking.chunker import CHUNKER_VERSION
+from briefsearch.config import Settings
 from briefsearch.errors import IndexIncompatibleError, IndexMissingError
-from briefsearch.store.lexical import LexicalIndex
+from briefsearch.store.lexical import ANALYZER_VERSION, LexicalIndex
 from briefsearch.store.vectors import EXACT, build_vector_index, factory_kind, index_kind
+from briefsearch.types import Chunk, DocumentRecord
 
 FORMAT_VERSION = 2  # 2: index type by size, float16 sentence vectors
 POINTER = "CURRENT"
@@ -59,27 +61,6 @@ class IndexManifest:
     @classmethod
     def from_dict(cls, data: dict) -> IndexManifest:
         return cls(**data)
-
-
-@dataclass(slots=True)
-class DocumentRecord:
-    """A document as served by ``/documents``."""
-
-    doc_id: str
-    title: str
-    publisher: str
-    date: str
-    kind: str
-    source: str
-    encoding: str
-    sha256: str
-    chunk_count: int
-    text: str = field(repr=False, default="")
-    # structure for the document view: kind, heading type, text and source span of every block
-    blocks: list[dict] = field(repr=False, default_factory=list)
-    original: str = ""  # the uploaded PDF/DOCX/HWPX/HWP when ``source`` is its text rendition
-    origin: str = "corpus"  # "corpus" (seed manifest) or "added" (briefsearch add / POST /documents)
-    added_at: str = ""
 
 
 @dataclass(slots=True)
@@ -219,6 +200,21 @@ def remove_build_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(f".{POINTER}.") and path.is_file():
             path.unlink(missing_ok=True)
+
+
+def chunker_identity(settings: Settings) -> dict:
+    """Everything that changes how text becomes chunks (and their BM25 rows): the manifest's ``chunker``.
+
+    Here, not in chunking/, because it names the store's lexical analyzer and BM25 parameters too.
+    """
+    return {
+        "version": CHUNKER_VERSION,
+        "max_chunk_tokens": settings.max_chunk_tokens,
+        "overlap_sentences": settings.overlap_sentences,
+        "passage_prefix": settings.passage_prefix,
+        "lexical_analyzer": ANALYZER_VERSION,
+        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
+    }
 
 
 def check_compatible(manifest: IndexManifest, model_identity: dict, chunker: dict) -> None:
