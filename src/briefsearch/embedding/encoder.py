@@ -79,7 +79,7 @@ def configure_threads(threads: int) -> None:
     """Pin intra-op threads before any thread pool (torch's, ONNX Runtime's, the tokenizer's) spins up.
 
     On these 2-core machines torch's default pool stalls small matmuls; one
-    thread measured fastest for single queries (see README, Performance).
+    thread measured fastest for single queries (see docs/performance.md).
     torch itself is only configured if it is loaded: the ONNX path never imports it.
     """
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))

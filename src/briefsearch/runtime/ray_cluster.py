@@ -15,7 +15,7 @@ from briefsearch.errors import BriefsearchError
 
 log = logging.getLogger(__name__)
 # every Ray worker (replica, encoder actor) runs its forward passes on one thread each: more threads per pass
-# stalled small matmuls on these 2-core machines (README, Performance), and Ray reserves whole CPUs per worker
+# stalled small matmuls on these 2-core machines (docs/performance.md), and Ray reserves whole CPUs per worker
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
