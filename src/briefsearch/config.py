@@ -39,6 +39,8 @@ QUERY_CHARS_CEILING = 10_000
 K_CEILING = 200
 
 
+# Tuned parameters, by group: each is documented once, with the sweep or report that chose it, in
+# docs/configuration.md (a section per group, named as the Settings field); not in the code.
 class _Group(BaseModel):
     """A group of tuned parameters: frozen (vary one with ``Settings.tuned``), unknown names refused."""
 
