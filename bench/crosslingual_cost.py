@@ -56,7 +56,7 @@ def bridge_rebuild(searcher: Searcher) -> str:
         fewer = [c for c in chunks if c.doc_id != doc]
         for previous, times in ((None, scratch), (last, built_on)):
             started = time.perf_counter()
-            TermBridge.build(fewer, searcher.korean, searcher.encoder, cache, settings.crosslingual_bridge_terms,
+            TermBridge.build(fewer, searcher.korean, searcher.encoder, cache, settings.crosslingual.bridge_terms,
                              previous)
             times.append((time.perf_counter() - started) * 1000)
     return (f"term bridge after removing one of {len(scratch)} documents: from nothing {_median_p90(scratch)}; "
@@ -76,11 +76,11 @@ def main() -> None:
     print(bridge_rebuild(searcher))
     started = time.perf_counter()
     bridge = TermBridge.build(searcher.index.chunks.values(), searcher.korean, searcher.encoder, None,
-                              settings.crosslingual_bridge_terms)
+                              settings.crosslingual.bridge_terms)
     print(f"bridge build without the cache: {len(bridge.terms)} nouns in {time.perf_counter() - started:.1f} s")
     questions = [q.question for q in load_questions() if q.type == "english"]
-    for label, weight in (("bridge off", 0.0), ("bridge on", settings.crosslingual_bridge_weight)):
-        searcher.settings = settings.model_copy(update={"crosslingual_bridge_weight": weight})
+    for label, weight in (("bridge off", 0.0), ("bridge on", settings.crosslingual.bridge_weight)):
+        searcher.settings = settings.tuned(crosslingual={"bridge_weight": weight})
         first = [searcher.search(q) for q in questions]
         again = [searcher.search(q) for _ in range(3) for q in questions]
         print(f"{label}: {len(questions)} English questions; first time: search "

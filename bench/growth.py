@@ -254,7 +254,7 @@ def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[
     print(json.dumps(row["faiss"]), flush=True)
     print(f"[{n}] bm25", flush=True)
     lexical, bm25_s = timed(LexicalIndex.build, [c.terms for c in chunks], [c.chunk_id for c in chunks],
-                            settings.bm25_k1, settings.bm25_b)
+                            settings.bm25.k1, settings.bm25.b)
     from briefsearch.store.lexical import LexicalAnalyzer
     from briefsearch.text.korean import KoreanText
 
@@ -263,7 +263,7 @@ def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[
     times = []
     for terms in query_terms:
         t0 = time.perf_counter()
-        lexical.search(terms, settings.fusion_depth)
+        lexical.search(terms, settings.ranking.depth)
         times.append((time.perf_counter() - t0) * 1000)
     row["bm25"] = {"index_s": round(bm25_s, 3), "query_p50_ms": pct(times, 50)}
 
@@ -293,8 +293,8 @@ def cold_side(n: int, pool: SentencePool, settings, manifest, built: tuple | Non
 
     if built is None:
         chunks, vectors, documents, sentence_vectors = synthesize(pool, n, seed=n)
-        lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks], settings.bm25_k1,
-                                     settings.bm25_b)
+        lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks], settings.bm25.k1,
+                                     settings.bm25.b)
     else:
         chunks, vectors, documents, sentence_vectors, lexical = built
     models = settings.models_dir.resolve()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,18 @@ from briefsearch.evaluation.answers import calibrate, check_floors, load_off_cor
 from briefsearch.ingest.sources import read_original
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+@contextlib.contextmanager
+def _tuned(searcher, **groups: dict) -> Iterator[None]:
+    """The searcher (and every Answerer over it, which reads its settings per call) with some tuned parameters
+    changed (``Settings.tuned``), restored after."""
+    base = searcher.settings
+    searcher.settings = base.tuned(**groups)
+    try:
+        yield
+    finally:
+        searcher.settings = base
 
 
 def _segments(answer: str) -> list[tuple[str, int]]:
@@ -242,9 +256,8 @@ def test_a_list_question_takes_the_next_sentence_of_its_passage(client, searcher
     assert passage["text"].index(before["text"]) < passage["text"].index(last["text"])
     original = read_original(REPO_ROOT / last["source"], "utf-8")
     assert not _unexplained_gaps(last["text"], original[last["char_start"] : last["char_end"]])
-    answerer = Answerer(searcher)
-    answerer.continuation = 0
-    alone = answerer.ask(question)
+    with _tuned(searcher, answer={"continuation": 0}):
+        alone = Answerer(searcher).ask(question)
     assert alone.answerable and len(alone.citations) == len(cites) - 1 and "공업신식화부" not in alone.answer
 
 
@@ -252,8 +265,8 @@ def test_a_question_asking_for_one_thing_gets_no_continuation(searcher) -> None:
     answerer = Answerer(searcher)
     question = "광둥성의 범용 AI 산업 목표는?"
     with_continuation = answerer.ask(question)
-    answerer.continuation = 0
-    assert with_continuation.answer == answerer.ask(question).answer
+    with _tuned(searcher, answer={"continuation": 0}):
+        assert with_continuation.answer == answerer.ask(question).answer
 
 
 def test_an_english_question_is_weighed_by_its_bridged_words_in_the_answering_passage(searcher) -> None:
@@ -278,10 +291,10 @@ def test_an_english_question_is_weighed_by_its_bridged_words_in_the_answering_pa
     assert bridged & held and (features["bridge_coverage"] == 1) == all(set(w) & held for w in words if w)
     unrelated = next(c for c in searcher.index.chunks.values() if not bridged & searcher.passage_terms(c.chunk_id))
     assert answerer.bridge_coverage(result, unrelated) == 0.0
-    answerer.bridge_weight = answerer.crosslingual_margin_weight = 0.0
-    plain = answerer.ask(question).features["confidence"]
-    answerer.bridge_weight, answerer.crosslingual_margin_weight = 0.1, 0.2
-    weighed = answerer.ask(question).features["confidence"]
+    with _tuned(searcher, answer={"bridge_coverage_weight": 0.0, "margin_weight": 0.0}):
+        plain = answerer.ask(question).features["confidence"]
+    with _tuned(searcher, answer={"bridge_coverage_weight": 0.1, "margin_weight": 0.2}):
+        weighed = answerer.ask(question).features["confidence"]
     assert abs(weighed - plain - 0.1 * features["bridge_coverage"] - 0.2 * features["margin"]) < 1e-6
 
 
@@ -290,13 +303,13 @@ def test_korean_answers_do_not_change_with_the_crosslingual_weights(searcher) ->
     from briefsearch.evaluation.evaluate import load_questions
     from briefsearch.retrieval.crosslingual import is_crosslingual
 
-    share = searcher.settings.crosslingual_latin_share
+    share = searcher.settings.crosslingual.latin_share
     korean = [q.question for q in load_questions() if not is_crosslingual(q.question, share)][:12]
-    configured, loud = Answerer(searcher), Answerer(searcher)
-    loud.bridge_weight = loud.crosslingual_margin_weight = 1.0
-    loud.threshold_crosslingual = 0.0
-    for question in korean:
-        a, b = configured.ask(question), loud.ask(question)
+    answerer = Answerer(searcher)
+    configured = [answerer.ask(question) for question in korean]
+    with _tuned(searcher, answer={"bridge_coverage_weight": 1.0, "margin_weight": 1.0, "crosslingual_threshold": 0.0}):
+        loud = [answerer.ask(question) for question in korean]
+    for a, b in zip(configured, loud, strict=True):
         assert a.features["bridge_coverage"] == 0.0
         assert (a.answer, a.answerable, a.confidence) == (b.answer, b.answerable, b.confidence)
         assert [(c.source, c.char_start, c.char_end) for c in a.citations] == [

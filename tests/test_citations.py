@@ -154,7 +154,7 @@ def test_passages_never_cross_an_article_or_chapter(searcher: Searcher, korean, 
 
 def test_passages_fit_the_model_window(searcher: Searcher) -> None:
     encoder = searcher.encoder
-    prefix = searcher.settings.passage_prefix
+    prefix = searcher.settings.prompts.passage
     counts = encoder.count_tokens([prefix + c.embed_text for c in searcher.index.chunks.values()])
     assert max(counts) + 2 <= 512
     assert all(c.title in c.embed_text and c.section in c.embed_text for c in searcher.index.chunks.values())

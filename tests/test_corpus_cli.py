@@ -167,7 +167,7 @@ def test_an_add_during_a_full_build_is_in_the_final_index(scratch_settings: Sett
     runs. The build used to take no lock, so it published the library as it was before the add, after the add,
     and the added document was gone; builds and changes now serialize on the library lock."""
     # new chunking: every passage is new text, so the build embeds for a while (sentences come from the cache)
-    env = {**_env(scratch_settings), "BRIEFSEARCH_MAX_CHUNK_TOKENS": "200"}
+    env = {**_env(scratch_settings), "BRIEFSEARCH_CHUNKING__MAX_TOKENS": "200"}
     build = subprocess.Popen([sys.executable, "-m", "briefsearch.cli", "-v", "index", "build"], cwd=REPO_ROOT,
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log: list[str] = []

@@ -10,13 +10,14 @@ from briefsearch.retrieval.crosslingual import TermBridge, content_words, korean
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
 KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
-ALL_ON = {"crosslingual_bridge_weight": 0.3, "crosslingual_sentence_weight": 0.8}
+ALL_ON = {"bridge_weight": 0.3, "sentence_weight": 0.8}
 
 
-def _search(searcher, update: dict, question: str, k: int = 10):
+def _search(searcher, crosslingual: dict, question: str, k: int = 10):
+    """The search with some of the cross-lingual parameters changed (``settings.crosslingual``)."""
     base = searcher.settings
     try:
-        searcher.settings = base.model_copy(update=update)
+        searcher.settings = base.tuned(crosslingual=crosslingual)
         return searcher.search(question, k=k)
     finally:
         searcher.settings = base
@@ -38,8 +39,8 @@ def test_korean_nouns_are_one_kiwi_noun_each(searcher) -> None:
 
 def test_the_bridge_maps_english_words_to_their_korean_nouns(searcher) -> None:
     bridge = searcher.term_bridge
-    assert 0 < len(bridge.terms) <= searcher.settings.crosslingual_bridge_terms
-    floor = searcher.settings.crosslingual_bridge_floor
+    assert 0 < len(bridge.terms) <= searcher.settings.crosslingual.bridge_terms
+    floor = searcher.settings.crosslingual.bridge_floor
     mapped = merged(bridge.map_words(searcher.encoder.encode_queries(["robot", "patent"]), floor, 3))
     assert "로봇" in mapped and "특허" in mapped and all(0 < w <= 1 for w in mapped.values())
     assert merged(bridge.map_words(searcher.encoder.encode_queries(["robot"]), 0.999, 3)) == {}  # nothing that close
@@ -60,8 +61,8 @@ def test_korean_questions_never_take_the_crosslingual_path(searcher) -> None:
 
 
 def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
-    off = _search(searcher, {"crosslingual_bridge_weight": 0.0}, ENGLISH)
-    on = _search(searcher, {"crosslingual_bridge_weight": 0.5}, ENGLISH)
+    off = _search(searcher, {"bridge_weight": 0.0}, ENGLISH)
+    on = _search(searcher, {"bridge_weight": 0.5}, ENGLISH)
     assert "crosslingual_ms" in on.timings
     assert [h.score for h in off.hits] != [h.score for h in on.hits]
     # the words the search mapped travel with the result (for /ask); a search without the bridge mapped none
@@ -75,7 +76,7 @@ def test_a_bridge_built_on_the_last_one_is_the_bridge_built_from_nothing(searche
     chunks = list(searcher.index.chunks.values())
     fewer = [c for c in chunks if c.doc_id != chunks[0].doc_id]  # the corpus without one document
     cache = EmbeddingCache(searcher.settings.data_dir / "cache", searcher.encoder.identity)
-    limit = searcher.settings.crosslingual_bridge_terms
+    limit = searcher.settings.crosslingual.bridge_terms
 
     def build(corpus: list, previous: TermBridge | None = None) -> TermBridge:
         return TermBridge.build(corpus, searcher.korean, searcher.encoder, cache, limit, previous)

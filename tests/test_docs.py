@@ -3,7 +3,8 @@
 - the README is a front door of at most 250 lines;
 - every relative link (and its #anchor) in README.md and docs/*.md points to an existing file (heading);
 - every `briefsearch <command>` in the README's code blocks is a command of the Typer app;
-- every BRIEFSEARCH_* variable docs/configuration.md names is a Settings field (or a CLI option's envvar).
+- every BRIEFSEARCH_* variable docs/configuration.md names is a Settings field, a tuned parameter of a group
+  (BRIEFSEARCH_<GROUP>__<NAME>) or a CLI option's envvar.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import typer.main
 
 from briefsearch.cli import app
-from briefsearch.config import Settings
+from briefsearch.config import GROUPS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -129,7 +130,8 @@ def test_readme_commands_exist_in_the_cli() -> None:
 
 def test_configuration_names_only_settings() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    fields = {name.upper() for name in Settings.model_fields}
+    fields = {name.upper() for name in Settings.model_fields if name not in GROUPS}
+    fields |= {f"{group}__{name}".upper() for group, model in GROUPS.items() for name in model.model_fields}
     cli_only = {v.removeprefix("BRIEFSEARCH_") for v in _cli_envvars() if v.startswith("BRIEFSEARCH_")}
     named = set(_ENV_VAR.findall(text))
     assert len(named) >= 20, "docs/configuration.md names too few settings"

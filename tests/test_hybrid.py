@@ -127,9 +127,9 @@ def test_an_alias_lets_the_lexical_side_find_the_korean_passage(searcher) -> Non
     """BM25 cannot match "Jiuquan" in Korean text; with the mined alias it finds the 주취안 passages."""
     base = searcher.settings
     try:
-        searcher.settings = base.model_copy(update={"query_aliases": False})
+        searcher.settings = base.tuned(ranking={"query_aliases": False})
         assert searcher.search("Jiuquan satellite launch", k=3, mode="lexical").hits == []
-        searcher.settings = base.model_copy(update={"query_aliases": True})
+        searcher.settings = base.tuned(ranking={"query_aliases": True})
         hits = searcher.search("Jiuquan satellite launch", k=3, mode="lexical").hits
         assert hits and all("주취안" in h.chunk.text for h in hits[:2])
     finally:
@@ -143,7 +143,7 @@ def test_an_alias_lets_the_lexical_side_find_the_korean_passage(searcher) -> Non
 ])
 def test_search_and_ask_take_one_crosslingual_decision(searcher, question: str, crosslingual: bool) -> None:
     """/ask (names not required verbatim) and search (BM25 off) decide "asked in Latin letters" with one function."""
-    threshold = searcher.settings.crosslingual_latin_share
+    threshold = searcher.settings.crosslingual.latin_share
     assert is_crosslingual(question, threshold) is crosslingual
     features = Answerer(searcher).features([], searcher.search(question, k=3))
     assert features["crosslingual"] is crosslingual
@@ -172,16 +172,15 @@ def test_an_english_question_is_searched_on_the_dense_side_alone(searcher) -> No
     question = "Which Chinese cities have already demonstrated commercial eVTOL flights?"
     base = searcher.settings
     try:
-        searcher.settings = base.model_copy(update={"crosslingual_dense_only": True, "crosslingual_bridge_weight": 0.0,
-                                                    "crosslingual_sentence_weight": None})
+        searcher.settings = base.tuned(crosslingual={"dense_only": True, "bridge_weight": 0.0, "sentence_weight": None})
         hybrid = [h.chunk.chunk_id for h in searcher.search(question, k=5).hits]
         dense = [h.chunk.chunk_id for h in searcher.search(question, k=5, mode="dense").hits]
         assert hybrid == dense
         assert searcher.search(question, k=5, mode="lexical").hits  # BM25 does match some words: left out
         korean = "광둥성의 범용 AI 산업 목표는?"  # mostly Hangul: both sides fuse, whatever the setting
-        searcher.settings = base.model_copy(update={"crosslingual_dense_only": True})
+        searcher.settings = base.tuned(crosslingual={"dense_only": True})
         on = [h.chunk.chunk_id for h in searcher.search(korean, k=5).hits]
-        searcher.settings = base.model_copy(update={"crosslingual_dense_only": False})
+        searcher.settings = base.tuned(crosslingual={"dense_only": False})
         assert on == [h.chunk.chunk_id for h in searcher.search(korean, k=5).hits]
     finally:
         searcher.settings = base

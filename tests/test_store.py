@@ -300,7 +300,8 @@ def test_check_compatible_refuses_other_dimension_and_format(index_copy: Setting
 
 def test_status_incompatible_when_chunker_differs(index_copy: Settings, encoder) -> None:
     # the same index seen by a configuration that chunks differently
-    other_settings = Settings(data_dir=index_copy.data_dir, corpus_dir=index_copy.corpus_dir, max_chunk_tokens=128)
+    other_settings = Settings(data_dir=index_copy.data_dir, corpus_dir=index_copy.corpus_dir,
+                              chunking={"max_tokens": 128})
     assert index_status(other_settings, encoder.identity).state == "incompatible"
     manifest = read_manifest(index_copy.index_dir)
     assert manifest is not None
@@ -368,21 +369,21 @@ def test_built_chunks_fit_the_model_window(built, encoder) -> None:
     settings, _ = built
     loaded = load_index(settings.index_dir)
     for chunk in loaded.chunks.values():
-        n = encoder.count_tokens([settings.passage_prefix + chunk.embed_text])[0] + 2
+        n = encoder.count_tokens([settings.prompts.passage + chunk.embed_text])[0] + 2
         assert n <= MODEL_WINDOW, (chunk.chunk_id, n)
         assert chunk.n_tokens == n
 
 
 def test_real_corpus_chunks_fit_the_model_window(settings: Settings, encoder, korean) -> None:
     """Every passage of the five real briefings, chunked (not embedded), fits the 512-token window."""
-    chunker = Chunker(encoder.count_tokens, korean, settings.max_chunk_tokens, settings.overlap_sentences,
-                      settings.passage_prefix)
+    chunker = Chunker(encoder.count_tokens, korean, settings.chunking.max_tokens,
+                      settings.chunking.overlap_sentences, settings.prompts.passage)
     total = 0
     for meta in load_manifest(CORPUS_DIR):
         source = read_source(CORPUS_DIR / meta.file)
         chunks = chunker.chunk(meta, source, parse_document(source, joiner=korean.needs_space))
         assert chunks, meta.doc_id
-        counts = encoder.count_tokens([settings.passage_prefix + c.embed_text for c in chunks])
+        counts = encoder.count_tokens([settings.prompts.passage + c.embed_text for c in chunks])
         for chunk, n in zip(chunks, counts, strict=True):
             assert n + 2 <= MODEL_WINDOW, (meta.doc_id, chunk.section, n)
             assert chunk.n_tokens == n + 2

@@ -21,7 +21,7 @@ research/answers/answers-calibration.md):
   the first passage's margin over the next, with weights of its own, and is
   answered with the Korean sentences.
 
-An answer stays within the best passage (with ``answer_passages`` above 1,
+An answer stays within the best passage (with ``answer.passages`` above 1,
 only a question asking for a list draws on several), and starts at the first
 word of its sentences (no bullet glyphs).
 """
@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 
 from briefsearch.answer.salience import CorpusMentions, salient_names
+from briefsearch.config import Settings
 from briefsearch.retrieval.crosslingual import is_crosslingual
 from briefsearch.retrieval.searcher import Searcher
 from briefsearch.structure.layouts import LEGAL
@@ -189,19 +190,6 @@ class Answerer:
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
-        settings = searcher.settings
-        self.threshold = settings.answer_threshold
-        self.threshold_crosslingual = settings.answer_threshold_crosslingual
-        self.lexical_weight = settings.answer_lexical_weight
-        self.novelty_weight = settings.answer_novelty_weight
-        self.window = settings.answer_window
-        self.passage_weight = settings.answer_passage_weight
-        self.bridge_weight = settings.answer_bridge_weight
-        self.crosslingual_margin_weight = settings.answer_crosslingual_margin_weight
-        self.crosslingual_latin_share = settings.crosslingual_latin_share
-        self.passages = settings.answer_passages
-        self.continuation = settings.answer_continuation
-        self.join_wrapped = settings.answer_join_wrapped
         chunks = searcher.index.chunks
         self.mentions = CorpusMentions(
             ("\n".join([c.title, c.section, c.text, *c.footnotes]) for c in chunks.values()), searcher.aliases)
@@ -212,6 +200,11 @@ class Answerer:
         self.n_chunks = max(1, len(chunks))
         self.df = df
 
+    @property
+    def settings(self) -> Settings:
+        """The searcher's settings, read per call as the searcher reads them (``settings.answer``)."""
+        return self.searcher.settings
+
     def idf(self, term: str) -> float:
         # unseen terms weigh most: a question about something the corpus never mentions is not covered
         return math.log(1 + self.n_chunks / (self.df.get(term, 0) + 0.5))
@@ -221,13 +214,14 @@ class Answerer:
         started = time.perf_counter()
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
-        candidates = self._candidates(result, result.hits[: self.passages])
-        for hit in result.hits[self.passages :]:  # a top passage of captions or table cells only: the next one
+        tuned = self.settings.answer
+        candidates = self._candidates(result, result.hits[: tuned.passages])
+        for hit in result.hits[tuned.passages :]:  # a top passage of captions or table cells only: the next one
             if candidates:
                 break
             candidates = self._candidates(result, [hit])
         features = self.features(candidates, result)
-        threshold = self.threshold_crosslingual if features["crosslingual"] else self.threshold
+        threshold = tuned.crosslingual_threshold if features["crosslingual"] else tuned.threshold
         answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
         confidence = 0.0 if features["unknown_names"] else features["confidence"]
         citations: list[AnswerCitation] = []
@@ -252,6 +246,7 @@ class Answerer:
         total = sum(weights.values()) or 1.0
         out: list[_Candidate] = []
         matrix = self.searcher.index.sentence_vectors
+        tuned = self.settings.answer
         for hit in hits:
             chunk = hit.chunk
             for i, (a, b, *_) in enumerate(chunk.sentences):
@@ -268,7 +263,7 @@ class Answerer:
                 coverage = sum(w for t, w in weights.items() if t in terms) / total
                 # what the sentence adds beyond the question's own words: a restatement answers nothing
                 novelty = len(terms - weights.keys()) / max(1, len(terms))
-                score = cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
+                score = cosine + tuned.lexical_weight * coverage + tuned.novelty_weight * novelty
                 out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, i))
         return out
 
@@ -299,7 +294,7 @@ class Answerer:
 
     def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
         """Every signal the answerable decision reads, and the confidence combining them."""
-        crosslingual = is_crosslingual(result.query, self.crosslingual_latin_share)
+        crosslingual = is_crosslingual(result.query, self.settings.crosslingual.latin_share)
         names = salient_names(self.searcher.korean, result.query)
         if crosslingual:  # English names are not expected verbatim in Korean text; model numbers (910B, H20) are
             names = [n for n in names if not n.isascii() or _model_number(n)]
@@ -311,7 +306,7 @@ class Answerer:
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
         margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
-        passage = self.passage_coverage(result, hits[: self.passages])
+        passage = self.passage_coverage(result, hits[: self.settings.answer.passages])
         signals = {"best_cosine": best.cosine, "best_coverage": coverage, "passage_coverage": passage,
                    "margin": margin,
                    "bridge_coverage": self.bridge_coverage(result, best.chunk) if crosslingual else 0.0,
@@ -320,17 +315,19 @@ class Answerer:
 
     @property
     def weights(self) -> ConfidenceWeights:
-        return ConfidenceWeights(lexical=self.lexical_weight, passage=self.passage_weight, bridge=self.bridge_weight,
-                                 crosslingual_margin=self.crosslingual_margin_weight)
+        tuned = self.settings.answer
+        return ConfidenceWeights(lexical=tuned.lexical_weight, passage=tuned.passage_weight,
+                                 bridge=tuned.bridge_coverage_weight, crosslingual_margin=tuned.margin_weight)
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
         """The best sentence, plus up to two close runners-up (from its own passage unless a list is asked for)."""
         ranked = sorted(candidates, key=lambda c: -c.score)
+        window = self.settings.answer.window
         best = ranked[0]
         chosen = [best]
         seen = {best.text}
         for cand in ranked[1:]:
-            if len(chosen) == 3 or cand.score < best.score - self.window:
+            if len(chosen) == 3 or cand.score < best.score - window:
                 break
             if cand.text in seen or (not many and cand.chunk.chunk_id != best.chunk.chunk_id):
                 continue
@@ -342,19 +339,20 @@ class Answerer:
     def _with_items(self, candidates: list[_Candidate], chosen: list[_Candidate], many: bool) -> list[_Candidate]:
         """The answer with, after a lead-in sentence (one ending in ':', or announcing what follows: "다음 각 호의
         사항", "다음과 같이") and after the last one when the question asks for several items, the sentences
-        following it in its passage, up to ``continuation``: a briefing states a list as a lead-in and one bullet
+        following it in its passage, up to ``answer.continuation``: a briefing states a list as a lead-in and one bullet
         or table row per item, a statute as a paragraph and its numbered 호, so the best-scoring line alone shows
         only part of it."""
+        continuation = self.settings.answer.continuation
         taken = {(c.chunk.chunk_id, i) for c in chosen for i in range(c.index, c.last + 1)}
         out: list[_Candidate] = []
         for n, cand in enumerate(chosen):
             out.append(cand)
             lead_in = cand.text.rstrip().endswith((":", "：")) or bool(_FORWARD.search(cand.text))
-            if not self.continuation or not (lead_in or (many and n == len(chosen) - 1)):
+            if not continuation or not (lead_in or (many and n == len(chosen) - 1)):
                 continue
             following = sorted((c for c in candidates if c.chunk.chunk_id == cand.chunk.chunk_id
                                 and c.index > cand.last and (c.chunk.chunk_id, c.index) not in taken),
-                               key=lambda c: c.index)[: self.continuation]
+                               key=lambda c: c.index)[:continuation]
             items = self._joined(following)
             taken |= {(c.chunk.chunk_id, i) for c in items for i in range(c.index, c.last + 1)}
             out += items
@@ -365,14 +363,15 @@ class Answerer:
 
         A PDF extraction splits a statute's paragraph at blank-line wraps ("재학 중인 자에" / "대해서는 …"), so
         a sentence ending in a particle, a connective or an adnominal ending, or in a word the wrap cut (Kiwi's
-        spacing joins the two sides), is not finished: up to ``answer_join_wrapped`` following sentences join it.
+        spacing joins the two sides), is not finished: up to ``answer.join_wrapped`` following sentences join it.
         """
+        join_wrapped = self.settings.answer.join_wrapped
         out: list[_Candidate] = []
         for cand in chosen:
             if any(c.chunk.chunk_id == cand.chunk.chunk_id and c.index <= cand.index <= c.last for c in out):
                 continue
             text, through, sentences = cand.text, cand.index, cand.chunk.sentences
-            while through + 1 < len(sentences) and through - cand.index < self.join_wrapped:
+            while through + 1 < len(sentences) and through - cand.index < join_wrapped:
                 a, b, *_ = sentences[through + 1]
                 following = cand.chunk.text[a:b].strip()
                 joint = self._run_on(text, following) if following else None

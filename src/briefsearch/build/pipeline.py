@@ -133,8 +133,8 @@ class _DocumentChunks:
     def __init__(self, settings: Settings, encoder: Encoder, korean: KoreanText,
                  previous: LoadedIndex | None) -> None:
         self.korean = korean
-        self.chunker = Chunker(encoder.count_tokens, korean, settings.max_chunk_tokens, settings.overlap_sentences,
-                               settings.passage_prefix)
+        self.chunker = Chunker(encoder.count_tokens, korean, settings.chunking.max_tokens,
+                               settings.chunking.overlap_sentences, settings.prompts.passage)
         self.analyzer = LexicalAnalyzer(korean)
         self.previous = previous
         self.by_doc: dict[str, list[Chunk]] = {}
@@ -272,7 +272,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     next_id = _assign_ids(chunks, previous)
     # a BM25 row: the passage's terms and, once, its document's name (twin sections of two bills differ by it)
     lexical = LexicalIndex.build([c.terms + c.context_terms for c in chunks], [c.chunk_id for c in chunks],
-                                 settings.bm25_k1, settings.bm25_b)
+                                 settings.bm25.k1, settings.bm25.b)
     cache = EmbeddingCache(settings.data_dir / "cache", encoder.identity)
     known_passages, known_sentences = _known_vectors(previous)
     log.info("passages: %d from %d documents (%d parsed, %d reused)", len(chunks), len(documents),
@@ -284,8 +284,8 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     vectors, n_passages = encode_with_cache([c.embed_text for c in chunks], embed, cache, encoder.dim,
                                             known_passages)
     sentence_vectors, n_sentences = encode_with_cache(sentence_texts, embed, cache, encoder.dim, known_sentences)
-    if settings.crosslingual_bridge_weight > 0:  # the term bridge's Korean nouns, embedded once into the cache
-        bridge = TermBridge.build(chunks, korean, encoder, cache, settings.crosslingual_bridge_terms)
+    if settings.crosslingual.bridge_weight > 0:  # the term bridge's Korean nouns, embedded once into the cache
+        bridge = TermBridge.build(chunks, korean, encoder, cache, settings.crosslingual.bridge_terms)
         log.info("term bridge: %d Korean nouns in %.1f s", len(bridge.terms), bridge.build_seconds)
     manifest = IndexManifest(
         model=encoder.identity,

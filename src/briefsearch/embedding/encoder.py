@@ -148,8 +148,8 @@ class Encoder:
     def __init__(self, settings: Settings, progress: bool = True) -> None:
         configure_threads(settings.torch_threads)
         self.settings = settings
-        self.query_prefix = settings.query_prefix
-        self.passage_prefix = settings.passage_prefix
+        self.query_prefix = settings.prompts.query
+        self.passage_prefix = settings.prompts.passage
         location, name, checksum = self._resolve(settings, progress)
         self.backend = settings.encoder_backend
         self.model: SentenceTransformer | None = None  # only when torch was loaded

@@ -159,7 +159,7 @@ def measure(answerer: Answerer, questions: list[Question], negatives: list[Negat
         off.append(ans.confidence)
         if ans.answerable:
             off_false.append(f"{text} (confidence {ans.confidence:.3f}) -> {ans.answer[:80]}")
-    return AnswerStats(threshold=answerer.threshold, splits=splits, n_off_corpus=len(off_corpus),
+    return AnswerStats(threshold=answerer.settings.answer.threshold, splits=splits, n_off_corpus=len(off_corpus),
                        off_corpus_false_rate=round(len(off_false) / max(1, len(off_corpus)), 4),
                        off_confidences=off, off_false_answers=off_false)
 
@@ -279,7 +279,7 @@ def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], dir
 
 
 def calibration_sets(stats: AnswerStats) -> tuple[list[float], list[float]]:
-    """Confidences ``answer_threshold`` is checked on: Korean-script dev questions and dev negatives.
+    """Confidences ``answer.threshold`` is checked on: Korean-script dev questions and dev negatives.
 
     (Cross-lingual questions have their own threshold; research/answers/calibrate_answers.py chose both and the
     weights.)

@@ -174,7 +174,7 @@ def naive_baseline(settings: Settings, questions: list[Question], size: int = 50
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
     analyzer = LexicalAnalyzer(KoreanText())
-    bm25 = bm25s.BM25(k1=settings.bm25_k1, b=settings.bm25_b, method="lucene")
+    bm25 = bm25s.BM25(k1=settings.bm25.k1, b=settings.bm25.b, method="lucene")
     bm25.index([analyzer.terms(t) or ["\x00"] for _, t in chunks], show_progress=False)
     dense, lexical, rrf = [], [], []
     for q in questions:
@@ -185,7 +185,7 @@ def naive_baseline(settings: Settings, questions: list[Question], size: int = 50
         fused: dict[int, float] = {}
         for ranking in (d, lx):
             for rank, i in enumerate(ranking, start=1):
-                fused[i] = fused.get(i, 0.0) + 1.0 / (settings.rrf_k + rank)
+                fused[i] = fused.get(i, 0.0) + 1.0 / (settings.ranking.rrf_k + rank)
         dense.append(d[:10])
         lexical.append(lx[:10])
         rrf.append(sorted(fused, key=lambda i: -fused[i])[:10])

@@ -4,7 +4,7 @@ A question whose letters are mostly Latin (``is_crosslingual``) asks in another
 language than the passages are written in: BM25 over Korean morphemes cannot
 match its words. A **term bridge** (bilingual lexicon induction with e5 itself)
 turns it into weighted Korean BM25 terms, a ranking of its own that fusion
-weighs against the dense side (setting ``crosslingual_bridge_weight``; measured
+weighs against the dense side (setting ``crosslingual.bridge_weight``; measured
 in ``research/crosslingual/crosslingual-round2.md``): the corpus's Korean nouns (the BM25
 vocabulary, bounded to the most frequent) are embedded once, cached in the
 embedding cache; a question's English content words and adjacent word pairs are
@@ -41,7 +41,7 @@ def latin_share(text: str) -> float:
 
 
 def is_crosslingual(text: str, latin_above: float) -> bool:
-    """Whether a question asks in Latin letters over the Korean text (``crosslingual_latin_share``): its words
+    """Whether a question asks in Latin letters over the Korean text (``crosslingual.latin_share``): its words
     are not expected verbatim in the passages, so search weights BM25 off and /ask does not require its names."""
     return latin_share(text) > latin_above
 

@@ -104,7 +104,7 @@ class Searcher:
         """The corpus's Korean nouns embedded for cross-lingual questions, on first use (vectors cached on disk)."""
         cache = EmbeddingCache(self.settings.data_dir / "cache", self.encoder.identity)
         bridge = TermBridge.build(self.index.chunks.values(), self.korean, self.encoder, cache,
-                                  self.settings.crosslingual_bridge_terms, self._previous_bridge)
+                                  self.settings.crosslingual.bridge_terms, self._previous_bridge)
         self._previous_bridge = None  # no longer needed: let it go
         log.info("term bridge: %d Korean nouns in %.2f s", len(bridge.terms), bridge.build_seconds)
         return bridge
@@ -115,14 +115,14 @@ class Searcher:
         words = content_words(text)
         if not words:
             return []
-        return self.term_bridge.map_words(self.encoder.encode_short(words), self.settings.crosslingual_bridge_floor,
-                                          self.settings.crosslingual_bridge_per_word)
+        return self.term_bridge.map_words(self.encoder.encode_short(words), self.settings.crosslingual.bridge_floor,
+                                          self.settings.crosslingual.bridge_per_word)
 
     def crosslingual_rankings(self, bridged: list[dict[str, float]], depth: int,
                               allowed: set[int] | None) -> list[tuple[list[tuple[int, float]], float]]:
         """The Korean BM25 ranking a cross-lingual question gets from the term bridge, with its weight (none when
         the bridge is off or maps no word); ``bridged``: the question's words mapped by it (``bridged_words``)."""
-        weight = self.settings.crosslingual_bridge_weight
+        weight = self.settings.crosslingual.bridge_weight
         mapped = merged(bridged) if weight > 0 else {}
         ranking = self.index.lexical.search_weighted(mapped, depth, allowed) if mapped else []
         return [(ranking, weight)] if ranking else []
@@ -139,7 +139,7 @@ class Searcher:
 
     def warm(self) -> Searcher:
         """Load what the first cross-lingual question would otherwise wait for (the term bridge, from the cache)."""
-        if self.settings.crosslingual_bridge_weight > 0:
+        if self.settings.crosslingual.bridge_weight > 0:
             _ = self.term_bridge
         return self
 
@@ -171,14 +171,14 @@ class Searcher:
         text = self.validate(query, k, mode)
         allowed = self.allowed_ids(filters)
         timings: dict[str, float] = {}
-        depth = max(self.settings.fusion_depth, k * 3)
+        depth = max(self.settings.ranking.depth, k * 3)
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         if allowed is not None and not allowed:
             return SearchResult(text, mode, (time.perf_counter() - started) * 1000, [], timings)
 
         # a name in the original script ("Jiuquan", "Suncatcher") brings its Korean name along
-        wanted_text = expand_query(text, self.aliases) if self.settings.query_aliases else text
+        wanted_text = expand_query(text, self.aliases) if self.settings.ranking.query_aliases else text
 
         def analyze_and_match() -> tuple[list[Term], list[tuple[int, float]], float]:
             t0 = time.perf_counter()
@@ -187,7 +187,7 @@ class Searcher:
             return terms, ranked, (time.perf_counter() - t0) * 1000
 
         vector = None
-        cross = mode == "hybrid" and is_crosslingual(text, self.settings.crosslingual_latin_share)
+        cross = mode == "hybrid" and is_crosslingual(text, self.settings.crosslingual.latin_share)
         cross_lexical: list[tuple[list[tuple[int, float]], float]] = []
         bridged: list[dict[str, float]] | None = None
         if mode == "lexical":
@@ -203,7 +203,7 @@ class Searcher:
             timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(time.perf_counter() - t1) * 1000)
             if cross:
                 t1 = time.perf_counter()
-                if self.settings.crosslingual_bridge_weight > 0:
+                if self.settings.crosslingual.bridge_weight > 0:
                     bridged = self.bridged_words(text)
                 cross_lexical = self.crosslingual_rankings(bridged or [], depth, allowed)
                 timings["crosslingual_ms"] = (time.perf_counter() - t1) * 1000
@@ -222,28 +222,29 @@ class Searcher:
 
     def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
               cross_lexical: list[tuple[list[tuple[int, float]], float]] | None) -> list[tuple[int, float]]:
-        """The dense and lexical rankings fused by ``dense_weight``; for a cross-lingual question
-        (``cross_lexical``: its Korean rankings with their weights) with ``crosslingual_dense_only``, the dense
+        """The dense and lexical rankings fused by ``ranking.dense_weight``; for a cross-lingual question
+        (``cross_lexical``: its Korean rankings with their weights) with ``crosslingual.dense_only``, the dense
         ranking and its Korean rankings instead."""
-        if cross_lexical is not None and self.settings.crosslingual_dense_only:
+        if cross_lexical is not None and self.settings.crosslingual.dense_only:
             # BM25 over Korean morphemes cannot match an English question's words: only its Korean rankings
             extra = [w for _, w in cross_lexical]
             return self._combine([dense, *(r for r, _ in cross_lexical)], (max(0.0, 1 - sum(extra)), *extra))
-        return self._combine([dense, lexical], (self.settings.dense_weight, 1 - self.settings.dense_weight))
+        weight = self.settings.ranking.dense_weight
+        return self._combine([dense, lexical], (weight, 1 - weight))
 
     def _combine(self, rankings: list[list[tuple[int, float]]], weights: tuple[float, ...]) -> list[tuple[int, float]]:
-        if self.settings.fusion == "rrf":
-            return reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        if self.settings.ranking.fusion == "rrf":
+            return reciprocal_rank_fusion(rankings, weights, self.settings.ranking.rrf_k)
         return weighted_score_fusion(rankings, weights)
 
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None,
                cross: bool = False) -> list[tuple[int, float]]:
-        """FAISS's top passages, their cosine blended with their best sentence's by ``sentence_weight`` (a
-        cross-lingual question's share: ``crosslingual_sentence_weight`` when set)."""
+        """FAISS's top passages, their cosine blended with their best sentence's by ``ranking.sentence_weight`` (a
+        cross-lingual question's share: ``crosslingual.sentence_weight`` when set)."""
         ranked = self.vectors.search(vector, depth, allowed)
-        weight = self.settings.sentence_weight
-        if cross and self.settings.crosslingual_sentence_weight is not None:
-            weight = self.settings.crosslingual_sentence_weight
+        weight = self.settings.ranking.sentence_weight
+        if cross and self.settings.crosslingual.sentence_weight is not None:
+            weight = self.settings.crosslingual.sentence_weight
         if not ranked or not weight:
             return ranked
         best = self.sentences.scores(vector[0], [i for i, _ in ranked])
@@ -294,4 +295,4 @@ class Searcher:
         ta, tb = self._terms[a], self._terms[b]
         if not ta or not tb:
             return False
-        return len(ta & tb) / min(len(ta), len(tb)) >= self.settings.dedup_overlap
+        return len(ta & tb) / min(len(ta), len(tb)) >= self.settings.ranking.dedup_overlap

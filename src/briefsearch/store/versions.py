@@ -205,15 +205,16 @@ def remove_build_leftovers(index_dir: Path) -> None:
 def chunker_identity(settings: Settings) -> dict:
     """Everything that changes how text becomes chunks (and their BM25 rows): the manifest's ``chunker``.
 
-    Here, not in chunking/, because it names the store's lexical analyzer and BM25 parameters too.
+    Here, not in chunking/, because it names the store's lexical analyzer and BM25 parameters too. The keys keep
+    the names of the flat settings they had when the manifest format was set, so existing indexes stay compatible.
     """
     return {
         "version": CHUNKER_VERSION,
-        "max_chunk_tokens": settings.max_chunk_tokens,
-        "overlap_sentences": settings.overlap_sentences,
-        "passage_prefix": settings.passage_prefix,
+        "max_chunk_tokens": settings.chunking.max_tokens,
+        "overlap_sentences": settings.chunking.overlap_sentences,
+        "passage_prefix": settings.prompts.passage,
         "lexical_analyzer": ANALYZER_VERSION,
-        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
+        "bm25": {"k1": settings.bm25.k1, "b": settings.bm25.b},
     }
 
 
