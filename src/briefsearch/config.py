@@ -7,13 +7,15 @@ frozen groups (``settings.ranking.dense_weight``). Environment variables (``BRIE
 
 from __future__ import annotations
 
+import difflib
 import importlib.resources
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -227,6 +229,17 @@ class Settings(BaseSettings):
             raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @model_validator(mode="after")
+    def _no_unknown_variables(self) -> Settings:
+        """A BRIEFSEARCH_ variable that names no setting (a typo, or a name from before the tuned parameters
+        were grouped) is refused at start-up rather than silently ignored."""
+        known = known_variables()
+        unknown = sorted(k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+        if unknown:
+            raise ValueError("; ".join(f"{k} is not a setting{_suggestion(k)}" for k in unknown)
+                             + " (docs/configuration.md lists them)")
+        return self
+
     def tuned(self, **groups: dict) -> Settings:
         """A copy with some tuned parameters changed, validated as at start-up:
         ``settings.tuned(answer={"threshold": 0.98}, ranking={"dense_weight": 0.5})``."""
@@ -257,6 +270,31 @@ class Settings(BaseSettings):
         """Where `briefsearch eval` writes reports: eval/reports in a checkout (they are committed there),
         the data directory's reports/ for an installed package (site-packages is not written to)."""
         return REPO_ROOT / "eval" / "reports" if IN_CHECKOUT else self.data_dir / "reports"
+
+
+ENV_PREFIX = "BRIEFSEARCH_"
+# read by the CLI itself, not a setting: the key `--url` requests send
+CLI_VARIABLES = frozenset({"BRIEFSEARCH_API_KEY"})
+
+
+@lru_cache(maxsize=1)
+def known_variables() -> frozenset[str]:
+    """Every environment variable the settings read: operator fields, groups (as JSON) and their fields."""
+    names = set(CLI_VARIABLES)
+    for name in Settings.model_fields:
+        names.add(f"{ENV_PREFIX}{name.upper()}")
+        if name in GROUPS:
+            names.update(f"{ENV_PREFIX}{name.upper()}__{sub.upper()}" for sub in GROUPS[name].model_fields)
+    return frozenset(names)
+
+
+def _suggestion(variable: str) -> str:
+    """', did you mean X?' for the closest known name (an old flat name finds its grouped successor)."""
+    tail = variable.upper()[len(ENV_PREFIX):]
+    grouped = [k for k in known_variables() if "__" in k and (tail.endswith(k.split("__")[1]) or
+                                                               k.split("__")[1].endswith(tail))]
+    close = grouped or difflib.get_close_matches(variable.upper(), sorted(known_variables()), n=1, cutoff=0.75)
+    return f", did you mean {close[0]}?" if close else ""
 
 
 @lru_cache(maxsize=1)

@@ -181,3 +181,27 @@ def test_every_operator_setting_is_in_the_configuration_page() -> None:
     text = CONFIGURATION.read_text(encoding="utf-8")
     missing = [name for name in _operator_fields() if f"BRIEFSEARCH_{name.upper()}" not in text]
     assert not missing, f"docs/configuration.md does not name: {missing}"
+
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("BRIEFSEARCH_DENSE_WEIGHT", "BRIEFSEARCH_RANKING__DENSE_WEIGHT"),  # a flat name from before the groups
+    ("BRIEFSEARCH_ANSWER_THRESHOLD", "BRIEFSEARCH_ANSWER__THRESHOLD"),
+    ("BRIEFSEARCH_DATA_DIRR", "BRIEFSEARCH_DATA_DIR"),  # a typo of an operator setting
+    ("BRIEFSEARCH_LATE_INTERACTION", None),  # an option that left the package (research/)
+])
+def test_an_unknown_variable_is_refused_with_the_name_it_may_mean(clean_env: pytest.MonkeyPatch, name: str,
+                                                                  hint: str | None) -> None:
+    clean_env.setenv(name, "1")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert f"{name} is not a setting" in message
+    assert (f"did you mean {hint}?" in message) if hint else "did you mean" not in message
+
+
+def test_every_documented_kind_of_variable_is_accepted(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("BRIEFSEARCH_API_KEY", "k")  # the CLI's --api-key, not a setting
+    clean_env.setenv("BRIEFSEARCH_LOG_LEVEL", "debug")
+    clean_env.setenv("BRIEFSEARCH_ANSWER", '{"threshold": 0.9}')  # a whole group as JSON
+    settings = Settings()
+    assert settings.log_level == "DEBUG" and settings.answer.threshold == 0.9
