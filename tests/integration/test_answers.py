@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_citations import _alnum, _unexplained_gaps
 
 from briefsearch.answer.answerer import NO_ANSWER, Answerer
 from briefsearch.config import REPO_ROOT
-from briefsearch.evaluation.answers import calibrate, check_floors, load_off_corpus, run
+from briefsearch.evaluation.answers import check_floors, load_off_corpus, run
 from briefsearch.ingest.sources import read_original
+from integration.test_citations import _alnum, _unexplained_gaps
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
 
@@ -123,11 +123,6 @@ def test_answer_floors_are_read_from_the_thresholds_file(searcher, tmp_path: Pat
     assert "unknown floor" in check_floors(stats, floors)[0]
 
 
-def test_calibrate_picks_the_separating_threshold() -> None:
-    threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85])
-    assert 0.85 < threshold <= 0.9 and missed == 0 and false == 0
-
-
 def test_ask_on_the_command_line(searcher, data_dir: Path) -> None:
     env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "briefsearch.cli", "ask", "웨강아오대만구 미래 10대 산업은?"],
@@ -191,14 +186,6 @@ def test_answer_sentences_start_at_a_word_and_stay_in_one_passage(client, questi
         assert not _unexplained_gaps(sentence, sliced)
 
 
-def test_bullet_prefix_covers_the_briefings_glyphs() -> None:
-    from briefsearch.text.bullets import bullet_prefix
-
-    for text in ("- 내용", "ㅇ 내용", "m 내용", "❍ 내용", "■ 내용", "□ ○ 내용", "• 내용"):
-        assert text[bullet_prefix(text):] == "내용", text
-    assert bullet_prefix("m2 면적") == 0 and bullet_prefix("ㅇㅇ시") == 0 and bullet_prefix("내용") == 0
-
-
 def test_a_table_row_answer_keeps_its_separators_but_no_cell_glyph(client) -> None:
     """The space-computing table: "중국 | 귀성우항(國興宇航) | • 2,800기 ..." answers without the "•" after "|"."""
     body = client.post("/ask", json={"question": "귀성우항의 우주 컴퓨팅센터 구축 목표는?"}).json()
@@ -223,21 +210,6 @@ def test_source_lists_and_captions_do_not_answer(searcher) -> None:
             assert not re.match(r"^[〔\[<〈]\s*(표|그림)\s*[\d-]+", cand.text), cand.text
 
 
-def test_figure_questions_and_sentences_stating_figures() -> None:
-    from briefsearch.answer.question_type import asks_figure, states_figure
-
-    for question in ("상하이는 미래산업 클러스터를 몇 개 육성하나?", "광둥성 인공지능 기금의 규모는?",
-                     "투자 금액은 얼마인가?", "산업별로 발굴해야 하는 시나리오 수는?",
-                     "How many satellites will the cluster have?",
-                     "What share of GDP do the six provinces hold?"):
-        assert asks_figure(question), question
-    for question in ("폐배터리 재활용 기술은 얼마나 성숙했나?", "광둥성의 범용 AI 산업 목표는?", "Who led the team?"):
-        assert not asks_figure(question), question
-    assert states_figure("장쑤성 우시시 정부는 1억 위안 규모의 특별기금을 조성")
-    assert states_figure("두 개의 거점을 구축")
-    assert not states_figure("범용 인공지능 혁신 생태계 조성")
-
-
 def test_figure_and_name_signals_lower_the_confidence_by_their_weights(searcher) -> None:
     """A figure question whose best sentence states no figure, about a name the answering passage does not hold
     (the corpus names 텐센트 elsewhere): each signal costs its weight; one formula for /ask and the calibration."""
@@ -256,13 +228,6 @@ def test_figure_and_name_signals_lower_the_confidence_by_their_weights(searcher)
     stated = answerer.ask("광둥성은 인공지능 과기금융 기금을 얼마 규모로 조성하나?")
     assert stated.features["figure_miss"] == 0.0 and stated.features["names_missing"] == 0.0
     assert "1,000억 위안" in stated.answer
-
-
-def test_calibrate_weighs_each_item_by_its_own_set() -> None:
-    """A wrong answer and a near-domain negative count against one threshold, each over its own set."""
-    threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96], [1, 1, 1], [0.1, 0.1, 3])
-    assert 0.96 < threshold < 0.97 and missed == 2 and false == 0
-    assert calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96])[0] < 0.9  # unweighted: one false answer is cheaper
 
 
 def test_a_list_question_takes_the_next_sentence_of_its_passage(client, searcher) -> None:

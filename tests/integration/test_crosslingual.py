@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from briefsearch.embedding.cache import EmbeddingCache
-from briefsearch.retrieval.crosslingual import TermBridge, content_words, feedback_terms, korean_nouns, merged
+from briefsearch.retrieval.crosslingual import TermBridge, korean_nouns, merged
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
 KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
@@ -21,18 +21,6 @@ def _search(searcher, update: dict, question: str, k: int = 10):
         return searcher.search(question, k=k)
     finally:
         searcher.settings = base
-
-
-def test_content_words_drop_stop_words_and_keep_adjacent_pairs() -> None:
-    assert content_words("How many satellites will the Three-Body constellation launch?") == [
-        "satellites", "three-body", "constellation", "launch", "three-body constellation", "constellation launch"]
-    assert content_words("What is it?") == []
-
-
-def test_feedback_terms_need_two_passages_and_weigh_by_idf() -> None:
-    idf = {"반도체": 2.0, "산업": 0.1, "위성": 3.0}
-    weights = feedback_terms([{"반도체", "산업", "위성"}, {"반도체", "산업"}, {"위성"}], idf, 2)
-    assert set(weights) == {"위성", "반도체"} and weights["위성"] == 1.0 and weights["반도체"] < 1.0
 
 
 def test_korean_nouns_are_one_kiwi_noun_each(searcher) -> None:
