@@ -191,7 +191,7 @@ def model_adapt(
 ) -> None:
     """Fine-tune a copy of the model on the corpus without labelled questions (inverse cloze; opt-in).
 
-    Knobs are Settings (BRIEFSEARCH_ADAPT_*); measured: eval/reports/encoder-adaptation.md.
+    Knobs are Settings (BRIEFSEARCH_ADAPT_*); measured: research/encoder-adaptation/encoder-adaptation.md.
     """
     from briefsearch.embedding.adapt import adapt_model
 

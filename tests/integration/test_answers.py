@@ -89,23 +89,6 @@ def test_answer_quality_and_calibration(searcher, tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("# Answers")
 
 
-def test_the_configured_crosslingual_threshold_is_the_dev_choice(searcher, tmp_path: Path) -> None:
-    """A ranking change moves English cosines: the configured threshold must be what dev chooses for this ranking."""
-    from briefsearch.eval.calibrate_answers import crosslingual_only
-    from briefsearch.evaluation.answers import load_negatives
-    from briefsearch.evaluation.evaluate import load_questions
-
-    answerer = Answerer(searcher)
-    chosen = crosslingual_only(answerer, load_questions(), load_negatives(), tmp_path)
-    assert chosen == {k: getattr(searcher.settings, k) for k in chosen}  # weights and threshold: the dev choice
-    report = (tmp_path / "answers-calibration-crosslingual.md").read_text(encoding="utf-8")
-    assert (f"Chosen: bridge weight {chosen['answer_bridge_weight']}, margin weight "
-            f"{chosen['answer_crosslingual_margin_weight']}, threshold {chosen['answer_threshold_crosslingual']}."
-            in report)
-    assert "e15" in report  # dev English questions are listed, test ones not
-    assert "e01 " not in report
-
-
 def test_answer_floors_are_read_from_the_thresholds_file(searcher, tmp_path: Path) -> None:
     from briefsearch.evaluation.answers import AnswerStats, SplitStats
 
@@ -259,49 +242,6 @@ def test_a_question_asking_for_one_thing_gets_no_continuation(searcher) -> None:
     assert with_continuation.answer == answerer.ask(question).answer
 
 
-def test_the_fitted_confidence_comparison_counts_held_out_errors() -> None:
-    """eval/confidence_model.py: on signals that separate, both models make no held-out error; on a signal the
-    hand weights ignore (agreement), only the fitted model separates."""
-    import numpy as np
-
-    from briefsearch.eval.confidence_model import SIGNALS, compare
-
-    rng = np.random.default_rng(0)
-    labels = np.array([1] * 30 + [0] * 30)
-
-    def signals(key: str) -> list[dict]:
-        rows = [dict.fromkeys(SIGNALS, 0.0) | {"unknown_names": [], key: float(y) + rng.uniform(0, 0.4)}
-                for y in labels]
-        return rows
-
-    weights = np.full(len(labels), 1 / 60)
-    separable = signals("best_cosine")
-    results = compare(separable, labels, weights, np.array([f["best_cosine"] for f in separable]), repeats=2)
-    assert all(h == 0 and f == 0 for h, f in results)
-    hidden = signals("agreement")
-    results = compare(hidden, labels, weights, np.array([f["best_cosine"] for f in hidden]), repeats=2)
-    assert all(f == 0 < h for h, f in results)
-
-
-def test_the_failure_analysis_classes(searcher) -> None:
-    """eval/answers_round4.py: a list answer stopping at its lead-in is (iv) without continuation and no failure
-    with it; evidence outside the top passage is (iii), a ranking miss."""
-    from briefsearch.eval.answers_round4 import classify
-    from briefsearch.evaluation.evaluate import Question
-
-    answerer = Answerer(searcher)
-    lead_in = Question(id="t1", question="'특허 산업화로 중소기업 성장 촉진 계획'을 공동 발표한 5개 기관은?",
-                       doc_id="003_263747581c6563b7", evidence=["공업신식화부, 중국인민은행"])
-    assert classify(answerer, lead_in) is None
-    answerer.continuation = 0
-    failure = classify(answerer, lead_in)
-    assert failure is not None and failure.cls == "iv" and failure.outcome == "wrong"
-    elsewhere = Question(id="t2", question="광둥성의 범용 AI 산업 목표는?", doc_id="004_0772bc47312adfbb",
-                         evidence=["선캐처(Suncatcher)"])
-    failure = classify(answerer, elsewhere)
-    assert failure is not None and failure.cls == "iii" and failure.outcome == "wrong"
-
-
 def test_an_english_question_is_weighed_by_its_bridged_words_in_the_answering_passage(searcher) -> None:
     """The cross-lingual confidence adds the share of the question's bridged words (their Korean nouns from the
     term bridge) that the answering passage holds, and the first passage's margin, each by its own weight."""
@@ -375,16 +315,3 @@ def test_the_noun_switch_answers_from_the_second_passage_only_when_it_holds_more
         assert on.citations[0].chunk_id == expected.chunk.chunk_id, (question, first, second)
         switched.append(expected is on.hits[1])
     assert switched[0] and not all(switched)
-
-
-def test_the_round5_flags_name_a_question_noun_held_by_another_sentence(searcher) -> None:
-    """eval/answers_round5.py: a question whose nouns the chosen sentence lacks while another sentence of the same
-    passage holds them is flagged "subject elsewhere"; a document name flag needs a cited title."""
-    from briefsearch.eval.answers_round5 import flags
-    from briefsearch.evaluation.evaluate import Question
-
-    answerer = Answerer(searcher)
-    q = Question(id="q027", question="대만구 정보 산업 10대 기술 목록에서 4번째 기술 방향은?",
-                 doc_id="000_b57bb989019f2633", evidence=["x"])
-    flagged = flags(answerer, q)
-    assert flagged.startswith("subject elsewhere (") and "names other doc" not in flagged

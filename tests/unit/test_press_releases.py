@@ -1,7 +1,7 @@
 """Press releases (보도자료): the government release form, through the parser and the real add + search path.
 
 The fixture is hand-written (no release's text is copied) and reproduces the traits seen in the
-releases of three publishers (eval/reports/layouts-press-releases.md): a header table (기관,
+releases of three publishers (research/structure/layouts-press-releases.md): a header table (기관,
 보도자료, 보도시점 / 배포 cells with their dates), a title wrapped over two lines, a subtitle
 "- … -" between lone dashes and two more, a body extracted run by run from HWPX (a line break at every
 inline-format boundary, particles alone on their line), a contact table one cell per line, and a

@@ -8,7 +8,7 @@ generated words are the "no answer" message and the citation markers.
 
 Whether the corpus answers at all rests on signals that do not depend on the
 questions seen so far (weights and thresholds calibrated on the dev split:
-eval/reports/answers-calibration.md):
+research/answers/answers-calibration.md):
 
 * a name the question asks about (proper noun, Hanzi, model number) that no
   briefing mentions makes it unanswerable, however close the nearest passage;
@@ -19,7 +19,7 @@ eval/reports/answers-calibration.md):
   are not in the answering passage (the corpus names them elsewhere), more when
   the dense and the lexical ranking agree on the first passage (these three
   weigh 0 as configured: chosen on dev, they did not hold on test,
-  eval/reports/answers-round3.md);
+  research/answers/answers-round3.md);
 * a question written mostly in Latin letters (English over the Korean corpus)
   is judged on the cosine, against its own threshold (its words cannot be
   expected in the passages), plus the share of its words whose Korean nouns
@@ -30,7 +30,7 @@ eval/reports/answers-calibration.md):
 An answer stays within the best passage (with ``answer_passages`` above 1,
 only a question asking for a list draws on several), and starts at the first
 word of its sentences (no bullet glyphs). Measured and off
-(eval/reports/answers-round5.md): the first retrieved passage of a statute or
+(research/answers/answers-round5.md): the first retrieved passage of a statute or
 bill the question cites by title, or the second passage when it holds more of
 the question's nouns, answers instead of the first.
 """
@@ -149,7 +149,7 @@ class _Candidate:
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceWeights:
-    """How the answerable signals combine into one confidence (chosen on dev: eval/calibrate_answers.py)."""
+    """How the answerable signals combine into one confidence (chosen on dev: research/answers/calibrate_answers.py)."""
 
     lexical: float
     passage: float

@@ -8,7 +8,7 @@ path, the table header (for table rows) and the footnotes it cites, all within
 the model's 512-token window, so nothing is silently truncated. A section
 over the budget is packed greedily (each passage as full as fits, the last one
 often short), or with ``split="balanced"`` cut into the fewest parts of
-near-equal size that fit (eval/reports/chunking-sweep.md measures both). The context is
+near-equal size that fit (research/passage-granularity/chunking-sweep.md measures both). The context is
 all that differs between twin sections of different documents (the cost
 estimates of four near-identical bills); it goes into what is embedded and indexed, never
 into the passage text, so citations still slice the file to the shown text.

@@ -258,7 +258,7 @@ def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], dir
         "", f"Trivial off-corpus questions answered: {len(stats.off_false_answers)} of {stats.n_off_corpus} "
         f"(rate {stats.off_corpus_false_rate:.3f}).", "",
         f"Check of the threshold on Korean-script dev questions and dev negatives (minimizing missed + false; "
-        f"the weights and both thresholds are chosen by `python -m briefsearch.eval.calibrate_answers`): threshold "
+        f"the weights and both thresholds are chosen by research/answers/calibrate_answers.py): threshold "
         f"{calibrated[0]} gives missed {calibrated[1]:.3f}, false {calibrated[2]:.3f}.", "",
     ]
     for s in order:
@@ -280,7 +280,8 @@ def write_report(stats: AnswerStats, calibrated: tuple[float, float, float], dir
 def calibration_sets(stats: AnswerStats) -> tuple[list[float], list[float]]:
     """Confidences ``answer_threshold`` is checked on: Korean-script dev questions and dev negatives.
 
-    (Cross-lingual questions have their own threshold; eval/calibrate_answers.py chooses both and the weights.)
+    (Cross-lingual questions have their own threshold; research/answers/calibrate_answers.py chose both and the
+    weights.)
     """
     dev = stats.splits.get("dev") or stats.splits.get("all") or next(iter(stats.splits.values()))
     return ([c for c, x in zip(dev.on_confidences, dev.on_crosslingual, strict=True) if not x],

@@ -5,7 +5,7 @@
 Saved reports keep each question's first relevant rank (``latest.json``'s outcomes; a generalization
 report's misses, every other question being at rank 1), which fixes Recall@k and MRR@10 exactly; a
 run with the relevant passage at that rank lets ranx test them pairwise (Student's t, p < 0.05) as
-``evaluate.significance`` does for live runs. Used by eval/reports/encoder-adaptation.md, where the
+``evaluate.significance`` does for live runs. Used by research/encoder-adaptation/encoder-adaptation.md, where the
 encoder changes, so two indexes, not one searcher, are compared.
 """
 

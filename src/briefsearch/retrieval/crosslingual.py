@@ -3,7 +3,7 @@
 Two ways to turn an English question into weighted Korean BM25 terms, each a
 ranking of its own that fusion weighs against the dense side (settings
 ``crosslingual_bridge_weight`` and ``crosslingual_prf_weight``; both measured in
-``eval/reports/crosslingual-round2.md``):
+``research/crosslingual/crosslingual-round2.md``):
 
 - a **term bridge** (bilingual lexicon induction with e5 itself): the corpus's
   Korean nouns (the BM25 vocabulary, bounded to the most frequent) are embedded

@@ -157,7 +157,7 @@ LEGAL = Layout(
 # 배포 or 배포 일시 cells with their dates, "(… 조간/석간)"), the title (제목, one or two lines) and subtitles
 # "- … -", the body (문단식 or □ ○ - 개조식), a contact table (담당 부서 | 책임자/담당자 | 직급 | 성명 | 전화),
 # then the 붙임 / 참고 / 별첨 parts. Seen in the releases of three publishers (개인정보보호위원회, 금융위원회,
-# 과학기술정보통신부), as HWPX and as PDF text (eval/reports/layouts-press-releases.md).
+# 과학기술정보통신부), as HWPX and as PDF text (research/structure/layouts-press-releases.md).
 _RELEASE_KIND = r"(?:보\s*도\s*(?:참\s*고\s*)?자\s*료|설\s*명\s*자\s*료|해\s*명\s*자\s*료)"
 _RELEASE_FIELD = r"[/|]?\s*(?:보\s*도\s*(?:시\s*점|일\s*시)|배\s*포(?:\s*일\s*시)?|엠\s*바\s*고)(?=\s|[:：]|$)"
 _RELEASE_DATE = r"[(/]?\s*(?:\d{4}\s*\.\s*\d{1,2}\s*\.|\d{1,2}\s*\.\s*\d{1,2}\s*\.|\d{1,2}:\d{2}|(?:배포\s*)?즉시)"
