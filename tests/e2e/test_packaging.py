@@ -28,7 +28,7 @@ from briefsearch.config import REPO_ROOT
 from briefsearch.ingest.sources import read_original
 
 pytestmark = pytest.mark.slow
-SOURCES = ("pyproject.toml", "README.md", "briefsearch", "index", "service", "eval", "corpus")
+SOURCES = ("pyproject.toml", "README.md", "src", "eval", "corpus")  # what the wheel is built from (src layout)
 QUESTION = "중국 국가혁신지수 종합 순위는?"
 
 
