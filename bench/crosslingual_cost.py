@@ -17,7 +17,8 @@ from briefsearch.config import get_settings
 from briefsearch.embedding.cache import EmbeddingCache
 from briefsearch.evaluation.evaluate import QUESTIONS, load_questions
 from briefsearch.retrieval.crosslingual import TermBridge
-from briefsearch.retrieval.searcher import Searcher, open_searcher
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.runtime.engine import open_searcher
 
 
 def _median_p90(values: list[float]) -> str:

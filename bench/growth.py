@@ -86,8 +86,7 @@ class SentencePool:
 
 def synthesize(pool: SentencePool, n: int, seed: int):
     """``n`` passages of 3-10 real sentences each, in documents of ``PER_DOC`` passages with spread dates."""
-    from briefsearch.chunking.chunker import Chunk
-    from briefsearch.store.versions import DocumentRecord
+    from briefsearch.types import Chunk, DocumentRecord
 
     rng = np.random.default_rng(seed)
     counts = np.clip(rng.choice(pool.per_passage, size=n), 3, 10)
@@ -227,7 +226,7 @@ def cold_load(data_dir: Path, models: Path) -> dict:
     """Model + index + Searcher in a fresh process (what serve does before /ready), and its peak RSS."""
     code = (
         "import time,resource,sys; t0=time.perf_counter();"
-        "from briefsearch.config import Settings; from briefsearch.retrieval.searcher import open_searcher;"
+        "from briefsearch.config import Settings; from briefsearch.runtime.engine import open_searcher;"
         f"s=Settings(data_dir={str(data_dir)!r}, query_cache_size=0);"
         "sr=open_searcher(s, build=False, progress=False); t1=time.perf_counter();"
         "sr.search('인공지능 산업 정책', 10, 'hybrid');"

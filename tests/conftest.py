@@ -62,9 +62,9 @@ def korean():
 @pytest.fixture(scope="session")
 def searcher(settings: Settings, encoder, korean):
     """The real searcher over the real corpus (builds the index once)."""
-    from briefsearch.build.pipeline import build_index, chunker_identity
+    from briefsearch.build.pipeline import build_index
     from briefsearch.retrieval.searcher import Searcher
-    from briefsearch.store.versions import check_compatible, load_index
+    from briefsearch.store.versions import check_compatible, chunker_identity, load_index
 
     build_index(settings, encoder, korean=korean, progress=False)
     loaded = load_index(settings.index_dir)

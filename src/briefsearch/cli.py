@@ -32,14 +32,15 @@ from briefsearch.errors import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from briefsearch.retrieval.searcher import Searcher, SearchFilters
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.types import SearchFilters
 
 ResponseT = TypeVar("ResponseT", bound="BaseModel")
 
 app = typer.Typer(help="Semantic search over Korean policy briefings.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
-model_app = typer.Typer(help="Prepare or adapt the embedding model.", no_args_is_help=True)
+model_app = typer.Typer(help="Prepare the embedding model.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
@@ -94,7 +95,7 @@ def _input_file() -> Iterator[None]:
 def _filters(doc: list[str] | None, date_from: str | None, date_to: str | None,
              publisher: str | None) -> SearchFilters:
     """The command's filter options as the searcher's filters."""
-    from briefsearch.retrieval.searcher import SearchFilters
+    from briefsearch.types import SearchFilters
 
     return SearchFilters(tuple(doc or ()), date_from, date_to, publisher)
 
@@ -150,7 +151,7 @@ def _remote(url: str, path: str, payload: dict, api_key: str | None) -> dict:
 
 def _built_searcher(ctx: typer.Context) -> Searcher:
     """The searcher over the built index (never builds: scripts get exit 3 instead)."""
-    from briefsearch.retrieval.searcher import open_searcher
+    from briefsearch.runtime.engine import open_searcher
 
     return open_searcher(ctx.obj, build=False, progress=False)
 
@@ -160,7 +161,7 @@ def main(
     ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (env BRIEFSEARCH_DATA_DIR).")] = None,
     corpus_dir: Annotated[Path | None, typer.Option(help="Corpus directory (env BRIEFSEARCH_CORPUS_DIR).")] = None,
-    model: Annotated[str | None, typer.Option(help="'default', 'adapted', an ST id or a path.")] = None,
+    model: Annotated[str | None, typer.Option(help="'default', an ST id or a path.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """CLI flags override environment variables, which override defaults."""
@@ -181,25 +182,6 @@ def model_prepare(ctx: typer.Context) -> None:
     with _exit_codes():
         encoder = Encoder(ctx.obj)
     typer.echo(f"model ready: {encoder.identity['name']} (dim {encoder.dim})")
-
-
-@model_app.command("adapt")
-def model_adapt(
-    ctx: typer.Context,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: <data_dir>/models/e5-small-adapted, "
-                                                  "which --model adapted loads).")] = None,
-) -> None:
-    """Fine-tune a copy of the model on the corpus without labelled questions (inverse cloze; opt-in).
-
-    Knobs are Settings (BRIEFSEARCH_ADAPT_*); measured: research/encoder-adaptation/encoder-adaptation.md.
-    """
-    from briefsearch.embedding.adapt import adapt_model
-
-    with _exit_codes():
-        report = adapt_model(ctx.obj, out_dir=out)
-    typer.echo(f"adapted model in {report.folder}: {report.steps} steps over {sum(report.pairs.values())} pairs "
-               f"{report.pairs} from {report.passages} passages in {report.train_seconds} s "
-               f"(loss {report.losses[0]} -> {report.losses[-1]})")
 
 
 @index_app.command("build")

@@ -28,7 +28,7 @@ from briefsearch.config import REPO_ROOT
 from briefsearch.ingest.sources import read_original
 
 pytestmark = pytest.mark.slow
-SOURCES = ("pyproject.toml", "README.md", "src", "eval", "corpus")  # what the wheel is built from (src layout)
+SOURCES = ("pyproject.toml", "README.md", "src", "eval", "corpus")  # what the wheel is built from
 QUESTION = "중국 국가혁신지수 종합 순위는?"
 
 
@@ -66,8 +66,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                     "--quiet", "-w", str(wheels), str(src)], check=True, capture_output=True, timeout=600)
     (wheel,) = wheels.glob("briefsearch-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        top = {name.split("/")[0] for name in archive.namelist()}
+        names = archive.namelist()
+    top = {name.split("/")[0] for name in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"briefsearch"}, top
+    # the product only: eval/ ships as data (question sets, floors), no tuning scripts or reports ride along
+    eval_code = [n for n in names if n.startswith("briefsearch/eval/") and n.endswith(".py")]
+    assert eval_code == ["briefsearch/eval/__init__.py"], eval_code
+    assert not [n for n in names if "/reports/" in n or "research" in n or n.startswith("briefsearch/tests")]
 
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
@@ -99,12 +104,13 @@ def test_installed_wheel_builds_searches_evaluates_and_serves_from_another_direc
 
     where = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import briefsearch, importlib.util; print(briefsearch.__file__); "
-                            "print([importlib.util.find_spec(n) is None for n in ('index', 'service', 'eval')])"],
+                            "print([importlib.util.find_spec(n) is None "
+                            "for n in ('index', 'service', 'eval', 'research', 'bench')])"],
                            cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert where.returncode == 0, where.stderr
     module_file, top_level_absent = where.stdout.splitlines()
     assert Path(module_file).resolve().is_relative_to(site.resolve())  # the wheel, not the checkout
-    assert top_level_absent == "[True, True, True]"
+    assert top_level_absent == "[True, True, True, True, True]"  # only briefsearch is installed
 
     build = run("index", "build")
     assert build.returncode == 0, build.stderr

@@ -17,7 +17,8 @@ import httpx
 from briefsearch.api.app import create_app
 from briefsearch.build.pipeline import index_status
 from briefsearch.config import REPO_ROOT, Settings
-from briefsearch.retrieval.searcher import Searcher, open_searcher
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.runtime.engine import open_searcher
 from briefsearch.store.versions import live_version, load_index
 
 NEW_DOC = """# 중국 수소에너지 동향

@@ -10,8 +10,7 @@ from briefsearch.retrieval.crosslingual import TermBridge, korean_nouns, merged
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
 KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
-ALL_ON = {"crosslingual_bridge_weight": 0.3, "crosslingual_prf_weight": 0.3, "crosslingual_sentence_weight": 0.8,
-          "crosslingual_rerank_weight": 0.5}
+ALL_ON = {"crosslingual_bridge_weight": 0.3, "crosslingual_sentence_weight": 0.8}
 
 
 def _search(searcher, update: dict, question: str, k: int = 10):
@@ -55,8 +54,8 @@ def test_korean_questions_never_take_the_crosslingual_path(searcher) -> None:
 
 
 def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
-    off = _search(searcher, {"crosslingual_bridge_weight": 0.0, "crosslingual_prf_weight": 0.0}, ENGLISH)
-    on = _search(searcher, {"crosslingual_bridge_weight": 0.5, "crosslingual_prf_weight": 0.0}, ENGLISH)
+    off = _search(searcher, {"crosslingual_bridge_weight": 0.0}, ENGLISH)
+    on = _search(searcher, {"crosslingual_bridge_weight": 0.5}, ENGLISH)
     assert "crosslingual_ms" in on.timings
     assert [h.score for h in off.hits] != [h.score for h in on.hits]
     # the words the search mapped travel with the result (for /ask); a search without the bridge mapped none

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from unit.test_hybrid import analyzer  # noqa: F401  (fixture)
 
 from briefsearch.answer.answerer import Answerer
-from briefsearch.retrieval.query import is_crosslingual
-from briefsearch.retrieval.searcher import SearchFilters
+from briefsearch.retrieval.crosslingual import is_crosslingual
+from briefsearch.types import SearchFilters
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
 
@@ -131,13 +130,6 @@ def test_sentence_max_sim_is_the_best_sentence_cosine(searcher) -> None:
     scores = searcher.sentences.scores(vector, [chunk.chunk_id, other.chunk_id])
     assert abs(scores[chunk.chunk_id] - 1.0) < 1e-4
     assert scores[other.chunk_id] < scores[chunk.chunk_id]
-
-
-def test_lexical_coverage_is_the_share_of_known_query_terms(searcher, analyzer) -> None:  # noqa: F811  (fixture imported from unit/)
-    lexical = searcher.index.lexical
-    assert lexical.coverage(analyzer.terms("광둥성의 범용 인공지능 산업 목표")) == 1.0
-    assert lexical.coverage(analyzer.terms("sourdough bread baking")) == 0.0
-    assert lexical.coverage([]) == 1.0
 
 
 def test_an_english_question_is_searched_on_the_dense_side_alone(searcher) -> None:

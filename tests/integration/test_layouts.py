@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from unit.test_layouts import ALL, BILL_EQUALITY, BILL_LOCAL, BILL_SOMALIA, BILL_SUBCONTRACT, BILL_UAE, parsed  # noqa: F401
 
-from briefsearch.chunking.chunker import Chunk, Chunker
-from briefsearch.ingest.sources import DocumentMeta
-from briefsearch.structure.parser import MIN_PASSAGE_CHARS
+from briefsearch.chunking.chunker import Chunker
+from briefsearch.structure.blocks import MIN_PASSAGE_CHARS
+from briefsearch.types import Chunk, DocumentMeta
 
 _KEY = re.compile(r"[가-힣A-Za-z0-9]")
 _CAPTION_ONLY = re.compile(r"^(〈[^〉]+〉|<[^<>]+>|\[[^\]]+\]|(표|그림)\s*\d+(-\d+)?\.?\s.*)(\s*\*?\s*출처\s*[:：]?)?$")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from unit.test_press_releases import RELEASE, TITLE, _squash
 
-from briefsearch.structure.parser import COVER_LABEL
+from briefsearch.structure.blocks import COVER_LABEL
 
 
 def test_a_release_added_over_http(scratch_settings, encoder, korean, tmp_path: Path) -> None:

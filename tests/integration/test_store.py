@@ -18,7 +18,7 @@ import faiss
 import numpy as np
 import pytest
 
-from briefsearch.build.pipeline import build_index, chunker_identity, corpus_state, index_status
+from briefsearch.build.pipeline import build_index, corpus_state, index_status
 from briefsearch.chunking.chunker import CHUNKER_VERSION, MODEL_WINDOW, Chunker
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.errors import IndexIncompatibleError
@@ -28,6 +28,7 @@ from briefsearch.store.versions import (
     IndexManifest,
     LoadedIndex,
     check_compatible,
+    chunker_identity,
     live_version,
     load_index,
     read_manifest,

@@ -16,9 +16,10 @@ import pytest
 
 from briefsearch.build.pipeline import build_index, index_status
 from briefsearch.config import Settings
-from briefsearch.retrieval.searcher import Searcher, SearchFilters
+from briefsearch.retrieval.searcher import Searcher
 from briefsearch.store.vectors import VectorSearch, check_factory, index_type_for
 from briefsearch.store.versions import live_version, load_index
+from briefsearch.types import SearchFilters
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from briefsearch.retrieval.fusion import coverage_weights, reciprocal_rank_fusion, weighted_score_fusion
+from briefsearch.retrieval.fusion import reciprocal_rank_fusion, weighted_score_fusion
 
 DENSE = [(1, 0.90), (2, 0.85), (3, 0.80)]
 LEXICAL = [(3, 12.0), (4, 6.0)]
@@ -34,10 +34,3 @@ def test_weighted_fusion_min_max_normalizes_each_side() -> None:
 def test_fusion_of_empty_sides() -> None:
     assert weighted_score_fusion([[], LEXICAL], [0.5, 0.5])[0] == (3, 0.5)
     assert reciprocal_rank_fusion([[], []], [0.5, 0.5]) == []
-
-
-def test_coverage_weights_lean_dense_when_bm25_knows_little_of_the_query() -> None:
-    assert coverage_weights(0.6, 1.0) == (0.6, 0.4)
-    dense, lexical = coverage_weights(0.6, 0.25)
-    assert dense == 0.6 and abs(lexical - 0.1) < 1e-9
-    assert coverage_weights(0.6, -1) == (0.6, 0.0)

@@ -63,34 +63,3 @@ def test_generalization_answer_floors_are_read_from_their_section() -> None:
 ])
 def test_legal_prefix_leaves_the_article_heading_and_paragraph_marker_out(sentence: str, kept: str) -> None:
     assert sentence[legal_prefix(sentence):].startswith(kept)
-
-
-@pytest.mark.parametrize(("question", "names"), [
-    ("교육공무원법 개정안 비용 추계에서 육아휴직급여는 월급여의 몇 퍼센트로 가정했나?", ["교육공무원법"]),
-    ("「행정절차법」 제3조의 적용 제외 사항은?", ["행정절차법"]),
-    ("UAE 국군부대 파견 동의안은 몇 명을 보내나?", []),  # 동의안 written apart from its name is no title
-    ("이 방법은 헌법에 맞나?", []),  # 방법, 헌법: words, not titles of three syllables or more
-])
-def test_document_names_are_the_titles_a_question_cites(question: str, names: list[str]) -> None:
-    from briefsearch.answer.named_document import document_names
-
-    assert document_names(question) == names
-
-
-def test_a_bill_title_is_named_by_the_law_it_amends_and_by_no_other_bill_of_the_set() -> None:
-    """Every bill of the set is titled "<법 이름> 일부개정법률안" (its first line); "<법 이름> 개정안" in a question
-    names that bill and none of the others (지방공무원법 is not 국가공무원법, 공무원법 names none)."""
-    from briefsearch.answer.named_document import document_names, names_document
-
-    bills = sorted(DOCS.glob("kobill_*.txt"))
-    titles = {p.stem: p.read_text(encoding="utf-8").splitlines()[0].strip() for p in bills}
-    suffix = "일부개정법률안"
-    amending = {doc: t.removesuffix(suffix).strip() for doc, t in titles.items() if t.endswith(suffix)}
-    assert len(amending) >= 6
-    for doc, law in amending.items():
-        names = document_names(f"{law} 개정안은 무엇을 바꾸나?")
-        if " " in law:  # a title of several words (…에 관한 법률) is cited only in 「」
-            names = document_names(f"「{law}」 개정안은 무엇을 바꾸나?")
-        assert names == [law], (doc, names)
-        assert [d for d, t in titles.items() if names_document(law, t)] == [doc]
-    assert not any(names_document("공무원법", t) for t in titles.values())

@@ -34,7 +34,7 @@ def test_surface_forms_for_highlighting(analyzer) -> None:
 
 
 def test_the_latin_share_of_a_question_is_counted_in_one_place() -> None:
-    """Two copies of the count (retrieval/query.py and answer/answerer.py) could drift apart; only query.py counts."""
+    """Two copies of the count (retrieval/ and answer/answerer.py) could drift apart; only crosslingual.py counts."""
     sources = sorted((REPO_ROOT / "src" / "briefsearch").rglob("*.py"))
     counting = [p.name for p in sources if ".isascii() for" in p.read_text(encoding="utf-8")]
-    assert counting == ["query.py"]
+    assert counting == ["crosslingual.py"]

@@ -10,7 +10,8 @@ import pytest
 
 from briefsearch.config import REPO_ROOT
 from briefsearch.errors import CorpusError
-from briefsearch.ingest.sources import DocumentMeta, decode_bytes, load_manifest, read_original, read_source
+from briefsearch.ingest.sources import decode_bytes, load_manifest, read_original, read_source
+from briefsearch.types import DocumentMeta
 
 CORPUS_DIR = REPO_ROOT / "corpus"
 KOREAN = "중국 과학기술 정책 주간동향\n미래산업 육성을 추진함\n"

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from briefsearch.config import REPO_ROOT
-from briefsearch.ingest.sources import SourceText, read_source
+from briefsearch.ingest.sources import read_source
+from briefsearch.structure.blocks import ParsedDocument
 from briefsearch.structure.layouts import FAMILIES, active_families
-from briefsearch.structure.parser import MAX_HEADLINE_CHARS, ParsedDocument, parse_document
+from briefsearch.structure.lines import MAX_HEADLINE_CHARS
+from briefsearch.structure.parser import parse_document
+from briefsearch.types import SourceText
 
 SEED = sorted((REPO_ROOT / "corpus").glob("*.txt"))
 GENERAL = sorted((REPO_ROOT / "eval" / "generalization" / "docs").glob("*.txt"))

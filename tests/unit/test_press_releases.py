@@ -14,9 +14,12 @@ import re
 from pathlib import Path
 
 from briefsearch.build.library import guess_title
-from briefsearch.ingest.sources import SourceText, read_source
+from briefsearch.ingest.sources import read_source
+from briefsearch.structure.blocks import COVER_LABEL
 from briefsearch.structure.layouts import active_families
-from briefsearch.structure.parser import COVER_LABEL, parse_document, stated_title
+from briefsearch.structure.parser import parse_document
+from briefsearch.structure.releases import stated_title
+from briefsearch.types import SourceText
 
 RELEASE = """가상데이터보호청
 보도자료

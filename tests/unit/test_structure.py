@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from briefsearch.config import REPO_ROOT
-from briefsearch.ingest.sources import SourceText, read_source
-from briefsearch.structure.parser import Block, ParsedDocument, parse_document
+from briefsearch.ingest.sources import read_source
+from briefsearch.structure.blocks import Block, ParsedDocument
+from briefsearch.structure.parser import parse_document
+from briefsearch.types import SourceText
 
 CORPUS_DIR = REPO_ROOT / "corpus"
 D000 = "000_b57bb989019f2633"

@@ -12,14 +12,8 @@ research/answers/answers-calibration.md):
 
 * a name the question asks about (proper noun, Hanzi, model number) that no
   briefing mentions makes it unanswerable, however close the nearest passage;
-* confidence: the best sentence's cosine and question-term coverage, how much
-  of the question (idf-weighted) the answering passage holds, and the margin
-  of the first passage over the next; less when a figure question (몇, 얼마,
-  규모는) gets a best sentence stating no figure, or when the question's names
-  are not in the answering passage (the corpus names them elsewhere), more when
-  the dense and the lexical ranking agree on the first passage (these three
-  weigh 0 as configured: chosen on dev, they did not hold on test,
-  research/answers/answers-round3.md);
+* confidence: the best sentence's cosine and question-term coverage, and how
+  much of the question (idf-weighted) the answering passage holds;
 * a question written mostly in Latin letters (English over the Korean corpus)
   is judged on the cosine, against its own threshold (its words cannot be
   expected in the passages), plus the share of its words whose Korean nouns
@@ -29,10 +23,7 @@ research/answers/answers-calibration.md):
 
 An answer stays within the best passage (with ``answer_passages`` above 1,
 only a question asking for a list draws on several), and starts at the first
-word of its sentences (no bullet glyphs). Measured and off
-(research/answers/answers-round5.md): the first retrieved passage of a statute or
-bill the question cites by title, or the second passage when it holds more of
-the question's nouns, answers instead of the first.
+word of its sentences (no bullet glyphs).
 """
 
 from __future__ import annotations
@@ -40,16 +31,14 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from briefsearch.answer.named_document import document_names, names_document
-from briefsearch.answer.question_type import asks_figure, states_figure
-from briefsearch.answer.salience import CorpusMentions, missing_share, salient_names, salient_nouns
-from briefsearch.chunking.chunker import Chunk
-from briefsearch.retrieval.query import QUESTION_TERMS, is_crosslingual
-from briefsearch.retrieval.searcher import Searcher, SearchFilters, SearchHit, SearchResult
+from briefsearch.answer.salience import CorpusMentions, salient_names
+from briefsearch.retrieval.crosslingual import is_crosslingual
+from briefsearch.retrieval.searcher import Searcher
 from briefsearch.structure.layouts import LEGAL
 from briefsearch.text.bullets import bullet_prefix, drop_cell_glyphs
+from briefsearch.types import Answer, AnswerCitation, Chunk, SearchFilters, SearchHit, SearchResult
 
 NO_ANSWER = (
     "제공된 브리핑 자료에서 이 질문에 대한 답을 "
@@ -86,48 +75,9 @@ _ITEM = re.compile(r"(?:\d{1,2}|[가-하])\.\s")  # a numbered 호 or lettered �
 _MARGIN_CAP = 0.3  # a first passage this far ahead of the next is as clear as it gets
 
 
-def _agreement(hit: SearchHit) -> float:
-    """1 when the dense and the lexical ranking both put the first passage first, 1/r when the worse of its two
-    ranks is r, 0 when one side did not retrieve it (dense or lexical mode)."""
-    if hit.dense_rank is None or hit.lexical_rank is None:
-        return 0.0
-    return 1.0 / max(hit.dense_rank, hit.lexical_rank)
-
-
 def _model_number(name: str) -> bool:
     """Digit-led names are model or serial numbers (910B, H20, S4000), not words or formulas (CO2)."""
     return sum(c.isdigit() for c in name) >= sum(c.isalpha() for c in name)
-
-
-@dataclass(slots=True)
-class AnswerCitation:
-    """Where one answer sentence is, exactly."""
-
-    n: int
-    chunk_id: int
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    source: str
-    char_start: int
-    char_end: int
-    line_start: int
-    line_end: int
-    text: str
-
-
-@dataclass(slots=True)
-class Answer:
-    question: str
-    query: str  # the question as retrieved (follow-ups resolved against earlier turns)
-    answer: str
-    answerable: bool
-    confidence: float
-    citations: list[AnswerCitation]
-    hits: list[SearchHit]
-    took_ms: float
-    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -139,7 +89,6 @@ class _Candidate:
     coverage: float
     score: float
     skip: int = 0  # characters of leading bullet glyphs left out of ``text``
-    figure: bool = False  # the sentence states a figure (digits, or a native numeral with its counter)
     through: int = -1  # the last sentence index ``text`` runs to (a sentence cut at a line wrap is joined)
 
     @property
@@ -153,11 +102,6 @@ class ConfidenceWeights:
 
     lexical: float
     passage: float
-    margin: float
-    unseen: float
-    figure: float
-    names: float
-    agreement: float
     bridge: float = 0.0  # cross-lingual questions only: the bridged coverage
     crosslingual_margin: float = 0.0  # cross-lingual questions only: the first passage's margin
 
@@ -165,14 +109,10 @@ class ConfidenceWeights:
 def combine(f: dict, w: ConfidenceWeights) -> float:
     """The confidence of one question's signals (``Answerer.features``); the one formula the service and the
     calibration share. A cross-lingual question is judged on the cosine, its bridged coverage and the first
-    passage's margin, with weights of its own, less the figure and name penalties (its own words are not expected
-    in the Korean passages, nor its ranks to agree)."""
-    penalties = w.figure * f["figure_miss"] + w.names * f["names_missing"]
+    passage's margin, with weights of its own (its own words are not expected in the Korean passages)."""
     if f["crosslingual"]:
-        return (f["best_cosine"] + w.bridge * f["bridge_coverage"] + w.crosslingual_margin * f["margin"]
-                - penalties)
-    return (f["best_cosine"] + w.lexical * f["best_coverage"] + w.passage * f["passage_coverage"]
-            + w.margin * f["margin"] - w.unseen * f["unseen"] + w.agreement * f["agreement"] - penalties)
+        return f["best_cosine"] + w.bridge * f["bridge_coverage"] + w.crosslingual_margin * f["margin"]
+    return f["best_cosine"] + w.lexical * f["best_coverage"] + w.passage * f["passage_coverage"]
 
 
 def resolve_followup(history: list[str], question: str, searcher: Searcher) -> str:
@@ -256,16 +196,8 @@ class Answerer:
         self.novelty_weight = settings.answer_novelty_weight
         self.window = settings.answer_window
         self.passage_weight = settings.answer_passage_weight
-        self.margin_weight = settings.answer_margin_weight
-        self.unseen_weight = settings.answer_unseen_weight
-        self.figure_weight = settings.answer_figure_weight
-        self.names_weight = settings.answer_names_weight
-        self.agreement_weight = settings.answer_agreement_weight
         self.bridge_weight = settings.answer_bridge_weight
         self.crosslingual_margin_weight = settings.answer_crosslingual_margin_weight
-        self.figure_choice_weight = settings.answer_figure_choice_weight
-        self.named_document = settings.answer_named_document
-        self.noun_switch = settings.answer_noun_switch
         self.crosslingual_latin_share = settings.crosslingual_latin_share
         self.passages = settings.answer_passages
         self.continuation = settings.answer_continuation
@@ -289,13 +221,12 @@ class Answerer:
         started = time.perf_counter()
         query = resolve_followup(history or [], question, self.searcher) if history else question
         result = self.searcher.search(query, k, mode, filters)
-        answering = self.answering_hits(result.query, result.hits)
-        candidates = self._candidates(result, answering[: self.passages])
-        for hit in answering[self.passages :]:  # a top passage of captions or table cells only: the next one
+        candidates = self._candidates(result, result.hits[: self.passages])
+        for hit in result.hits[self.passages :]:  # a top passage of captions or table cells only: the next one
             if candidates:
                 break
             candidates = self._candidates(result, [hit])
-        features = self.features(candidates, result, answering)
+        features = self.features(candidates, result)
         threshold = self.threshold_crosslingual if features["crosslingual"] else self.threshold
         answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
         confidence = 0.0 if features["unknown_names"] else features["confidence"]
@@ -312,26 +243,6 @@ class Answerer:
                       confidence=round(confidence, 4), citations=citations, hits=result.hits,
                       took_ms=(time.perf_counter() - started) * 1000, features=features)
 
-    def answering_hits(self, query: str, hits: list[SearchHit]) -> list[SearchHit]:
-        """The hits in the order they may answer: as ranked; or (``named_document``) with the first hit of a
-        document the question cites by title moved to the front, when the first hit is of another document; or
-        (``noun_switch``) with the first two swapped when the second holds more of the question's nouns."""
-        names = document_names(query) if self.named_document and hits else []
-        cited = [i for i, h in enumerate(hits) if any(names_document(n, h.chunk.title) for n in names)]
-        if cited and cited[0] > 0:
-            return [hits[cited[0]], *hits[: cited[0]], *hits[cited[0] + 1 :]]
-        if self.noun_switch and len(hits) > 1:
-            first, second = (self.noun_share(query, h) for h in hits[:2])
-            if second > first + self.noun_switch:
-                return [hits[1], hits[0], *hits[2:]]
-        return hits
-
-    def noun_share(self, query: str, hit: SearchHit) -> float:
-        """The idf-weighted share of the question's nouns a passage holds (title, section, text, notes)."""
-        nouns = {n: self.idf(n) for n in salient_nouns(self.searcher.korean, query)}
-        held = self.searcher.passage_terms(hit.chunk.chunk_id)
-        return sum(w for n, w in nouns.items() if n in held) / (sum(nouns.values()) or 1.0)
-
     def _candidates(self, result: SearchResult, hits: list[SearchHit]) -> list[_Candidate]:
         if not hits:
             return []
@@ -339,7 +250,6 @@ class Answerer:
             [result.query])[0]
         weights = {t.term: self.idf(t.term) for t in result.terms}
         total = sum(weights.values()) or 1.0
-        figure_asked = asks_figure(result.query)
         out: list[_Candidate] = []
         matrix = self.searcher.index.sentence_vectors
         for hit in hits:
@@ -358,10 +268,8 @@ class Answerer:
                 coverage = sum(w for t, w in weights.items() if t in terms) / total
                 # what the sentence adds beyond the question's own words: a restatement answers nothing
                 novelty = len(terms - weights.keys()) / max(1, len(terms))
-                figure = states_figure(sentence)
-                score = (cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
-                         + self.figure_choice_weight * (figure_asked and figure))
-                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, figure, i))
+                score = cosine + self.lexical_weight * coverage + self.novelty_weight * novelty
+                out.append(_Candidate(chunk, i, sentence, cosine, coverage, score, lead + skip, i))
         return out
 
     def passage_coverage(self, result: SearchResult, hits: list[SearchHit]) -> float:
@@ -372,16 +280,6 @@ class Answerer:
             return 0.0
         return max((sum(w for t, w in weights.items() if t in self.searcher.passage_terms(h.chunk.chunk_id))
                     / total for h in hits), default=0.0)
-
-    def unseen_share(self, result: SearchResult) -> float:
-        """The idf-weighted share of the question's terms (interrogatives and light verbs aside) no passage holds.
-
-        A question about a fab, a top speed or patients where the corpus never uses the word asks for
-        what it does not say; names are gated outright (salience.py), this weighs the other words.
-        """
-        weights = {t.term: self.idf(t.term) for t in result.terms if t.term not in QUESTION_TERMS}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t not in self.df) / total if total else 0.0
 
     def bridge_coverage(self, result: SearchResult, chunk: Chunk) -> float:
         """The share of a cross-lingual question's bridged English words (each weighted by its best Korean noun's
@@ -399,10 +297,8 @@ class Answerer:
             covered += max((v for t, v in scored.items() if t in held), default=0.0)
         return covered / total if total else 0.0
 
-    def features(self, candidates: list[_Candidate], result: SearchResult,
-                 answering: list[SearchHit] | None = None) -> dict:
-        """Every signal the answerable decision reads, and the confidence combining them (``answering``: the hits
-        in the order they may answer, ``answering_hits``; the ranking's own order by default)."""
+    def features(self, candidates: list[_Candidate], result: SearchResult) -> dict:
+        """Every signal the answerable decision reads, and the confidence combining them."""
         crosslingual = is_crosslingual(result.query, self.crosslingual_latin_share)
         names = salient_names(self.searcher.korean, result.query)
         if crosslingual:  # English names are not expected verbatim in Korean text; model numbers (910B, H20) are
@@ -410,29 +306,21 @@ class Answerer:
         unknown = self.mentions.unknown(names)
         if not candidates:
             return {"confidence": 0.0, "best_cosine": 0.0, "best_coverage": 0.0, "passage_coverage": 0.0,
-                    "margin": 0.0, "unseen": 0.0, "figure_miss": 0.0, "names_missing": 0.0, "agreement": 0.0,
-                    "bridge_coverage": 0.0, "crosslingual": crosslingual, "unknown_names": unknown}
+                    "margin": 0.0, "bridge_coverage": 0.0, "crosslingual": crosslingual, "unknown_names": unknown}
         best = max(candidates, key=lambda c: c.score)
         coverage = max(c.coverage for c in candidates)
         hits = result.hits
         margin = min(_MARGIN_CAP, hits[0].score - hits[1].score) if len(hits) > 1 else _MARGIN_CAP
-        passage = self.passage_coverage(result, (answering or hits)[: self.passages])
-        unseen = 0.0 if crosslingual else self.unseen_share(result)  # English words are not expected in Korean
-        chunk = best.chunk
+        passage = self.passage_coverage(result, hits[: self.passages])
         signals = {"best_cosine": best.cosine, "best_coverage": coverage, "passage_coverage": passage,
-                   "margin": margin, "unseen": unseen,
-                   "figure_miss": float(asks_figure(result.query) and not best.figure),
-                   "names_missing": missing_share(names, [chunk.title, chunk.section, chunk.text, *chunk.footnotes]),
-                   "agreement": _agreement(hits[0]),
-                   "bridge_coverage": self.bridge_coverage(result, chunk) if crosslingual else 0.0,
+                   "margin": margin,
+                   "bridge_coverage": self.bridge_coverage(result, best.chunk) if crosslingual else 0.0,
                    "crosslingual": crosslingual}
         return {"confidence": combine(signals, self.weights), **signals, "unknown_names": unknown}
 
     @property
     def weights(self) -> ConfidenceWeights:
-        return ConfidenceWeights(lexical=self.lexical_weight, passage=self.passage_weight, margin=self.margin_weight,
-                                 unseen=self.unseen_weight, figure=self.figure_weight, names=self.names_weight,
-                                 agreement=self.agreement_weight, bridge=self.bridge_weight,
+        return ConfidenceWeights(lexical=self.lexical_weight, passage=self.passage_weight, bridge=self.bridge_weight,
                                  crosslingual_margin=self.crosslingual_margin_weight)
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
@@ -492,7 +380,7 @@ class Answerer:
                     break
                 text, through = text + joint + following, through + 1
             out.append(_Candidate(cand.chunk, cand.index, text, cand.cosine, cand.coverage, cand.score, cand.skip,
-                                  cand.figure, through))
+                                  through))
         return out
 
     def _run_on(self, text: str, following: str) -> str | None:

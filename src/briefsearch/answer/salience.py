@@ -85,24 +85,3 @@ class CorpusMentions:
 
     def unknown(self, names: Iterable[str]) -> list[str]:
         return [n for n in names if not self.mentions(n)]
-
-
-def missing_share(names: list[str], shown: Iterable[str]) -> float:
-    """Share of the question's names that the answering passage's shown text (title, section, text, footnotes)
-    does not mention: a passage about 화웨이 클라우드 does not answer what 텐센트 did there, though the corpus
-    names both."""
-    if not names:
-        return 0.0
-    passage = CorpusMentions(shown)
-    return sum(not passage.mentions(n) for n in names) / len(names)
-
-
-# nouns of two or more characters: one-syllable nouns (수, 등, 안) say little about what a question is about
-_NOUN_TAGS = frozenset({"NNG", "NNP", "SH"})
-
-
-def salient_nouns(korean: KoreanText, text: str) -> list[str]:
-    """The question's nouns (common and proper, Hanzi) of two or more characters, as index terms (Kiwi forms):
-    what it asks about ("대통령", "임기"), which an answer sentence is expected to name, beside its names."""
-    out = [tok.form.lower() for tok in korean.tokenize(text) if tok.tag in _NOUN_TAGS and len(tok.form) >= 2]
-    return list(dict.fromkeys(out))

@@ -30,10 +30,8 @@ from briefsearch.api.errors import public_text
 from briefsearch.api.schemas import AskResponse, DocumentSummary, SearchResponse
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.errors import BriefsearchError
-from briefsearch.ingest.sources import read_original
-from briefsearch.retrieval.searcher import SearchFilters
 from briefsearch.runtime.engine import Engine, Serving
-from briefsearch.store.versions import DocumentRecord
+from briefsearch.types import DocumentRecord, SearchFilters
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,6 +78,9 @@ class Passage(BaseModel):
 
 def _original(doc: DocumentRecord) -> str:
     """The decoded file that citation offsets slice."""
+    # the decoding indexing used; imported here so the query path loads no ingest module (tests/test_layering.py)
+    from briefsearch.ingest.sources import read_original
+
     return read_original(REPO_ROOT / doc.source, doc.encoding)
 
 

@@ -23,11 +23,10 @@ from ray import serve
 from ray.serve.schema import ServeStatus
 
 from briefsearch.api.app import create_app
-from briefsearch.build.ray_build import worker_settings
 from briefsearch.config import Settings
 from briefsearch.embedding.encoder import configure_threads
-from briefsearch.retrieval.searcher import open_searcher
-from briefsearch.runtime.ray_cluster import RayUnavailableError, connect
+from briefsearch.runtime.engine import open_searcher
+from briefsearch.runtime.ray_cluster import RayUnavailableError, connect, worker_settings
 
 log = logging.getLogger(__name__)
 APP_NAME = "briefsearch"

@@ -6,11 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from briefsearch.answer.answerer import Answer
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.config import K_CEILING, QUERY_CHARS_CEILING
-from briefsearch.retrieval.searcher import SearchFilters, SearchHit, SearchResult, normalize_query
-from briefsearch.store.versions import DocumentRecord
+from briefsearch.retrieval.searcher import normalize_query
+from briefsearch.types import Answer, Chunk, DocumentRecord, SearchFilters, SearchHit, SearchResult
 
 MAX_QUERY_CHARS = QUERY_CHARS_CEILING  # the configured limit (Settings.max_query_chars) is checked by the searcher
 MAX_K = K_CEILING  # likewise Settings.max_k

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from briefsearch.config import Settings
 from briefsearch.errors import CorpusError, LibraryBusyError
-from briefsearch.ingest.sources import DocumentMeta, load_manifest, sha256_bytes
+from briefsearch.ingest.sources import load_manifest, sha256_bytes
+from briefsearch.types import DocumentMeta
 
 DOC_ID = re.compile(r"^[^\W][\w.-]{0,99}$")
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
@@ -198,7 +199,7 @@ def new_entry(stored_original: str, stored_text: str, original_name: str, data: 
 def guess_title(text: str, fallback: str) -> str:
     """The title a press release's header states, else the first heading or non-empty line (briefings open
     with their title)."""
-    from briefsearch.structure.parser import stated_title
+    from briefsearch.structure.releases import stated_title
 
     if stated := stated_title(text):
         return stated[:120]

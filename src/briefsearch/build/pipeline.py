@@ -16,22 +16,21 @@ from pathlib import Path
 import numpy as np
 
 from briefsearch.build.library import Library, LibraryEntry, LibraryState
-from briefsearch.chunking.chunker import CHUNKER_VERSION, Chunk, Chunker, body_start
+from briefsearch.chunking.chunker import Chunker
 from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.embedding.cache import EmbeddingCache, EncodeFn, encode_with_cache
 from briefsearch.embedding.encoder import Encoder
 from briefsearch.errors import CorpusError, DocumentBuildError, IndexIncompatibleError, IndexMissingError
 from briefsearch.ingest.sources import read_source, sha256_bytes
 from briefsearch.retrieval.crosslingual import TermBridge
-from briefsearch.retrieval.late_interaction import PassageTokens
-from briefsearch.store.lexical import ANALYZER_VERSION, LexicalAnalyzer, LexicalIndex, lexical_text
+from briefsearch.store.lexical import LexicalAnalyzer, LexicalIndex, lexical_text
 from briefsearch.store.vectors import index_type_for
 from briefsearch.store.versions import (
     FORMAT_VERSION,
-    DocumentRecord,
     IndexManifest,
     LoadedIndex,
     check_compatible,
+    chunker_identity,
     live_version,
     load_index,
     publish_version,
@@ -41,23 +40,9 @@ from briefsearch.store.versions import (
 )
 from briefsearch.structure.parser import parse_document
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
-
-
-def chunker_identity(settings: Settings) -> dict:
-    """Everything that changes how text becomes chunks."""
-    return {
-        "version": CHUNKER_VERSION,
-        "max_chunk_tokens": settings.max_chunk_tokens,
-        "overlap_sentences": settings.overlap_sentences,
-        "passage_prefix": settings.passage_prefix,
-        "lexical_analyzer": ANALYZER_VERSION,
-        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
-    } | ({"late_interaction": True} if settings.late_interaction else {}) | (  # token states stored: tokens.npy
-        # pooled sentence vectors differ from separately embedded ones: an index of the other kind is not reused
-        {"sentence_vectors": "pooled"} if settings.sentence_vectors == "pooled" else {}) | (
-        {"chunk_split": settings.chunk_split} if settings.chunk_split != "greedy" else {})
 
 
 def _relative(path: Path) -> str:
@@ -149,7 +134,7 @@ class _DocumentChunks:
                  previous: LoadedIndex | None) -> None:
         self.korean = korean
         self.chunker = Chunker(encoder.count_tokens, korean, settings.max_chunk_tokens, settings.overlap_sentences,
-                               settings.passage_prefix, settings.chunk_split)
+                               settings.passage_prefix)
         self.analyzer = LexicalAnalyzer(korean)
         self.previous = previous
         self.by_doc: dict[str, list[Chunk]] = {}
@@ -219,75 +204,12 @@ def _known_vectors(previous: LoadedIndex | None) -> tuple[dict[str, np.ndarray],
     return passages, sentences
 
 
-def _token_states(chunks: list[Chunk], encoder: Encoder, previous: LoadedIndex | None,
-                  progress: bool) -> PassageTokens | None:
-    """Every passage's token states for late interaction; unchanged passages keep the live index's."""
-    if not encoder.has_token_states:
-        log.warning("late interaction needs an ONNX encoder backend: no token states stored")
-        return None
-    known: dict[str, np.ndarray] = {}
-    if previous is not None and previous.token_states is not None:
-        stored = previous.token_states.lookup()
-        known = {c.embed_text: stored[cid] for cid, c in previous.chunks.items() if cid in stored}
-    todo = list(dict.fromkeys(c.embed_text for c in chunks if c.embed_text not in known))
-    known.update(zip(todo, encoder.passage_token_states(todo, progress=progress), strict=True))
-    return PassageTokens.pack([c.chunk_id for c in chunks], [known[c.embed_text] for c in chunks], encoder.dim)
-
-
 def _sentence_texts(chunks: list[Chunk]) -> list[str]:
     """Distinct answer sentences; sets each chunk's rows into the sentence-vector matrix."""
     rows: dict[str, int] = {}
     for chunk in chunks:
         chunk.sentence_rows = [rows.setdefault(chunk.text[a:b], len(rows)) for a, b, *_ in chunk.sentences]
     return list(rows)
-
-
-def _embed_pooled(chunks: list[Chunk], sentence_texts: list[str], encoder: Encoder, cache: EmbeddingCache,
-                  known_passages: dict[str, np.ndarray], known_sentences: dict[str, np.ndarray],
-                  progress: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Passage and sentence vectors from one forward pass per passage (``sentence_vectors="pooled"``).
-
-    A passage runs when its vector is neither cached nor known, or when it holds
-    a sentence the live index has no vector for; a sentence takes its vector from
-    the first such passage. Only passage vectors go to the embedding cache (a
-    pooled sentence vector depends on its passage). A sentence no passage pass
-    covers (none expected) is embedded on its own. Returns both matrices and
-    how many passages and sentences were embedded.
-    """
-    texts = [c.embed_text for c in chunks]
-    have = {**cache.get_many(dict.fromkeys(texts)), **known_passages}
-    wanted = set(texts)
-    recovered = {t: v for t, v in known_passages.items() if t in wanted}
-    sentences: dict[str, np.ndarray] = {t: known_sentences[t] for t in sentence_texts if t in known_sentences}
-    run: dict[str, tuple[Chunk, int]] = {}  # embed text -> a chunk holding it, and where its body starts
-    covered: set[str] = set()
-    for chunk in chunks:
-        start = body_start(chunk)
-        holds = {chunk.text[a:b] for a, b, *_ in chunk.sentences} - sentences.keys() - covered
-        if chunk.embed_text in run or (chunk.embed_text in have and not holds) or start is None:
-            continue
-        run[chunk.embed_text] = (chunk, start)
-        covered |= holds
-    todo = list(run)
-    vectors, pooled = encoder.encode_passages_pooled(
-        todo, [[(start + a, start + b) for a, b, *_ in chunk.sentences] for chunk, start in run.values()],
-        progress=progress) if todo else (np.zeros((0, encoder.dim), dtype=np.float32), [])
-    fresh = dict(zip(todo, vectors, strict=True))
-    for (chunk, _), rows in zip(run.values(), pooled, strict=True):
-        for (a, b, *_), row in zip(chunk.sentences, rows, strict=True):
-            if chunk.text[a:b] not in sentences and row.any():
-                sentences[chunk.text[a:b]] = row
-    alone = [t for t in sentence_texts if t not in sentences]
-    if alone:
-        log.warning("%d sentences outside their passage's tokens: embedded on their own", len(alone))
-        sentences.update(zip(alone, encoder.encode_passages(alone, progress=False), strict=True))
-    have.update(fresh)
-    cache.put_many({**recovered, **fresh})
-    passage_matrix = np.stack([have[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, encoder.dim))
-    sentence_matrix = (np.stack([sentences[t] for t in sentence_texts]).astype(np.float32) if sentence_texts
-                       else np.zeros((0, encoder.dim), dtype=np.float32))
-    return (np.ascontiguousarray(passage_matrix, dtype=np.float32), sentence_matrix,
-            len(todo), sum(t not in known_sentences for t in sentence_texts))
 
 
 def rebuild_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
@@ -323,9 +245,6 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     in this process); everything else in the build is the same whichever embeds.
     The caller holds the library lock (``rebuild_index``, ``CorpusManager``).
     """
-    if settings.sentence_vectors == "pooled" and embed is not None:
-        raise ValueError("sentence_vectors 'pooled' needs the passage pass's token states, which an outside "
-                         "encoder (index build --ray) does not return: use sentence_vectors 'separate' with it")
     started = time.perf_counter()
     korean = korean or KoreanText()
     corpus = corpus_state(settings, library_state)
@@ -359,18 +278,12 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     log.info("passages: %d from %d documents (%d parsed, %d reused)", len(chunks), len(documents),
              len(parsed_ids), len(reused_ids))
     sentence_texts = _sentence_texts(chunks)
-    if settings.sentence_vectors == "pooled" and embed is None:
-        vectors, sentence_vectors, n_passages, n_sentences = _embed_pooled(
-            chunks, sentence_texts, encoder, cache, known_passages, known_sentences, progress)
-    else:
-        if embed is None:
-            def embed(texts: list[str]) -> np.ndarray:
-                return encoder.encode_passages(texts, progress=progress)
-        vectors, n_passages = encode_with_cache([c.embed_text for c in chunks], embed, cache, encoder.dim,
-                                                known_passages)
-        sentence_vectors, n_sentences = encode_with_cache(sentence_texts, embed, cache, encoder.dim,
-                                                          known_sentences)
-    token_states = _token_states(chunks, encoder, previous, progress) if settings.late_interaction else None
+    if embed is None:
+        def embed(texts: list[str]) -> np.ndarray:
+            return encoder.encode_passages(texts, progress=progress)
+    vectors, n_passages = encode_with_cache([c.embed_text for c in chunks], embed, cache, encoder.dim,
+                                            known_passages)
+    sentence_vectors, n_sentences = encode_with_cache(sentence_texts, embed, cache, encoder.dim, known_sentences)
     if settings.crosslingual_bridge_weight > 0:  # the term bridge's Korean nouns, embedded once into the cache
         bridge = TermBridge.build(chunks, korean, encoder, cache, settings.crosslingual_bridge_terms)
         log.info("term bridge: %d Korean nouns in %.1f s", len(bridge.terms), bridge.build_seconds)
@@ -387,7 +300,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         sentence_dtype=settings.sentence_vector_dtype,
     )
     version = write_version(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
-                            ef_construction=settings.faiss_ef_construction, token_states=token_states)
+                            ef_construction=settings.faiss_ef_construction)
     if before_publish is not None:
         before_publish()
     publish_version(settings.index_dir, version)

@@ -17,15 +17,9 @@ import numpy as np
 
 from briefsearch.config import Settings
 from briefsearch.embedding.encoder import Encoder
-from briefsearch.runtime.ray_cluster import connect
+from briefsearch.runtime.ray_cluster import connect, worker_settings
 
 log = logging.getLogger(__name__)
-
-
-def worker_settings(settings: Settings, cpus: float) -> Settings:
-    """Settings for a Ray worker holding ``cpus`` CPUs: one thread per forward pass, one pass per CPU."""
-    passes = max(1, int(cpus))
-    return settings.model_copy(update={"torch_threads": 1, "build_workers": passes, "encode_workers": passes})
 
 
 class EncoderActor:

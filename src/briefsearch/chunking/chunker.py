@@ -6,9 +6,8 @@ repeats the last sentence of the previous passage of the same section as
 overlap, and is embedded with its context: the document's name, the section
 path, the table header (for table rows) and the footnotes it cites, all within
 the model's 512-token window, so nothing is silently truncated. A section
-over the budget is packed greedily (each passage as full as fits, the last one
-often short), or with ``split="balanced"`` cut into the fewest parts of
-near-equal size that fit (research/passage-granularity/chunking-sweep.md measures both). The context is
+over the budget is packed greedily (each passage as full as fits; a last one
+too short to stand alone takes sentences from the one before). The context is
 all that differs between twin sections of different documents (the cost
 estimates of four near-identical bills); it goes into what is embedded and indexed, never
 into the passage text, so citations still slice the file to the shown text.
@@ -19,17 +18,13 @@ its catalogue title.
 
 from __future__ import annotations
 
-import hashlib
-import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from itertools import pairwise
-from typing import Literal
+from dataclasses import dataclass
 
-from briefsearch.ingest.sources import DocumentMeta, SourceText
-from briefsearch.structure.parser import MIN_PASSAGE_CHARS, Block, ParsedDocument
+from briefsearch.structure.blocks import MIN_PASSAGE_CHARS, Block, ParsedDocument
 from briefsearch.text.korean import KoreanText
 from briefsearch.text.mapped import MappedText
+from briefsearch.types import Chunk, DocumentMeta, SourceText
 
 # v14: press releases (header, title, contacts, 붙임 parts, format-run breaks); v13: the name in BM25 rows too;
 # v9 was an earlier title-in-BM25 experiment
@@ -37,49 +32,6 @@ CHUNKER_VERSION = "structure-v14"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]
-Split = Literal["greedy", "balanced"]
-
-
-@dataclass(slots=True)
-class Chunk:
-    """A passage: what is shown, what is embedded, and where it is in the file."""
-
-    doc_id: str
-    title: str  # the catalogue title (shown, cited)
-    section: str
-    section_path: list[str]
-    text: str
-    char_start: int
-    char_end: int
-    line_start: int
-    line_end: int
-    page: int | None
-    kind: str  # "text" | "table" | "summary" | "metadata" (a cover block: 의안번호, 발의자, ...)
-    footnotes: list[str] = field(default_factory=list)
-    table_header: str | None = None
-    embed_text: str = ""
-    n_tokens: int = 0
-    terms: list[str] = field(default_factory=list)  # BM25 terms (index.lexical)
-    # per sentence (or table row): [start, end) in ``text``, [start, end) in the original file, first and last line
-    sentences: list[list[int]] = field(default_factory=list)
-    sentence_rows: list[int] = field(default_factory=list)  # rows of the sentence-vector matrix
-    sentence_terms: list[list[str]] = field(default_factory=list)  # BM25 terms per sentence (answer scoring)
-    chunk_id: int = -1
-    context: str = ""  # the document's own name, embedded and indexed with the passage (see the module docstring)
-    context_terms: list[str] = field(default_factory=list)  # its BM25 terms, added once to the passage's BM25 row
-
-    @property
-    def key(self) -> str:
-        """Content identity, used to keep chunk ids stable across rebuilds."""
-        payload = "\x1f".join([self.doc_id, self.section, self.text, *self.footnotes])
-        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Chunk:
-        return cls(**data)
 
 
 @dataclass(slots=True)
@@ -101,23 +53,16 @@ def _embed_text(context: str, section: str, header: str | None, body: str, notes
     return "\n".join(parts)
 
 
-def body_start(chunk: Chunk) -> int | None:
-    """Where ``chunk.text`` begins in ``chunk.embed_text`` (None if the embedded input does not hold it there)."""
-    start = len(_embed_text(chunk.context or chunk.title, chunk.section, chunk.table_header, "", []))
-    return start if chunk.embed_text[start : start + len(chunk.text)] == chunk.text else None
-
-
 class Chunker:
     """Holds the token counter and the Korean analyzer; ``chunk`` is pure given those."""
 
     def __init__(self, count_tokens: TokenCounter, korean: KoreanText, max_tokens: int = 256,
-                 overlap_sentences: int = 1, passage_prefix: str = "passage: ", split: Split = "greedy") -> None:
+                 overlap_sentences: int = 1, passage_prefix: str = "passage: ") -> None:
         self.count_tokens = count_tokens
         self.korean = korean
         self.max_tokens = max_tokens
         self.overlap = overlap_sentences
         self.prefix = passage_prefix
-        self.split = split
 
     # -- units
     def _units(self, block: Block, budget: int) -> list[_Unit]:
@@ -196,71 +141,10 @@ class Chunker:
         return chunks
 
     def _pack(self, units: list[_Unit], budget: int) -> list[list[_Unit]]:
-        if self.split == "balanced" and sum(u.tokens for u in units) > budget:
-            packs = self._pack_balanced(units, budget)
-        else:
-            packs = self._pack_greedy(units, budget)
+        packs = self._pack_greedy(units, budget)
         if len(packs) >= 2:
             self._rebalance_tail(packs, budget)
         return packs
-
-    def _carry(self, units: list[_Unit], start: int, budget: int) -> list[_Unit]:
-        """The overlap a passage starting at ``units[start]`` repeats: short sentences, never table rows."""
-        carry = units[max(0, start - self.overlap) : start] if self.overlap else []
-        return [u for u in carry if u.tokens <= budget // 3 and u.block.kind != "table_row"]
-
-    def _pack_balanced(self, units: list[_Unit], budget: int) -> list[list[_Unit]]:
-        """The fewest parts (from ceil(tokens / budget) up) that fit the budget, overlap included, with the
-        least sum of squared part sizes: near-equal parts at sentence boundaries instead of a short tail.
-
-        Dynamic programming over cut points (a section holds tens of units); the greedy packing is a
-        feasible cut (every part's sentences fit), so the search ends at its number of parts at the latest.
-        """
-        n = len(units)
-        prefix = [0]
-        for unit in units:
-            prefix.append(prefix[-1] + unit.tokens)
-        # the overlap rule of the greedy packing: a part repeats the carry unless carry and first sentence overflow
-        carries = [self._carry(units, i, budget) if i else [] for i in range(n)]
-        carries = [c if sum(u.tokens for u in c) + units[i].tokens <= budget else [] for i, c in enumerate(carries)]
-        carry_tokens = [sum(u.tokens for u in c) for c in carries]
-
-        def size(i: int, j: int) -> int | None:
-            """Tokens of the part ``units[i:j]`` with its overlap; None when it does not fit."""
-            total = carry_tokens[i] + prefix[j] - prefix[i]
-            return total if total <= budget else None
-
-        greedy = self._pack_greedy(units, budget)
-        for parts in range(math.ceil(prefix[-1] / budget), len(greedy) + 1):
-            cuts = self._best_cuts(n, parts, size)
-            if cuts is not None:
-                return [[*carries[i], *units[i:j]] for i, j in pairwise(cuts)]
-        return greedy
-
-    @staticmethod
-    def _best_cuts(n: int, parts: int, size: Callable[[int, int], int | None]) -> list[int] | None:
-        """Cut points 0 = c0 < ... < c_parts = n minimising the sum of squared part sizes, all parts fitting."""
-        inf = float("inf")
-        cost = [[inf] * (n + 1) for _ in range(parts + 1)]
-        back = [[0] * (n + 1) for _ in range(parts + 1)]
-        cost[0][0] = 0.0
-        for p in range(1, parts + 1):
-            for j in range(p, n + 1):
-                for i in range(p - 1, j):
-                    if cost[p - 1][i] == inf:
-                        continue
-                    s = size(i, j)
-                    if s is None:
-                        continue
-                    c = cost[p - 1][i] + s * s
-                    if c < cost[p][j]:
-                        cost[p][j], back[p][j] = c, i
-        if cost[parts][n] == inf:
-            return None
-        cuts = [n]
-        for p in range(parts, 0, -1):
-            cuts.append(back[p][cuts[-1]])
-        return cuts[::-1]
 
     def _pack_greedy(self, units: list[_Unit], budget: int) -> list[list[_Unit]]:
         """Each passage as full as the budget allows; the next one starts with the overlap."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from briefsearch.config import ADAPTED_DIRNAME, ADAPTED_MODEL, DEFAULT_MODEL, Settings
+from briefsearch.config import DEFAULT_MODEL, Settings
 from briefsearch.embedding.batching import QueryBatcher
 from briefsearch.embedding.onnx_backend import (
     TOKENIZER_META,
@@ -37,9 +37,7 @@ from briefsearch.embedding.onnx_backend import (
     snapshot_matches,
     supports_onnx,
 )
-from briefsearch.embedding.sentence_pool import pool_spans, token_ranges
 from briefsearch.errors import ModelError
-from briefsearch.retrieval.late_interaction import unit_rows
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -81,7 +79,7 @@ def configure_threads(threads: int) -> None:
     """Pin intra-op threads before any thread pool (torch's, ONNX Runtime's, the tokenizer's) spins up.
 
     On these 2-core machines torch's default pool stalls small matmuls; one
-    thread measured fastest for single queries (see README, Performance).
+    thread measured fastest for single queries (see docs/performance.md).
     torch itself is only configured if it is loaded: the ONNX path never imports it.
     """
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -119,13 +117,6 @@ def _backend_identity(name: str, checksum: str, backend: str) -> dict:
     return {"name": name, "checksum": checksum}
 
 
-def model_path(settings: Settings) -> Path:
-    """The configured model as a path: 'adapted' is its folder under models_dir (which may not exist yet)."""
-    if settings.model == ADAPTED_MODEL:
-        return settings.models_dir / ADAPTED_DIRNAME
-    return Path(settings.model).expanduser()
-
-
 def model_identity(settings: Settings) -> dict:
     """The identity (name, checksum) of the configured model, without preparing or loading it.
 
@@ -140,7 +131,7 @@ def model_identity(settings: Settings) -> dict:
         except OSError as exc:
             raise ModelError(f"cannot read the default model's weights: {exc}") from exc
     else:
-        path = model_path(settings)
+        path = Path(settings.model).expanduser()
         name, checksum = (path.name, _file_checksum(path)) if path.exists() else (settings.model,
                                                                                    f"hub:{settings.model}")
     return _backend_identity(name, checksum, settings.encoder_backend)
@@ -179,11 +170,6 @@ class Encoder:
         self._batcher = QueryBatcher(self._prepare_query_texts, self._forward_queries, self._beside,
                                      passes=settings.encode_workers if settings.micro_batching else None)
 
-    @property
-    def _needs_token_states(self) -> bool:
-        """Load the graph that also outputs token states: late interaction, or sentences pooled at build."""
-        return self.settings.late_interaction or self.settings.sentence_vectors == "pooled"
-
     def _onnx_folder(self, name: str, checksum: str) -> Path:
         return self.settings.models_dir / "onnx" / f"{Path(name).name.split(' ')[0]}-{checksum[-12:]}"
 
@@ -201,7 +187,7 @@ class Encoder:
             return False
         try:
             self._tokenizer = SnapshotTokenizer(folder)
-            self._onnx = OnnxSession(graph, self.settings.torch_threads, tokens=self._needs_token_states)
+            self._onnx = OnnxSession(graph, self.settings.torch_threads)
         except Exception as exc:  # a damaged cache: the full load below rewrites the snapshot
             log.warning("cannot load the exported encoder from %s (%s): loading the full model", folder, exc)
             with contextlib.suppress(OSError):
@@ -240,7 +226,7 @@ class Encoder:
         config = None if checksum.startswith("hub:") else read_folder_config(Path(location))
         if config is not None and not snapshot_matches(folder, config):
             save_tokenizer(self.model, folder, config)  # the next start loads only the snapshot and the graph
-        self._onnx = OnnxSession(path, self.settings.torch_threads, tokens=self._needs_token_states)
+        self._onnx = OnnxSession(path, self.settings.torch_threads)
         # the torch weights are no longer used: release them (about 470 MB for e5-small)
         self.model[0].auto_model.to("meta")
 
@@ -256,11 +242,9 @@ class Encoder:
             except (OSError, ValueError) as exc:
                 raise ModelError(f"cannot prepare the default model: {exc}") from exc
             return str(folder), info["name"], info["source_sha256"]
-        path = model_path(settings)
+        path = Path(settings.model).expanduser()
         if path.exists():
             return str(path.resolve()), path.name, _file_checksum(path)
-        if settings.model == ADAPTED_MODEL:
-            raise ModelError(f"no adapted model in {path}: run `briefsearch model adapt` first")
         return settings.model, settings.model, f"hub:{settings.model}"
 
     def count_tokens(self, texts: list[str]) -> list[int]:
@@ -327,84 +311,6 @@ class Encoder:
         out = np.empty_like(vectors)
         out[order] = vectors
         return out
-
-    def encode_passages_pooled(self, passages: list[str], spans: list[list[tuple[int, int]]],
-                               progress: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors and, from the same forward pass, a vector per character span of each passage.
-
-        Spans index the passage text (the prefix is added here); a span no token
-        covers gets a zero row. Batched by length like ``encode_passages``.
-        """
-        shift = len(self.passage_prefix)
-
-        def run(batch: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
-            with self._tokenizer_lock:
-                ids, mask, offsets = self._tokenizer.encode_offsets([self.passage_prefix + passages[i]
-                                                                     for i in batch], self.max_seq_length)
-            vectors, states = self._forward_with_states(ids, mask)
-            pooled = [pool_spans(states[k], token_ranges(offsets[k], [(a + shift, b + shift) for a, b in spans[i]]),
-                                 self.dim) for k, i in enumerate(batch)]
-            return vectors, pooled
-
-        batches, parts = self._map_length_batches(passages, run, "embedding (sentences pooled)", "embed-passages",
-                                                  progress)
-        vectors = np.zeros((len(passages), self.dim), dtype=np.float32)
-        sentences: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(passages)
-        for batch, (part_vectors, part_sentences) in zip(batches, parts, strict=True):
-            vectors[batch] = part_vectors
-            for i, rows in zip(batch, part_sentences, strict=True):
-                sentences[i] = rows
-        return vectors, sentences
-
-    def _forward_with_states(self, input_ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pooled vectors and the last hidden layer of one batch (ONNX graph with token states, or torch)."""
-        if self._onnx is not None:
-            return self._onnx.embed_with_states(input_ids, mask)
-        import torch
-
-        assert self.model is not None
-        with torch.inference_mode():
-            output = self.model({"input_ids": torch.as_tensor(input_ids), "attention_mask": torch.as_tensor(mask)})
-        vectors = torch.nn.functional.normalize(output["sentence_embedding"].float(), p=2, dim=1)
-        return (np.ascontiguousarray(vectors.numpy(), dtype=np.float32),
-                output["token_embeddings"].float().numpy())
-
-    @property
-    def has_token_states(self) -> bool:
-        """Whether ``token_states`` works: ONNX backends with ``late_interaction`` on."""
-        return self._onnx is not None and self._onnx.has_tokens
-
-    def token_states(self, texts: list[str]) -> list[np.ndarray]:
-        """Per text (prefix included), its unit-length token states without special tokens and padding."""
-        if not texts:
-            return []
-        assert self._onnx is not None
-        input_ids, mask = self._prepare_queries(texts)
-        states = self._onnx.token_states(input_ids, mask)
-        return [unit_rows(row[1 : int(n) - 1]) for row, n in zip(states, np.asarray(mask).sum(axis=1), strict=True)]
-
-    def passage_token_states(self, passages: list[str], progress: bool = True) -> list[np.ndarray]:
-        """``token_states`` of passages (passage prefix added), batched by length like ``encode_passages``."""
-        batches, parts = self._map_length_batches(
-            passages, lambda batch: self.token_states([self.passage_prefix + passages[i] for i in batch]),
-            "token states", "token-states", progress)
-        out: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(passages)
-        for i, states in zip((i for batch in batches for i in batch), (s for part in parts for s in part),
-                             strict=True):
-            out[i] = states
-        return out
-
-    def _map_length_batches(self, passages: list[str], run: Callable[[list[int]], T], desc: str, thread_name: str,
-                            progress: bool) -> tuple[list[list[int]], list[T]]:
-        """``run`` over batches of passage indices, longest passages first, ``build_workers`` batches side by
-        side; returns the batches and their results, in the same order."""
-        order = [int(i) for i in self._length_order(passages)]
-        size = self.settings.embed_batch_size
-        batches = [order[j : j + size] for j in range(0, len(order), size)]
-        with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
-                                thread_name_prefix=thread_name) as pool:
-            parts = list(tqdm(pool.map(run, batches), total=len(batches), desc=desc, disable=not progress))
-        return batches, parts
 
     def _encode_queries_now(self, texts: list[str]) -> np.ndarray:
         """Thread-safe forward pass for a few short texts (already prefixed)."""

@@ -154,12 +154,6 @@ class HFTokenizer:
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
         return enc["input_ids"], enc["attention_mask"]
 
-    def encode_offsets(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``encode`` plus each token's character span in its text ((0, 0) for special tokens and padding)."""
-        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np",
-                             return_offsets_mapping=True)
-        return enc["input_ids"], enc["attention_mask"], enc["offset_mapping"]
-
 
 class SnapshotTokenizer:
     """The tokenizers backend sentence-transformers used, restored from its snapshot, without transformers.
@@ -202,14 +196,6 @@ class SnapshotTokenizer:
         encodings = self._backend.encode_batch(texts, add_special_tokens=True)
         return (np.array([e.ids for e in encodings], dtype=np.int64),
                 np.array([e.attention_mask for e in encodings], dtype=np.int64))
-
-    def encode_offsets(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``encode`` plus each token's character span in its text ((0, 0) for special tokens and padding)."""
-        self._set_mode(max_length)
-        encodings = self._backend.encode_batch(texts, add_special_tokens=True)
-        return (np.array([e.ids for e in encodings], dtype=np.int64),
-                np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                np.array([e.offsets for e in encodings], dtype=np.int64).reshape(len(encodings), -1, 2))
 
 
 def _version(package: str) -> str | None:
@@ -374,41 +360,10 @@ def export(model, path: Path, int8: bool) -> Path:
     return path
 
 
-def token_graph(graph: Path) -> Path:
-    """A copy of the pooled encoder graph that also outputs the last hidden layer, written once beside it.
-
-    The copy holds only the graph (a few hundred kB): its weights stay in the
-    original's external data file, named by the same relative path. The hidden
-    layer is the output of the graph's last LayerNormalization, which mean pooling reads.
-    """
-    path = graph.with_name(graph.stem + ".tokens.onnx")
-    if path.is_file():
-        return path
-    import onnx
-
-    model = onnx.load(str(graph), load_external_data=False)
-    norms = [n for n in model.graph.node if n.op_type == "LayerNormalization"]
-    if not norms:
-        raise ModelError(f"{graph}: no LayerNormalization node, cannot expose token states")
-    model.graph.output.append(onnx.helper.make_tensor_value_info(norms[-1].output[0], onnx.TensorProto.FLOAT, None))
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    try:
-        onnx.save(model, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 class OnnxSession:
-    """An ONNX Runtime session returning L2-normalized sentence embeddings; safe to call from many threads.
+    """An ONNX Runtime session returning L2-normalized sentence embeddings; safe to call from many threads."""
 
-    With ``tokens`` the session runs the graph that also outputs token states
-    (``token_graph``), for late interaction: one set of weights serves both.
-    """
-
-    def __init__(self, path: Path, threads: int, tokens: bool = False, optimization: str = "all",
-                 spinning: bool = True) -> None:
+    def __init__(self, path: Path, threads: int, optimization: str = "all", spinning: bool = True) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -417,15 +372,8 @@ class OnnxSession:
         options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, f"ORT_ENABLE_{optimization.upper()}")
         if not spinning:  # idle intra-op threads sleep instead of spinning (only matters above one thread)
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        graph = token_graph(path) if tokens else path
-        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        outputs = [o.name for o in self.session.get_outputs()]
-        self._embedding = outputs[:1]
-        self._tokens = outputs[1:2]
-
-    @property
-    def has_tokens(self) -> bool:
-        return bool(self._tokens)
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._embedding = [o.name for o in self.session.get_outputs()][:1]
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray,
                  on_start: Callable[[], None] | None = None) -> np.ndarray:
@@ -436,20 +384,3 @@ class OnnxSession:
             on_start()
         out = self.session.run(self._embedding, feeds)[0]
         return np.ascontiguousarray(out, dtype=np.float32)
-
-    def embed_with_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One run: the pooled embeddings and the last hidden layer (batch x seq x dim) they were pooled from."""
-        if not self._tokens:
-            raise ModelError("this encoder session was loaded without token states")
-        feeds = {"input_ids": np.asarray(input_ids, dtype=np.int64),
-                 "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
-        embedding, states = self.session.run(self._embedding + self._tokens, feeds)
-        return np.ascontiguousarray(embedding, dtype=np.float32), states
-
-    def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """The last hidden layer, (batch x seq x dim), padding included."""
-        if not self._tokens:
-            raise ModelError("this encoder session was loaded without token states")
-        feeds = {"input_ids": np.asarray(input_ids, dtype=np.int64),
-                 "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
-        return self.session.run(self._tokens, feeds)[0]

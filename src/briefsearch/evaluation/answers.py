@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from briefsearch.answer.answerer import Answer, Answerer
+from briefsearch.answer.answerer import Answerer
 from briefsearch.config import REPO_ROOT
 from briefsearch.evaluation.evaluate import EVAL_DIR, REPORTS, THRESHOLDS, Question, load_questions, normalize_evidence
 from briefsearch.ingest.sources import read_original
-from briefsearch.structure.parser import PAGE_MARKER
+from briefsearch.structure.lines import PAGE_MARKER
+from briefsearch.types import Answer
 
 OFF_CORPUS = EVAL_DIR / "off_corpus.jsonl"
 NEGATIVES = EVAL_DIR / "negatives.jsonl"

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.config import REPO_ROOT
 from briefsearch.retrieval.searcher import Searcher
+from briefsearch.types import Chunk
 
 EVAL_DIR = REPO_ROOT / "eval"  # the question sets and floors: the checkout's eval/, or the wheel's package data
 QUESTIONS = EVAL_DIR / "questions.jsonl"

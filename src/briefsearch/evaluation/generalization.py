@@ -65,42 +65,42 @@ SPLITS = ("dev", "test", "all")
 
 
 def _ablate_wraps() -> None:
-    import briefsearch.structure.parser as structure
+    from briefsearch.structure import wraps
 
-    structure._splits_word = lambda left, right, joiner: False  # type: ignore[assignment]
+    wraps._splits_word = lambda left, right, joiner: False  # type: ignore[assignment]
 
 
 def _ablate_legal() -> None:
-    import briefsearch.structure.parser as structure
+    from briefsearch.structure import parser
     from briefsearch.structure.layouts import LEGAL, active_families
 
-    structure.active_families = lambda lines: tuple(f for f in active_families(lines) if f is not LEGAL)  # type: ignore[assignment]
+    parser.active_families = lambda lines: tuple(f for f in active_families(lines) if f is not LEGAL)  # type: ignore[assignment]
 
 
 def _ablate_cover() -> None:
-    import briefsearch.structure.parser as structure
+    from briefsearch.structure import furniture
 
-    structure._mark_cover_metadata = lambda blocks: None  # type: ignore[assignment]
+    furniture.mark_cover_metadata = lambda blocks: None  # type: ignore[assignment]
 
 
 def _ablate_captions() -> None:
-    import briefsearch.structure.parser as structure
+    from briefsearch.structure import tables
 
-    structure._attach_lone_captions = lambda blocks: None  # type: ignore[assignment]
+    tables.attach_lone_captions = lambda blocks: None  # type: ignore[assignment]
 
 
 def _ablate_context() -> None:
-    import briefsearch.structure.parser as structure
+    from briefsearch.structure import furniture
 
-    structure._cover_title = lambda blocks: ""  # type: ignore[assignment]
+    furniture.cover_title = lambda blocks: ""  # type: ignore[assignment]
 
 
 def _ablate_titles() -> None:
     import re
 
-    import briefsearch.structure.parser as structure
+    from briefsearch.structure import headings
 
-    structure._TITLE_CONTINUES = re.compile(r"(?!)")  # type: ignore[assignment]
+    headings._TITLE_CONTINUES = re.compile(r"(?!)")  # type: ignore[assignment]
 
 
 ABLATIONS: dict[str, Callable[[], None]] = {
@@ -307,7 +307,7 @@ def main() -> None:
     parser.add_argument("--ablate", choices=sorted(ABLATIONS), help="switch one structure change off (scratch dir)")
     args = parser.parse_args()
 
-    from briefsearch.retrieval.searcher import open_searcher
+    from briefsearch.runtime.engine import open_searcher
 
     base = Settings()
     data_dir = args.data_dir or base.data_dir / "generalization"

@@ -7,43 +7,15 @@ Offsets in citations refer to the file decoded with the encoding detected here
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from briefsearch.errors import CorpusError
+from briefsearch.types import DocumentMeta, SourceText
 
 ENCODINGS = ("utf-8-sig", "cp949")
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentMeta:
-    """One manifest entry: what the document is, independent of its text."""
-
-    doc_id: str
-    file: str
-    title: str
-    publisher: str = ""
-    date: str = ""
-    kind: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SourceText:
-    """A corpus file as decoded from disk, with its line table."""
-
-    path: Path
-    raw: str
-    encoding: str
-    sha256: str
-    line_starts: list[int] = field(repr=False)
-
-    def line_of(self, offset: int) -> int:
-        """1-based line number holding character ``offset``."""
-        return bisect.bisect_right(self.line_starts, offset)
 
 
 def sha256_bytes(data: bytes) -> str:

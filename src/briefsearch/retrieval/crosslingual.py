@@ -1,17 +1,15 @@
-"""A lexical side for cross-lingual (mostly Latin) questions, which BM25 over Korean morphemes cannot match.
+"""Cross-lingual (mostly Latin) questions over the Korean corpus: telling them apart, and a lexical side for them.
 
-Two ways to turn an English question into weighted Korean BM25 terms, each a
-ranking of its own that fusion weighs against the dense side (settings
-``crosslingual_bridge_weight`` and ``crosslingual_prf_weight``; both measured in
-``research/crosslingual/crosslingual-round2.md``):
-
-- a **term bridge** (bilingual lexicon induction with e5 itself): the corpus's
-  Korean nouns (the BM25 vocabulary, bounded to the most frequent) are embedded
-  once, cached in the embedding cache; a question's English content words and
-  adjacent word pairs are embedded in one batch and each brings its nearest
-  Korean nouns above a cosine floor, weighted by that cosine;
-- **pseudo-relevance feedback**: the Korean terms that the top dense passages
-  share most, weighted by their BM25 idf.
+A question whose letters are mostly Latin (``is_crosslingual``) asks in another
+language than the passages are written in: BM25 over Korean morphemes cannot
+match its words. A **term bridge** (bilingual lexicon induction with e5 itself)
+turns it into weighted Korean BM25 terms, a ranking of its own that fusion
+weighs against the dense side (setting ``crosslingual_bridge_weight``; measured
+in ``research/crosslingual/crosslingual-round2.md``): the corpus's Korean nouns (the BM25
+vocabulary, bounded to the most frequent) are embedded once, cached in the
+embedding cache; a question's English content words and adjacent word pairs are
+embedded in one batch and each brings its nearest Korean nouns above a cosine
+floor, weighted by that cosine.
 """
 
 from __future__ import annotations
@@ -25,15 +23,27 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.embedding.cache import EmbeddingCache, encode_with_cache
 from briefsearch.embedding.encoder import Encoder
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Chunk
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-']*")
 _HANGUL_TERM = re.compile(r"[가-힣]{2,}")
 _NOUN_TAGS = {"NNG", "NNP"}
 _STOP = ENGLISH_STOP_WORDS | {"does", "did", "doing"}  # scikit-learn's list lacks these auxiliaries
+
+
+def latin_share(text: str) -> float:
+    """Share of a text's letters that are Latin (an English question over Korean text is mostly Latin)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(c.isascii() for c in letters) / max(1, len(letters))
+
+
+def is_crosslingual(text: str, latin_above: float) -> bool:
+    """Whether a question asks in Latin letters over the Korean text (``crosslingual_latin_share``): its words
+    are not expected verbatim in the passages, so search weights BM25 off and /ask does not require its names."""
+    return latin_share(text) > latin_above
 
 
 def content_words(text: str) -> list[str]:
@@ -124,13 +134,3 @@ def merged(words: Iterable[dict[str, float]]) -> dict[str, float]:
         for term, weight in word.items():
             found[term] = max(found.get(term, 0.0), weight)
     return found
-
-
-def feedback_terms(passage_terms: Iterable[Iterable[str]], idf: dict[str, float], count: int) -> dict[str, float]:
-    """Korean term -> weight from the top passages: how many of them hold it, times its idf; the ``count`` best."""
-    held: Counter[str] = Counter()
-    for terms in passage_terms:
-        held.update({t for t in terms if _HANGUL_TERM.fullmatch(t)})
-    scored = sorted(((n * idf.get(t, 0.0), t) for t, n in held.items() if n > 1), reverse=True)[:count]
-    top = scored[0][0] if scored else 0.0
-    return {t: s / top for s, t in scored if s > 0}

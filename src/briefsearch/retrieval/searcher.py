@@ -1,4 +1,4 @@
-"""Retrieval over the loaded index: dense, lexical and their fusion; opening the engine once.
+"""Retrieval over the loaded index: dense, lexical and their fusion.
 
 ``hybrid`` (the default) fuses the dense ranking (e5 + FAISS, exact below a size: store/vectors.py) and the
 lexical ranking (BM25 over Kiwi morphemes). Filters (document ids, date range,
@@ -10,43 +10,26 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import re
 import time
 import unicodedata
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
-from briefsearch.build.pipeline import chunker_identity, index_status, rebuild_index
-from briefsearch.chunking.chunker import Chunk
 from briefsearch.config import Settings
 from briefsearch.embedding.cache import EmbeddingCache
 from briefsearch.embedding.encoder import Encoder
 from briefsearch.errors import QueryError
 from briefsearch.retrieval.aliases import expand_query, mine_aliases
-from briefsearch.retrieval.crosslingual import TermBridge, content_words, feedback_terms, merged
-from briefsearch.retrieval.feedback import rocchio
-from briefsearch.retrieval.fusion import (
-    agreement_weights,
-    coverage_weights,
-    latin_weights,
-    reciprocal_rank_fusion,
-    weighted_score_fusion,
-)
-from briefsearch.retrieval.late_interaction import rerank
-from briefsearch.retrieval.query import is_crosslingual, latin_share, lexical_query
-from briefsearch.retrieval.sentence_lexical import SentenceLexical
+from briefsearch.retrieval.crosslingual import TermBridge, content_words, is_crosslingual, merged
+from briefsearch.retrieval.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from briefsearch.retrieval.sentence_signal import SentenceMaxSim
-from briefsearch.retrieval.sentence_window import SentenceWindows
-from briefsearch.retrieval.smoothing import smooth_by_group
-from briefsearch.store.lexical import LexicalAnalyzer, Term
+from briefsearch.store.lexical import LexicalAnalyzer
 from briefsearch.store.vectors import VectorSearch
-from briefsearch.store.versions import DocumentRecord, LoadedIndex, check_compatible, load_index
+from briefsearch.store.versions import LoadedIndex
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import DocumentRecord, SearchFilters, SearchHit, SearchResult, Term
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
@@ -55,19 +38,6 @@ MODES = ("hybrid", "dense", "lexical")
 def normalize_query(query: str) -> str:
     """NFC (decomposed Hangul from macOS clients) and collapsed whitespace."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", query)).strip()
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Restrict a search to some documents; every given condition must hold."""
-
-    doc_ids: tuple[str, ...] = ()
-    date_from: str | None = None  # ISO date, inclusive; partial dates allowed ("2024", "2024-03")
-    date_to: str | None = None
-    publisher: str | None = None  # case-insensitive substring
-
-    def active(self) -> bool:
-        return bool(self.doc_ids or self.date_from or self.date_to or self.publisher)
 
 
 def _date_bounds(text: str, end: bool) -> date:
@@ -109,34 +79,6 @@ def _matches(doc: DocumentRecord, filters: SearchFilters) -> bool:
     return True
 
 
-@dataclass(slots=True)
-class SearchHit:
-    rank: int
-    score: float
-    chunk: Chunk
-    dense_score: float | None = None
-    dense_rank: int | None = None
-    lexical_score: float | None = None
-    lexical_rank: int | None = None
-    matched_terms: list[str] = field(default_factory=list)
-    duplicates: list[Chunk] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    query: str
-    mode: str
-    took_ms: float
-    hits: list[SearchHit]
-    timings: dict[str, float]
-    # what the search computed about the query, so /ask does not analyze or embed it again
-    terms: list[Term] = field(default_factory=list)
-    vector: np.ndarray | None = None  # None in lexical mode
-    # per English content word, its Korean nouns from the term bridge (None: the search did not map them, as
-    # outside a cross-lingual hybrid search or with the bridge off), so /ask's bridge coverage does not map again
-    bridged: list[dict[str, float]] | None = None
-
-
 class Searcher:
     """Holds the encoder, the analyzer and the loaded index; thread-safe for concurrent searches."""
 
@@ -151,19 +93,11 @@ class Searcher:
         # (char_start, char_end, is summary) per chunk, for the near-duplicate check
         self._spans = {cid: (c.char_start, c.char_end, c.kind == "summary") for cid, c in loaded.chunks.items()}
         self.sentences = SentenceMaxSim(loaded.chunks, loaded.sentence_vectors)
-        self.windows = SentenceWindows(loaded.chunks, loaded.sentence_vectors)  # built per size on first use
         # the index type comes from the file (as the manifest recorded it), its search knobs from settings
         self.vectors = VectorSearch(loaded.faiss_index, settings.faiss_ef_search, settings.faiss_nprobe,
                                     settings.faiss_exact_below)
         self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
-        # the second stage's passage token states (empty: the index was built without late_interaction)
-        self.passage_tokens = loaded.token_states.lookup() if loaded.token_states is not None else {}
         self._previous_bridge = previous_bridge  # the last index version's, which the term bridge builds on
-
-    @functools.cached_property
-    def sentence_bm25(self) -> SentenceLexical:
-        """BM25 over single sentences, built on first use (only sentence_lexical_weight > 0 uses it)."""
-        return SentenceLexical(self.index.chunks, self.settings.bm25_k1, self.settings.bm25_b)
 
     @functools.cached_property
     def term_bridge(self) -> TermBridge:
@@ -175,15 +109,6 @@ class Searcher:
         log.info("term bridge: %d Korean nouns in %.2f s", len(bridge.terms), bridge.build_seconds)
         return bridge
 
-    @functools.cached_property
-    def idf(self) -> dict[str, float]:
-        """BM25 (Lucene) idf of every passage term, for the cross-lingual feedback's term choice."""
-        frequency: Counter[str] = Counter()
-        for terms in self._terms.values():
-            frequency.update(terms)
-        n = len(self._terms)
-        return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
-
     def bridged_words(self, text: str) -> list[dict[str, float]]:
         """Per English content word of ``text``, the Korean corpus nouns the term bridge maps it to (with their
         weights); the word vectors are kept in the query cache, so /ask asking again costs no forward pass."""
@@ -193,22 +118,14 @@ class Searcher:
         return self.term_bridge.map_words(self.encoder.encode_short(words), self.settings.crosslingual_bridge_floor,
                                           self.settings.crosslingual_bridge_per_word)
 
-    def crosslingual_rankings(self, bridged: list[dict[str, float]], dense: list[tuple[int, float]], depth: int,
+    def crosslingual_rankings(self, bridged: list[dict[str, float]], depth: int,
                               allowed: set[int] | None) -> list[tuple[list[tuple[int, float]], float]]:
-        """The Korean BM25 rankings a cross-lingual question gets (term bridge, feedback), each with its weight;
-        ``bridged``: the question's words mapped by the term bridge (``bridged_words``)."""
-        out = []
-        if self.settings.crosslingual_bridge_weight > 0:
-            mapped = merged(bridged)
-            if mapped:
-                out.append((self.index.lexical.search_weighted(mapped, depth, allowed),
-                            self.settings.crosslingual_bridge_weight))
-        if self.settings.crosslingual_prf_weight > 0 and dense:
-            top = [self._terms.get(i, set()) for i, _ in dense[:self.settings.crosslingual_prf_depth]]
-            wanted = feedback_terms(top, self.idf, self.settings.crosslingual_prf_terms)
-            out.append((self.index.lexical.search_weighted(wanted, depth, allowed),
-                        self.settings.crosslingual_prf_weight))
-        return [(ranking, weight) for ranking, weight in out if ranking]
+        """The Korean BM25 ranking a cross-lingual question gets from the term bridge, with its weight (none when
+        the bridge is off or maps no word); ``bridged``: the question's words mapped by it (``bridged_words``)."""
+        weight = self.settings.crosslingual_bridge_weight
+        mapped = merged(bridged) if weight > 0 else {}
+        ranking = self.index.lexical.search_weighted(mapped, depth, allowed) if mapped else []
+        return [(ranking, weight)] if ranking else []
 
     def passage_terms(self, chunk_id: int) -> set[str]:
         """The BM25 terms of a passage (empty for an unknown id)."""
@@ -260,17 +177,13 @@ class Searcher:
         if allowed is not None and not allowed:
             return SearchResult(text, mode, (time.perf_counter() - started) * 1000, [], timings)
 
-        sentence_ranked: list[tuple[int, float]] = []  # filled beside the forward pass, with the lexical side
         # a name in the original script ("Jiuquan", "Suncatcher") brings its Korean name along
         wanted_text = expand_query(text, self.aliases) if self.settings.query_aliases else text
 
         def analyze_and_match() -> tuple[list[Term], list[tuple[int, float]], float]:
             t0 = time.perf_counter()
             terms = self.analyzer.analyze(wanted_text)  # also for dense: the matched terms shown with each hit
-            wanted = lexical_query(terms, wanted_text) if self.settings.query_analysis else [t.term for t in terms]
-            ranked = self.index.lexical.search(wanted, depth, allowed) if mode != "dense" else []
-            if mode == "hybrid" and self.settings.sentence_lexical_weight > 0:
-                sentence_ranked[:] = self.sentence_bm25.search(wanted, depth, allowed)
+            ranked = self.index.lexical.search([t.term for t in terms], depth, allowed) if mode != "dense" else []
             return terms, ranked, (time.perf_counter() - t0) * 1000
 
         vector = None
@@ -292,7 +205,7 @@ class Searcher:
                 t1 = time.perf_counter()
                 if self.settings.crosslingual_bridge_weight > 0:
                     bridged = self.bridged_words(text)
-                cross_lexical = self.crosslingual_rankings(bridged or [], dense, depth, allowed)
+                cross_lexical = self.crosslingual_rankings(bridged or [], depth, allowed)
                 timings["crosslingual_ms"] = (time.perf_counter() - t1) * 1000
 
         t0 = time.perf_counter()
@@ -301,89 +214,41 @@ class Searcher:
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = self._fuse(dense, lexical, query_terms, text, cross, sentence_ranked, cross_lexical)
-            if self.settings.prf_weight > 0 and vector is not None:
-                # the query moved towards the first search's top passages; the dense side searched again
-                t1 = time.perf_counter()
-                feedback = [i for i, _ in fused[:self.settings.prf_depth]]
-                moved = rocchio(vector, self.vectors.index.reconstruct_batch(np.array(feedback, dtype=np.int64)),
-                                self.settings.prf_weight)
-                dense = self._dense(moved[None, :], depth, allowed, cross)
-                fused = self._fuse(dense, lexical, query_terms, text, cross, sentence_ranked, cross_lexical)
-                timings["feedback_ms"] = (time.perf_counter() - t1) * 1000
-            if self.settings.smooth_weight > 0:
-                fused = smooth_by_group(fused, self._group_of, self.settings.smooth_weight)
-            rerank_weight = self.settings.rerank_weight
-            if cross and self.settings.crosslingual_rerank_weight is not None:
-                rerank_weight = self.settings.crosslingual_rerank_weight
-            if rerank_weight > 0 and self.passage_tokens and self.encoder.has_token_states:
-                t1 = time.perf_counter()
-                fused = rerank(fused, self.query_tokens(wanted_text), self.passage_tokens,
-                               self.settings.rerank_depth, rerank_weight)
-                timings["rerank_ms"] = (time.perf_counter() - t1) * 1000
+            fused = self._fuse(dense, lexical, cross_lexical if cross else None)
         hits = self._collapse(fused, k, dense, lexical, query_terms)
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(text, mode, (time.perf_counter() - started) * 1000, hits, timings, query_terms,
                             vector, bridged)
 
-    def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], query_terms: list[Term],
-              text: str, cross: bool, sentence_lexical: list[tuple[int, float]],
-              cross_lexical: list[tuple[list[tuple[int, float]], float]] = ()) -> list[tuple[int, float]]:
-        """The two sides fused, with the side weights the settings call for (``cross``: the question is
-        cross-lingual, as ``search`` decided)."""
-        weights: tuple[float, ...] = (self.settings.dense_weight, 1 - self.settings.dense_weight)
-        if self.settings.crosslingual_dense_only and cross:
+    def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
+              cross_lexical: list[tuple[list[tuple[int, float]], float]] | None) -> list[tuple[int, float]]:
+        """The dense and lexical rankings fused by ``dense_weight``; for a cross-lingual question
+        (``cross_lexical``: its Korean rankings with their weights) with ``crosslingual_dense_only``, the dense
+        ranking and its Korean rankings instead."""
+        if cross_lexical is not None and self.settings.crosslingual_dense_only:
             # BM25 over Korean morphemes cannot match an English question's words: only its Korean rankings
             extra = [w for _, w in cross_lexical]
             return self._combine([dense, *(r for r, _ in cross_lexical)], (max(0.0, 1 - sum(extra)), *extra))
-        elif self.settings.coverage_fusion:
-            weights = coverage_weights(self.settings.dense_weight,
-                                       self.index.lexical.coverage([t.term for t in query_terms]))
-        elif self.settings.latin_lexical_slope > 0:
-            weights = latin_weights(self.settings.dense_weight, latin_share(text), self.settings.latin_lexical_slope)
-        elif self.settings.agreement_floor < 1:
-            weights = agreement_weights(self.settings.dense_weight, dense, lexical, self.settings.agreement_depth,
-                                        self.settings.agreement_floor)
-        rankings = [dense, lexical]
-        share = self.settings.sentence_lexical_weight
-        if share > 0 and sentence_lexical:  # the lexical weight shared between passages and their best sentences
-            rankings.append(sentence_lexical)
-            weights = (weights[0], weights[1] * (1 - share), weights[1] * share)
-        return self._combine(rankings, weights)
+        return self._combine([dense, lexical], (self.settings.dense_weight, 1 - self.settings.dense_weight))
 
     def _combine(self, rankings: list[list[tuple[int, float]]], weights: tuple[float, ...]) -> list[tuple[int, float]]:
         if self.settings.fusion == "rrf":
             return reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
         return weighted_score_fusion(rankings, weights)
 
-    def _group_of(self, chunk_id: int) -> tuple[str, ...]:
-        """The structure group smoothing shares scores within: the document, or a section of it."""
-        chunk = self.index.chunks[chunk_id]
-        return (chunk.doc_id, *chunk.section_path[:self.settings.smooth_level])
-
-    def query_tokens(self, text: str) -> np.ndarray:
-        """The query's e5 token states (one more forward pass), for the late-interaction stage."""
-        return self.encoder.token_states([self.encoder.query_prefix + text])[0]
-
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None,
                cross: bool = False) -> list[tuple[int, float]]:
-        """FAISS's top passages; with ``sentence_weight`` their cosine is blended with their best sentence's
-        (a cross-lingual question's share: ``crosslingual_sentence_weight`` when set), and with
-        ``window_weight`` with their best window of ``window_sentences`` sentences."""
+        """FAISS's top passages, their cosine blended with their best sentence's by ``sentence_weight`` (a
+        cross-lingual question's share: ``crosslingual_sentence_weight`` when set)."""
         ranked = self.vectors.search(vector, depth, allowed)
-        if not ranked:
-            return []
         weight = self.settings.sentence_weight
         if cross and self.settings.crosslingual_sentence_weight is not None:
             weight = self.settings.crosslingual_sentence_weight
-        window = self.settings.window_weight
-        if not weight and not window:
+        if not ranked or not weight:
             return ranked
-        ids = [i for i, _ in ranked]
-        best = self.sentences.scores(vector[0], ids) if weight else {}
-        windows = self.windows.scores(vector[0], ids, self.settings.window_sentences) if window else {}
-        own = max(0.0, 1 - weight - window)  # the passage's own cosine keeps what the two shares leave
-        blended = [(i, own * s + weight * best.get(i, s) + window * windows.get(i, s)) for i, s in ranked]
+        best = self.sentences.scores(vector[0], [i for i, _ in ranked])
+        own = max(0.0, 1 - weight)  # the passage's own cosine keeps what the sentence share leaves
+        blended = [(i, own * s + weight * best.get(i, s)) for i, s in ranked]
         return sorted(blended, key=lambda kv: (-kv[1], kv[0]))
 
     def _collapse(self, fused: list[tuple[int, float]], k: int, dense: list[tuple[int, float]],
@@ -430,19 +295,3 @@ class Searcher:
         if not ta or not tb:
             return False
         return len(ta & tb) / min(len(ta), len(tb)) >= self.settings.dedup_overlap
-
-
-def open_searcher(settings: Settings, build: bool = True, progress: bool = True) -> Searcher:
-    """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
-    # Kiwi (~2 s) loads while the encoder loads: cold start is the longer of the two, not the sum
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        kiwi = pool.submit(lambda: KoreanText().warm())  # warmed: the first query is as fast as the rest
-        encoder = Encoder(settings, progress=progress)
-        korean = kiwi.result()
-    status = index_status(settings, encoder.identity)
-    if status.state != "fresh" and build:
-        log.warning("index %s (%s): building", status.state, status.reason)
-        rebuild_index(settings, encoder, korean=korean, progress=progress, only_if_needed=True)
-    loaded = load_index(settings.index_dir)
-    check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
-    return Searcher(loaded, encoder, settings, korean=korean).warm()

@@ -6,37 +6,25 @@ is diluted by its neighbours. Every sentence was embedded at build time (for
 candidates' sentence vectors and a segmented maximum. Only the candidates' rows
 are multiplied: the whole matrix grows ~5x faster than the passages
 (bench/growth.md measured it as the main search cost at 100k passages).
-The same plumbing scores any other unit a passage is cut into (sentence
-windows, retrieval/sentence_window.py): ``from_groups``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
+from briefsearch.types import Chunk
 
 
 class SentenceMaxSim:
-    """Per passage: the maximum cosine between the query and any of its unit vectors (by default its sentences)."""
+    """Per passage: the maximum cosine between the query and any of its sentence vectors."""
 
-    def __init__(self, chunks: Mapping[int, Chunk], sentence_vectors: np.ndarray) -> None:
-        self._group({cid: c.sentence_rows for cid, c in chunks.items()}, sentence_vectors)
-
-    @classmethod
-    def from_groups(cls, groups: Mapping[int, Sequence[int]], matrix: np.ndarray) -> SentenceMaxSim:
-        """Max-sim over ``matrix`` rows, grouped per passage by ``groups`` (chunk id -> rows)."""
-        scorer = cls.__new__(cls)
-        scorer._group(groups, matrix)
-        return scorer
-
-    def _group(self, groups: Mapping[int, Sequence[int]], matrix: np.ndarray) -> None:
+    def __init__(self, chunks: Mapping[int, Chunk], matrix: np.ndarray) -> None:
         self.matrix = matrix
         ids, rows, starts = [], [], []
-        for chunk_id, chunk_rows in groups.items():
-            good = [r for r in chunk_rows if 0 <= r < len(matrix)]
+        for chunk_id, chunk in chunks.items():
+            good = [r for r in chunk.sentence_rows if 0 <= r < len(matrix)]
             if good:
                 ids.append(chunk_id)
                 starts.append(len(rows))
@@ -47,7 +35,7 @@ class SentenceMaxSim:
         self.position = {int(c): i for i, c in enumerate(ids)}
 
     def scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
-        """Max-sim of the given passages (those without unit vectors are left out)."""
+        """Max-sim of the given passages (those without sentence vectors are left out)."""
         wanted = [cid for cid in dict.fromkeys(chunk_ids) if cid in self.position]
         if not wanted:
             return {}

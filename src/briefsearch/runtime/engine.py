@@ -1,5 +1,7 @@
 """The loaded model and index behind a long-running service, swapped to new index versions live.
 
+``open_searcher`` loads the model and the index once (building the index first when allowed and needed).
+
 Requests take ``engine.current`` once and use that (searcher, answerer) pair to
 the end, so a swap never changes the index under a request in flight; the
 swap itself is one attribute assignment. New versions come from this process
@@ -16,18 +18,41 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from briefsearch.answer.answerer import Answerer
-from briefsearch.build.manage import ChangeResult, CorpusManager, DocumentInput
-from briefsearch.build.pipeline import chunker_identity
 from briefsearch.config import Settings
+from briefsearch.embedding.encoder import Encoder
 from briefsearch.errors import LibraryBusyError, ServerFaultError
-from briefsearch.retrieval.searcher import Searcher, open_searcher
-from briefsearch.store.versions import check_compatible, live_version, load_index
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.store.versions import check_compatible, chunker_identity, live_version, load_index
+from briefsearch.text.korean import KoreanText
+
+if TYPE_CHECKING:  # names for annotations; the build side is imported where a change runs (``_install``)
+    from briefsearch.build.manage import ChangeResult, CorpusManager, DocumentInput
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def open_searcher(settings: Settings, build: bool = True, progress: bool = True) -> Searcher:
+    """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
+    # the one place the query side reaches into the build: is the index current, and build it if allowed
+    # (serve, --build); imported here so that searching and answering never load the build pipeline
+    from briefsearch.build.pipeline import index_status, rebuild_index
+
+    # Kiwi (~2 s) loads while the encoder loads: cold start is the longer of the two, not the sum
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        kiwi = pool.submit(lambda: KoreanText().warm())  # warmed: the first query is as fast as the rest
+        encoder = Encoder(settings, progress=progress)
+        korean = kiwi.result()
+    status = index_status(settings, encoder.identity)
+    if status.state != "fresh" and build:
+        log.warning("index %s (%s): building", status.state, status.reason)
+        rebuild_index(settings, encoder, korean=korean, progress=progress, only_if_needed=True)
+    loaded = load_index(settings.index_dir)
+    check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
+    return Searcher(loaded, encoder, settings, korean=korean).warm()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +90,9 @@ class Engine:
             raise
 
     def _install(self, searcher: Searcher) -> None:
+        # the corpus manager (add/remove) is the build side: imported here, not with the query path
+        from briefsearch.build.manage import CorpusManager
+
         self.current = Serving(searcher, Answerer(searcher))
         self.manager = CorpusManager(self.settings, searcher.encoder, searcher.korean)
         self.state = "ready"

@@ -1,4 +1,5 @@
-"""Join the Ray cluster the settings name, or start a local Ray instance: one place for both Ray commands.
+"""Join the Ray cluster the settings name, or start a local Ray instance, and the settings of a Ray worker:
+one place for both Ray commands (``index build --ray`` and ``serve --ray``).
 
 Ray is an optional extra (``pip install -e ".[ray]"``); only ``--ray`` commands import it.
 """
@@ -14,8 +15,14 @@ from briefsearch.errors import BriefsearchError
 
 log = logging.getLogger(__name__)
 # every Ray worker (replica, encoder actor) runs its forward passes on one thread each: more threads per pass
-# stalled small matmuls on these 2-core machines (README, Performance), and Ray reserves whole CPUs per worker
+# stalled small matmuls on these 2-core machines (docs/performance.md), and Ray reserves whole CPUs per worker
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def worker_settings(settings: Settings, cpus: float) -> Settings:
+    """Settings for a Ray worker holding ``cpus`` CPUs: one thread per forward pass, one pass per CPU."""
+    passes = max(1, int(cpus))
+    return settings.model_copy(update={"torch_threads": 1, "build_workers": passes, "encode_workers": passes})
 
 
 class RayUnavailableError(BriefsearchError):

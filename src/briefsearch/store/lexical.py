@@ -9,13 +9,13 @@ become the same terms wherever they appear.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
 from briefsearch.text.korean import KoreanText
+from briefsearch.types import Term
 
 ANALYZER_VERSION = "kiwi-morph-v1"
 
@@ -23,14 +23,6 @@ ANALYZER_VERSION = "kiwi-morph-v1"
 _KEEP = {"NNG", "NNP", "NR", "XR", "VV", "VA", "SL", "SH", "SN", "W_SERIAL", "W_HASHTAG"}
 _UNIT_AFTER_NUMBER = {"NR", "NNB", "NNG", "SL"}  # 억, 년/위안/개, 배, TOPS ...
 _BOUND_NOUN_STOP = {"것", "수", "바", "데", "등", "때", "중", "및"}
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """An index term and the text it came from (for highlighting)."""
-
-    term: str
-    surface: str
 
 
 def _norm(form: str) -> str:
@@ -108,13 +100,6 @@ class LexicalIndex:
         bm25 = bm25s.BM25.load(str(directory), show_progress=False)
         ids = np.array(json.loads((directory / "chunk_ids.json").read_text(encoding="utf-8")), dtype=np.int64)
         return cls(bm25, ids)
-
-    def coverage(self, terms: list[str]) -> float:
-        """Share of query terms the index's vocabulary holds (1.0 for no terms: nothing to miss)."""
-        if not terms:
-            return 1.0
-        vocab = self.bm25.vocab_dict
-        return sum(t in vocab for t in terms) / len(terms)
 
     def _mask(self, allowed: set[int] | None) -> np.ndarray | None:
         if allowed is None:

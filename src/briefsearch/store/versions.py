@@ -13,7 +13,6 @@ Layout under ``<data_dir>/index/``::
         lexical/         bm25s index over Korean morphemes (rows = chunk ids)
         sentences.npy    one vector per distinct sentence, for extractive answers (float16 by default:
                          half the bytes, the same answers; the manifest's ``sentence_dtype``)
-        tokens.npy, token_index.npy   with late_interaction: passages' e5 token states (float16), their rows
 
 A version directory is complete before ``CURRENT`` names it, so a build that
 dies leaves the previous index serving; stale versions are removed afterwards.
@@ -26,17 +25,18 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from briefsearch.chunking.chunker import Chunk
+from briefsearch.chunking.chunker import CHUNKER_VERSION
+from briefsearch.config import Settings
 from briefsearch.errors import IndexIncompatibleError, IndexMissingError
-from briefsearch.retrieval.late_interaction import PassageTokens
-from briefsearch.store.lexical import LexicalIndex
+from briefsearch.store.lexical import ANALYZER_VERSION, LexicalIndex
 from briefsearch.store.vectors import EXACT, build_vector_index, factory_kind, index_kind
+from briefsearch.types import Chunk, DocumentRecord
 
 FORMAT_VERSION = 2  # 2: index type by size, float16 sentence vectors
 POINTER = "CURRENT"
@@ -64,27 +64,6 @@ class IndexManifest:
 
 
 @dataclass(slots=True)
-class DocumentRecord:
-    """A document as served by ``/documents``."""
-
-    doc_id: str
-    title: str
-    publisher: str
-    date: str
-    kind: str
-    source: str
-    encoding: str
-    sha256: str
-    chunk_count: int
-    text: str = field(repr=False, default="")
-    # structure for the document view: kind, heading type, text and source span of every block
-    blocks: list[dict] = field(repr=False, default_factory=list)
-    original: str = ""  # the uploaded PDF/DOCX/HWPX/HWP when ``source`` is its text rendition
-    origin: str = "corpus"  # "corpus" (seed manifest) or "added" (briefsearch add / POST /documents)
-    added_at: str = ""
-
-
-@dataclass(slots=True)
 class LoadedIndex:
     """Everything search needs, held in memory."""
 
@@ -95,7 +74,6 @@ class LoadedIndex:
     documents: dict[str, DocumentRecord]
     lexical: LexicalIndex
     sentence_vectors: np.ndarray
-    token_states: PassageTokens | None = None  # with late_interaction: every passage's e5 token states
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -128,19 +106,17 @@ def read_manifest(index_dir: Path) -> IndexManifest | None:
 
 def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                 documents: list[DocumentRecord], lexical: LexicalIndex,
-                sentence_vectors: np.ndarray | None = None, ef_construction: int = 80,
-                token_states: PassageTokens | None = None) -> Path:
+                sentence_vectors: np.ndarray | None = None, ef_construction: int = 80) -> Path:
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
     version = write_version(index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
-                            ef_construction, token_states)
+                            ef_construction)
     publish_version(index_dir, version)
     return version
 
 
 def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                   documents: list[DocumentRecord], lexical: LexicalIndex,
-                  sentence_vectors: np.ndarray | None = None, ef_construction: int = 80,
-                  token_states: PassageTokens | None = None) -> Path:
+                  sentence_vectors: np.ndarray | None = None, ef_construction: int = 80) -> Path:
     """Write a complete version directory (not yet live): temp dir, fsync every file, one rename.
 
     The FAISS index is of ``manifest.index_type``; sentence vectors are stored as ``manifest.sentence_dtype``.
@@ -168,8 +144,6 @@ def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray,
             np.save(fh, np.ascontiguousarray(sentence_vectors, dtype=np.dtype(manifest.sentence_dtype)))
             fh.flush()
             os.fsync(fh.fileno())
-        if token_states is not None:
-            token_states.save(tmp)
         # the manifest goes last: a version directory with a manifest is complete
         _fsync_write(tmp / "manifest.json", json.dumps(_manifest_dict(manifest), ensure_ascii=False, indent=1).encode())
         final = index_dir / name
@@ -228,6 +202,21 @@ def remove_build_leftovers(index_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def chunker_identity(settings: Settings) -> dict:
+    """Everything that changes how text becomes chunks (and their BM25 rows): the manifest's ``chunker``.
+
+    Here, not in chunking/, because it names the store's lexical analyzer and BM25 parameters too.
+    """
+    return {
+        "version": CHUNKER_VERSION,
+        "max_chunk_tokens": settings.max_chunk_tokens,
+        "overlap_sentences": settings.overlap_sentences,
+        "passage_prefix": settings.passage_prefix,
+        "lexical_analyzer": ANALYZER_VERSION,
+        "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
+    }
+
+
 def check_compatible(manifest: IndexManifest, model_identity: dict, chunker: dict) -> None:
     """Refuse an index built by another model or chunker: its vectors would not be comparable."""
     if manifest.format_version != FORMAT_VERSION:
@@ -269,8 +258,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
     sentence_vectors = np.load(version / "sentences.npy")
     if index_kind(faiss_index) != factory_kind(manifest.index_type, int(manifest.model["dim"])):
         raise IndexIncompatibleError(f"index at {version}: vectors.faiss is not the manifest's {manifest.index_type}")
-    token_states = PassageTokens.load(version)
     if faiss_index.ntotal != len(chunks) or manifest.n_chunks != len(chunks) or len(lexical.chunk_ids) != len(chunks):
         raise IndexIncompatibleError(f"index at {version} is inconsistent (vectors, passages, BM25); rebuild it")
     return LoadedIndex(path=version, manifest=manifest, faiss_index=faiss_index, chunks=chunks, documents=documents,
-                       lexical=lexical, sentence_vectors=sentence_vectors, token_states=token_states)
+                       lexical=lexical, sentence_vectors=sentence_vectors)

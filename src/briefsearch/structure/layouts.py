@@ -31,7 +31,7 @@ class HeadingRule:
 
     ``pattern`` is matched against the cleaned line (group ``num`` numbers the
     heading, group ``title`` names it). A heading must also pass the general
-    sanity checks of ``briefsearch.structure.parser`` (short, not a sentence, not a formula,
+    sanity checks of ``briefsearch.structure.headings`` (short, not a sentence, not a formula,
     not inside running text).
     """
 

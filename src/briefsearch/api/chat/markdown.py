@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from briefsearch.answer.answerer import Answer, AnswerCitation
 from briefsearch.api.chat import section_titles
 from briefsearch.api.chat.citation_links import citation_url
 from briefsearch.text.bullets import GLYPH, LETTER_GLYPH, bullet_prefix
+from briefsearch.types import Answer, AnswerCitation
 
 # a line break inside a sentence, with the bullet (text/bullets.py's one glyph table) opening the next line
 _INNER_BULLETS = re.compile(rf"\s*\n\s*(?:(?:{GLYPH}|{LETTER_GLYPH})\s+)?")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 
 from briefsearch.api.access import GuardedRoute, writes
 from briefsearch.api.deps import EngineDep, SearcherDep
 from briefsearch.api.schemas import UNAVAILABLE, DocumentChange, DocumentDetail, DocumentSummary, ErrorResponse
-from briefsearch.build.manage import ChangeResult, DocumentInput
 from briefsearch.errors import DocumentTooLargeError, UnknownDocumentError
 from briefsearch.runtime.engine import Engine
+
+if TYPE_CHECKING:
+    from briefsearch.build.manage import ChangeResult
 
 router = APIRouter(prefix="/documents", tags=["documents"], route_class=GuardedRoute)
 
@@ -72,6 +74,9 @@ async def add_document(
     publisher: Annotated[str | None, Form()] = None,
     kind: Annotated[str | None, Form(description="e.g. weekly, report")] = None,
 ) -> DocumentChange:
+    # the build side, imported where a change is made so the query path loads none of it (tests/test_layering.py)
+    from briefsearch.build.manage import DocumentInput
+
     _require_loaded(engine)
     limit = engine.settings.max_upload_bytes
     if file.size is not None and file.size > limit:

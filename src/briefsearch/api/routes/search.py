@@ -17,7 +17,7 @@ from briefsearch.api.schemas import (
     SearchRequest,
     SearchResponse,
 )
-from briefsearch.retrieval.searcher import SearchFilters
+from briefsearch.types import SearchFilters
 
 router = APIRouter(tags=["search"], route_class=GuardedRoute)
 _ERRORS = {422: {"model": ErrorResponse, "description": "Invalid query or parameters"}, **UNAVAILABLE}
