@@ -23,6 +23,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 CORPUS_DIR = REPO_ROOT / "corpus"
+TIERS = ("unit", "integration", "e2e")  # tests/<tier>/; unit never reaches the fixtures below (tests/unit/conftest.py)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier (its folder), so ``-m unit`` or ``-m "not e2e"`` select by tier."""
+    tests = Path(__file__).parent
+    for item in items:
+        tier = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else None
+        if tier in TIERS:
+            item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import pytest
 from briefsearch.build.pipeline import build_index, corpus_state, index_status
 from briefsearch.chunking.chunker import CHUNKER_VERSION, MODEL_WINDOW, Chunker
 from briefsearch.config import REPO_ROOT, Settings
-from briefsearch.errors import IndexIncompatibleError, IndexMissingError
+from briefsearch.errors import IndexIncompatibleError
 from briefsearch.ingest.sources import load_manifest, read_original, read_source
 from briefsearch.store.versions import (
     POINTER,
@@ -157,15 +157,6 @@ def test_stored_vectors_are_the_passage_embeddings(built, encoder) -> None:
     scores, ids = loaded.faiss_index.search(query, 3)
     assert int(ids[0][0]) == chunk.chunk_id
     assert scores[0][0] == pytest.approx(1.0, abs=1e-3)
-
-
-def test_load_index_of_empty_dir_is_missing(tmp_path: Path) -> None:
-    with pytest.raises(IndexMissingError, match="build"):
-        load_index(tmp_path / "index")
-    (tmp_path / "index").mkdir()
-    (tmp_path / "index" / POINTER).write_text("v-gone", encoding="utf-8")
-    with pytest.raises(IndexMissingError):
-        load_index(tmp_path / "index")
 
 
 # ------------------------------------------------------------------ atomic publishing

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from briefsearch.api.access_log import ACCESS_LOGGER
 from briefsearch.api.app import create_app
 
-FIXTURES = Path(__file__).parent / "fixtures" / "openwebui"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "openwebui"
 QUESTION = "광둥성의 범용 AI 산업 목표는?"
 
 

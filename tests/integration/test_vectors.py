@@ -26,7 +26,7 @@ D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47
 
 def dev_questions(n: int) -> list[str]:
     """The first ``n`` Korean dev questions (never test questions)."""
-    path = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
+    path = Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r["question"] for r in rows if r["split"] == "dev" and not r["question"].isascii()][:n]
 

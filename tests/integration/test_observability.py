@@ -12,11 +12,11 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import ValidationError
+from unit.test_observability import restore_logging  # noqa: F401  (fixture)
 
 from briefsearch.api.access_log import ACCESS_LOGGER
 from briefsearch.api.app import create_app
-from briefsearch.api.logging_setup import HANDLER_NAME, UVICORN_LOGGERS, configure_logging, json_formatter
+from briefsearch.api.logging_setup import json_formatter
 from briefsearch.config import Settings
 
 QUESTION = "광둥성의 범용 AI 산업 목표는?"
@@ -209,45 +209,7 @@ def test_metrics_need_the_api_key_when_keys_are_configured(settings, searcher, a
     assert (rejected["route"], rejected["status"], served["status"]) == ("/metrics", 401, 200)
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """configure_logging owns the root logger; put back what pytest and other tests had."""
-    root = logging.getLogger()
-    saved = list(root.handlers), root.level
-    saved_uvicorn = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).propagate,
-                         logging.getLogger(n).level) for n in UVICORN_LOGGERS}
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
-    for name, (handlers, propagate, level) in saved_uvicorn.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.propagate, logger.level = propagate, level
-
-
-def test_configure_logging_is_idempotent_and_routes_uvicorn_through_json(settings, restore_logging) -> None:
-    variant = settings.model_copy(update={"log_format": "json", "log_level": "WARNING"})
-    configure_logging(variant)
-    configure_logging(variant)
-    root = logging.getLogger()
-    assert [h.get_name() for h in root.handlers] == [HANDLER_NAME]
-    assert root.level == logging.WARNING
-    uvicorn_error = logging.getLogger("uvicorn.error")
-    assert uvicorn_error.propagate and not uvicorn_error.handlers
-    record = uvicorn_error.makeRecord("uvicorn.error", logging.ERROR, __file__, 1, "Application startup %s",
-                                      ("failed",), None)
-    line = json.loads(root.handlers[0].format(record))
-    assert (line["logger"], line["level"], line["message"]) == ("uvicorn.error", "ERROR", "Application startup failed")
-
-    configure_logging(settings)  # text, the default
-    assert len(root.handlers) == 1 and root.level == logging.INFO
-    assert not root.handlers[0].format(record).startswith("{")
-
-
-def test_the_app_leaves_the_root_logger_alone(settings, searcher, restore_logging) -> None:
+def test_the_app_leaves_the_root_logger_alone(settings, searcher, restore_logging) -> None:  # noqa: F811  (fixture imported from unit/)
     """FastMCP's constructor (run by the app's start-up, for /mcp) calls logging.basicConfig: in a process whose
     root logger had no handler (a Ray replica, a library user) the app added a handler and set WARNING."""
     root = logging.getLogger()
@@ -264,12 +226,3 @@ def test_the_app_leaves_the_root_logger_alone(settings, searcher, restore_loggin
     root.setLevel(logging.ERROR)
     with TestClient(create_app(settings, searcher=searcher)):
         assert root.handlers == [own] and root.level == logging.ERROR
-
-
-def test_log_settings_are_validated() -> None:
-    assert Settings(log_level="debug").log_level == "DEBUG"
-    with pytest.raises(ValidationError):
-        Settings(log_level="loud")
-    with pytest.raises(ValidationError):
-        Settings(log_format="xml")
-    assert Settings().log_queries is False

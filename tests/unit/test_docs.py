@@ -20,7 +20,7 @@ import typer.main
 from briefsearch.cli import app
 from briefsearch.config import GROUPS, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 README_MAX_LINES = 250

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from briefsearch.config import REPO_ROOT
@@ -16,6 +17,12 @@ def _run(args: list[str], data_dir: Path, timeout: int = 600) -> subprocess.Comp
     env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "briefsearch.cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def _run_all(*calls: tuple[list[str], Path]) -> list[subprocess.CompletedProcess]:
+    """Independent commands side by side, each its own process as with ``_run`` (2 cores): results in order."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda call: _run(*call), calls))
 
 
 def test_search_json_is_the_api_response(searcher, client, data_dir: Path) -> None:
@@ -29,12 +36,14 @@ def test_search_json_is_the_api_response(searcher, client, data_dir: Path) -> No
 
 
 def test_search_readable_output_and_errors(searcher, data_dir: Path, tmp_path: Path) -> None:
-    proc = _run(["search", "웨강아오대만구 미래 10대 산업"], data_dir)
+    nothing = tmp_path / "nothing-here"  # no index; the session's model, so the run does not prepare one (~30 s)
+    nothing.mkdir()
+    (nothing / "models").symlink_to(data_dir / "models", target_is_directory=True)
+    proc, empty, missing = _run_all((["search", "웨강아오대만구 미래 10대 산업"], data_dir),
+                                    (["search", "   "], data_dir), (["search", "질문"], nothing))
     assert proc.returncode == 0, proc.stderr
     assert "[1]" in proc.stdout and "corpus/" in proc.stdout
-    empty = _run(["search", "   "], data_dir)
     assert empty.returncode == 4 and "empty" in empty.stderr
-    missing = _run(["search", "질문"], tmp_path / "nothing-here")
     assert missing.returncode == 3 and "briefsearch index build" in missing.stderr
 
 
@@ -50,13 +59,12 @@ def test_eval_cli_writes_reports_and_fails_below_thresholds(searcher, data_dir: 
 
 
 def test_search_mode_and_filters_on_the_command_line(searcher, data_dir: Path) -> None:
-    proc = _run(["search", "위성 연산", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "-k", "4", "--json"],
-                data_dir)
+    proc, bad = _run_all((["search", "위성 연산", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "-k", "4",
+                           "--json"], data_dir), (["search", "위성", "--mode", "fuzzy"], data_dir))
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
     assert body["mode"] == "lexical"
     assert body["results"] and {r["doc_id"] for r in body["results"]} == {"004_0772bc47312adfbb"}
-    bad = _run(["search", "위성", "--mode", "fuzzy"], data_dir)
     assert bad.returncode == 2
 
 
@@ -68,13 +76,16 @@ def _closed_port_url() -> str:
 
 def test_search_and_ask_against_a_running_service(live_server: str, client, data_dir: Path) -> None:
     """--url queries the service (no model loaded here) and prints exactly what it answered."""
-    proc = _run(["search", "중국 국가혁신지수 종합 순위는?", "-k", "3", "--json", "--url", live_server], data_dir)
+    args = ["ask", "위성 연산 목표", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "--json"]
+    proc, remote, bad, gone = _run_all(
+        (["search", "중국 국가혁신지수 종합 순위는?", "-k", "3", "--json", "--url", live_server], data_dir),
+        ([*args, "--url", live_server], data_dir),
+        (["ask", "광둥성 목표", "--date-from", "20xx", "--url", live_server], data_dir),
+        (["search", "광둥성 목표", "--url", _closed_port_url()], data_dir))
     assert proc.returncode == 0, proc.stderr
     api = client.post("/search", json={"query": "중국 국가혁신지수 종합 순위는?", "k": 3}).json()
     assert [r["chunk_id"] for r in json.loads(proc.stdout)["results"]] == [r["chunk_id"] for r in api["results"]]
 
-    args = ["ask", "위성 연산 목표", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "--json"]
-    remote = _run([*args, "--url", live_server], data_dir)
     assert remote.returncode == 0, remote.stderr
     body = json.loads(remote.stdout)
     assert body["passages"] and {p["doc_id"] for p in body["passages"]} == {"004_0772bc47312adfbb"}
@@ -83,45 +94,42 @@ def test_search_and_ask_against_a_running_service(live_server: str, client, data
     assert body["answer"] == api["answer"] and [p["chunk_id"] for p in body["passages"]] == [
         p["chunk_id"] for p in api["passages"]]
 
-    bad = _run(["ask", "광둥성 목표", "--date-from", "20xx", "--url", live_server], data_dir)
     assert bad.returncode == 4 and "422" in bad.stderr and "bad date" in bad.stderr
-    gone = _run(["search", "광둥성 목표", "--url", _closed_port_url()], data_dir)
     assert gone.returncode == 6 and "cannot query the service" in gone.stderr
     assert "Traceback" not in bad.stderr + gone.stderr
 
 
 def test_ask_takes_the_mode_and_filters_of_ask(searcher, client, data_dir: Path) -> None:
-    proc = _run(["ask", "위성 연산 목표", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "--json"], data_dir)
+    proc, bad = _run_all((["ask", "위성 연산 목표", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "--json"],
+                          data_dir), (["ask", "위성", "--date-to", "2026-13"], data_dir))
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
     api = client.post("/ask", json={"question": "위성 연산 목표", "mode": "lexical",
                                     "doc_ids": ["004_0772bc47312adfbb"]}).json()
     assert {p["doc_id"] for p in body["passages"]} == {"004_0772bc47312adfbb"}
     assert [p["chunk_id"] for p in body["passages"]] == [p["chunk_id"] for p in api["passages"]]
-    bad = _run(["ask", "위성", "--date-to", "2026-13"], data_dir)
     assert bad.returncode == 4 and "bad date" in bad.stderr
 
 
 def test_index_build_keeps_a_current_index_and_bad_files_exit_4(searcher, data_dir: Path, tmp_path: Path) -> None:
     version = (data_dir / "index" / "CURRENT").read_text()
-    proc = _run(["index", "build"], data_dir)
-    assert proc.returncode == 0 and "index is current" in proc.stdout, proc.stderr
-    assert (data_dir / "index" / "CURRENT").read_text() == version
-    missing = _run(["eval", "--questions", str(tmp_path / "none.jsonl")], data_dir)
-    assert missing.returncode == 4 and "No such file" in missing.stderr
     broken = tmp_path / "broken.jsonl"
     broken.write_text("{not json\n", encoding="utf-8")
-    bad = _run(["eval", "--questions", str(broken)], data_dir)
+    proc, missing, bad = _run_all((["index", "build"], data_dir),
+                                  (["eval", "--questions", str(tmp_path / "none.jsonl")], data_dir),
+                                  (["eval", "--questions", str(broken)], data_dir))
+    assert proc.returncode == 0 and "index is current" in proc.stdout, proc.stderr
+    assert (data_dir / "index" / "CURRENT").read_text() == version
+    assert missing.returncode == 4 and "No such file" in missing.stderr
     assert bad.returncode == 4 and "bad question line" in bad.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
 
 
 def test_index_status_compares_identities_without_preparing_the_model(searcher, data_dir: Path,
                                                                       tmp_path: Path) -> None:
-    fresh = _run(["index", "status"], data_dir)
-    assert fresh.returncode == 0 and fresh.stdout.startswith("fresh"), fresh.stdout + fresh.stderr
     empty = tmp_path / "empty"
-    missing = _run(["index", "status"], empty)
+    fresh, missing = _run_all((["index", "status"], data_dir), (["index", "status"], empty))
+    assert fresh.returncode == 0 and fresh.stdout.startswith("fresh"), fresh.stdout + fresh.stderr
     assert missing.returncode == 3 and missing.stdout.startswith("missing"), missing.stdout + missing.stderr
     assert not (empty / "models").exists()  # the model was neither prepared nor loaded
     assert "Traceback" not in missing.stderr
@@ -130,12 +138,12 @@ def test_index_status_compares_identities_without_preparing_the_model(searcher, 
 def test_model_errors_exit_5_without_a_traceback(tmp_path: Path) -> None:
     empty = tmp_path / "no-weights"
     empty.mkdir()
-    search = _run(["--model", str(empty), "search", "질문"], tmp_path / "data")
-    assert search.returncode == 5 and "no weights found" in search.stderr, search.stderr
     foreign = tmp_path / "foreign" / "models" / "multilingual-e5-small-q4"  # a folder we did not build
     foreign.mkdir(parents=True)
     (foreign / "notes.txt").write_text("not a model", encoding="utf-8")
-    prepare = _run(["model", "prepare"], tmp_path / "foreign")
+    search, prepare = _run_all((["--model", str(empty), "search", "질문"], tmp_path / "data"),
+                               (["model", "prepare"], tmp_path / "foreign"))
+    assert search.returncode == 5 and "no weights found" in search.stderr, search.stderr
     assert prepare.returncode == 5 and "not replacing it" in prepare.stderr, prepare.stderr
     assert (foreign / "notes.txt").is_file()
     assert "Traceback" not in search.stderr + prepare.stderr

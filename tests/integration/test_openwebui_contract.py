@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures" / "openwebui"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "openwebui"
 
 
 def recorded(name: str) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from briefsearch.embedding.cache import EmbeddingCache
-from briefsearch.retrieval.crosslingual import TermBridge, content_words, korean_nouns, merged
+from briefsearch.retrieval.crosslingual import TermBridge, korean_nouns, merged
 
 ENGLISH = "How many satellites does Google's Suncatcher plan put into low orbit?"
 KOREAN = "광둥성이 범용 인공지능 산업에서 2025년까지 이루려는 목표는?"
@@ -21,12 +21,6 @@ def _search(searcher, crosslingual: dict, question: str, k: int = 10):
         return searcher.search(question, k=k)
     finally:
         searcher.settings = base
-
-
-def test_content_words_drop_stop_words_and_keep_adjacent_pairs() -> None:
-    assert content_words("How many satellites will the Three-Body constellation launch?") == [
-        "satellites", "three-body", "constellation", "launch", "three-body constellation", "constellation launch"]
-    assert content_words("What is it?") == []
 
 
 def test_korean_nouns_are_one_kiwi_noun_each(searcher) -> None:

@@ -12,10 +12,10 @@ import pytest
 
 from briefsearch.config import REPO_ROOT
 
-PACKAGES = ("index", "service", "eval")  # the folders mapped onto the briefsearch package
+PACKAGE = REPO_ROOT / "src" / "briefsearch"
 MODULES = sorted(
-    f"briefsearch.{path.parent.name}.{path.stem}"
-    for package in PACKAGES for path in (REPO_ROOT / package).glob("*.py")
+    ".".join(("briefsearch", *path.relative_to(PACKAGE).with_suffix("").parts))
+    for path in PACKAGE.rglob("*.py")
     if ">>> " in path.read_text(encoding="utf-8")
 )
 

@@ -5,37 +5,10 @@ from __future__ import annotations
 import pytest
 
 from briefsearch.answer.answerer import Answerer
-from briefsearch.config import REPO_ROOT
 from briefsearch.retrieval.crosslingual import is_crosslingual
-from briefsearch.store.lexical import LexicalAnalyzer
 from briefsearch.types import SearchFilters
 
 D001, D003, D004 = "001_7307f45af5f7b1ae", "003_263747581c6563b7", "004_0772bc47312adfbb"
-
-
-@pytest.fixture(scope="module")
-def analyzer(korean) -> LexicalAnalyzer:
-    return LexicalAnalyzer(korean)
-
-
-def test_numbers_and_units_match_as_written(analyzer) -> None:
-    terms = analyzer.terms("핵심산업 규모 3,000억 위안, 단일 위성 최대 744TOPS, '25년까지")
-    assert {"3000", "3000억", "위안", "744", "tops", "744tops", "25년"} <= set(terms)
-    # the same figure written without the thousands separator gives the same terms
-    assert "3000억" in analyzer.terms("3000억 위안")
-
-
-def test_english_terms_and_chinese_names(analyzer) -> None:
-    terms = analyzer.terms("취젠(曲建) 부원장은 CASTED 보고서에서 양자 컴퓨팅을 언급")
-    assert {"曲建", "casted", "양자", "컴퓨팅", "양자컴퓨팅", "부원장"} <= set(terms)
-    assert not {"은", "에서", "을"} & set(terms)  # particles are not terms
-
-
-def test_surface_forms_for_highlighting(analyzer) -> None:
-    query = "744TOPS 위성을 발사한 곳은?"
-    surfaces = {t.term: t.surface for t in analyzer.analyze(query)}
-    assert surfaces["744tops"] == "744TOPS"
-    assert all(s in query for s in surfaces.values())
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
@@ -149,13 +122,6 @@ def test_search_and_ask_take_one_crosslingual_decision(searcher, question: str, 
     assert features["crosslingual"] is crosslingual
 
 
-def test_the_latin_share_of_a_question_is_counted_in_one_place() -> None:
-    """Two copies of the count (retrieval/ and answer/answerer.py) could drift apart; only crosslingual.py counts."""
-    sources = sorted((REPO_ROOT / "src" / "briefsearch").rglob("*.py"))
-    counting = [p.name for p in sources if ".isascii() for" in p.read_text(encoding="utf-8")]
-    assert counting == ["crosslingual.py"]
-
-
 def test_sentence_max_sim_is_the_best_sentence_cosine(searcher) -> None:
     """A sentence's own vector scores 1 against the passage holding it, and less against others."""
     chunk = next(c for c in searcher.index.chunks.values() if len(c.sentence_rows) >= 3)
@@ -168,7 +134,7 @@ def test_sentence_max_sim_is_the_best_sentence_cosine(searcher) -> None:
 
 def test_an_english_question_is_searched_on_the_dense_side_alone(searcher) -> None:
     """BM25 over Korean morphemes cannot match English words: a mostly-Latin question ranks as dense does
-    (without the term bridge and its own sentence weight, tests/test_crosslingual.py)."""
+    (without the term bridge and its own sentence weight, tests/integration/test_crosslingual.py)."""
     question = "Which Chinese cities have already demonstrated commercial eVTOL flights?"
     base = searcher.settings
     try:

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_citations import _alnum, _unexplained_gaps
 
 from briefsearch.answer.answerer import NO_ANSWER, Answerer
 from briefsearch.config import REPO_ROOT
-from briefsearch.evaluation.answers import calibrate, check_floors, load_off_corpus, run
+from briefsearch.evaluation.answers import check_floors, load_off_corpus, run
 from briefsearch.ingest.sources import read_original
+from integration.test_citations import _alnum, _unexplained_gaps
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
 
@@ -120,11 +120,6 @@ def test_answer_floors_are_read_from_the_thresholds_file(searcher, tmp_path: Pat
     assert "unknown floor" in check_floors(stats, floors)[0]
 
 
-def test_calibrate_picks_the_separating_threshold() -> None:
-    threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85])
-    assert 0.85 < threshold <= 0.9 and missed == 0 and false == 0
-
-
 def test_ask_on_the_command_line(searcher, data_dir: Path) -> None:
     env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "briefsearch.cli", "ask", "웨강아오대만구 미래 10대 산업은?"],
@@ -188,14 +183,6 @@ def test_answer_sentences_start_at_a_word_and_stay_in_one_passage(client, questi
         assert not _unexplained_gaps(sentence, sliced)
 
 
-def test_bullet_prefix_covers_the_briefings_glyphs() -> None:
-    from briefsearch.text.bullets import bullet_prefix
-
-    for text in ("- 내용", "ㅇ 내용", "m 내용", "❍ 내용", "■ 내용", "□ ○ 내용", "• 내용"):
-        assert text[bullet_prefix(text):] == "내용", text
-    assert bullet_prefix("m2 면적") == 0 and bullet_prefix("ㅇㅇ시") == 0 and bullet_prefix("내용") == 0
-
-
 def test_a_table_row_answer_keeps_its_separators_but_no_cell_glyph(client) -> None:
     """The space-computing table: "중국 | 귀성우항(國興宇航) | • 2,800기 ..." answers without the "•" after "|"."""
     body = client.post("/ask", json={"question": "귀성우항의 우주 컴퓨팅센터 구축 목표는?"}).json()
@@ -232,13 +219,6 @@ def test_the_confidence_is_one_formula_for_ask_and_the_calibration(searcher) -> 
     assert abs(combine(plain, answerer.weights) - plain["confidence"]) < 1e-9
     stated = answerer.ask("광둥성은 인공지능 과기금융 기금을 얼마 규모로 조성하나?")
     assert "1,000억 위안" in stated.answer
-
-
-def test_calibrate_weighs_each_item_by_its_own_set() -> None:
-    """A wrong answer and a near-domain negative count against one threshold, each over its own set."""
-    threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96], [1, 1, 1], [0.1, 0.1, 3])
-    assert 0.96 < threshold < 0.97 and missed == 2 and false == 0
-    assert calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96])[0] < 0.9  # unweighted: one false answer is cheaper
 
 
 def test_a_list_question_takes_the_next_sentence_of_its_passage(client, searcher) -> None:

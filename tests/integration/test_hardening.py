@@ -22,7 +22,6 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
-from test_corpus import KEY, NEW_DOC, _snapshot
 
 from briefsearch.api.access import RequireKey
 from briefsearch.api.app import create_app
@@ -30,6 +29,7 @@ from briefsearch.build.library import Library
 from briefsearch.config import Settings
 from briefsearch.retrieval.searcher import Searcher
 from briefsearch.store.versions import POINTER, live_version, load_index
+from integration.test_corpus import KEY, NEW_DOC, _snapshot
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w:])/[\w.-]+/")
 OPEN = {("GET", "/"), ("GET", "/documents/{doc_id}/view"), ("GET", "/health"), ("GET", "/ready")}
