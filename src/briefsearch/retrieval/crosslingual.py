@@ -14,6 +14,7 @@ floor, weighted by that cosine.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import time
@@ -21,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from briefsearch.embedding.cache import EmbeddingCache, encode_with_cache
 from briefsearch.embedding.encoder import Encoder
@@ -31,7 +31,15 @@ from briefsearch.types import Chunk
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-']*")
 _HANGUL_TERM = re.compile(r"[가-힣]{2,}")
 _NOUN_TAGS = {"NNG", "NNP"}
-_STOP = ENGLISH_STOP_WORDS | {"does", "did", "doing"}  # scikit-learn's list lacks these auxiliaries
+
+
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words plus the auxiliaries it lacks; imported on first use, since importing
+    scikit-learn costs every process ~1.5 s and only English questions need the list (serving warms it)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS | {"does", "did", "doing"}
 
 
 def latin_share(text: str) -> float:
@@ -49,7 +57,8 @@ def is_crosslingual(text: str, latin_above: float) -> bool:
 def content_words(text: str) -> list[str]:
     """A question's English content words (stop words and one- or two-letter words dropped) and adjacent pairs."""
     words = [re.sub(r"'s$", "", w.lower()).strip("'-") for w in _WORD.findall(text)]
-    kept = [w if len(w) > 2 and w not in _STOP else None for w in words]
+    stop = stop_words()
+    kept = [w if len(w) > 2 and w not in stop else None for w in words]
     pairs = [f"{a} {b}" for a, b in itertools.pairwise(kept) if a and b]
     return list(dict.fromkeys([w for w in kept if w] + pairs))
 

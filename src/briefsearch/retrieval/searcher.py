@@ -22,7 +22,7 @@ from briefsearch.embedding.cache import EmbeddingCache
 from briefsearch.embedding.encoder import Encoder
 from briefsearch.errors import QueryError
 from briefsearch.retrieval.aliases import expand_query, mine_aliases
-from briefsearch.retrieval.crosslingual import TermBridge, content_words, is_crosslingual, merged
+from briefsearch.retrieval.crosslingual import TermBridge, content_words, is_crosslingual, merged, stop_words
 from briefsearch.retrieval.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from briefsearch.retrieval.sentence_signal import SentenceMaxSim
 from briefsearch.store.lexical import LexicalAnalyzer
@@ -141,6 +141,7 @@ class Searcher:
         """Load what the first cross-lingual question would otherwise wait for (the term bridge, from the cache)."""
         if self.settings.crosslingual.bridge_weight > 0:
             _ = self.term_bridge
+        stop_words()  # English questions' stop words (scikit-learn, imported on first use)
         return self
 
     def validate(self, query: str, k: int, mode: str) -> str:
