@@ -10,6 +10,7 @@ are multiplied: the whole matrix grows ~5x faster than the passages
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -21,27 +22,23 @@ class SentenceMaxSim:
     """Per passage: the maximum cosine between the query and any of its sentence vectors."""
 
     def __init__(self, chunks: Mapping[int, Chunk], matrix: np.ndarray) -> None:
-        self.matrix = matrix
-        ids, rows, starts = [], [], []
+        # float32 in memory: a float16 matrix (the default on disk) is converted element by element on every
+        # product, ~0.45 ms of a search at 500 candidate rows; converted once here the product is ~0.05 ms
+        # (the same float32 values, so the same scores), for 4 more bytes per stored number
+        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self._rows: dict[int, list[int]] = {}  # per passage with sentence vectors, its rows of the matrix
         for chunk_id, chunk in chunks.items():
             good = [r for r in chunk.sentence_rows if 0 <= r < len(matrix)]
             if good:
-                ids.append(chunk_id)
-                starts.append(len(rows))
-                rows.extend(good)
-        self.chunk_ids = np.array(ids, dtype=np.int64)
-        self.rows = np.array(rows, dtype=np.int64)
-        self.starts = np.array(starts, dtype=np.int64)
-        self.position = {int(c): i for i, c in enumerate(ids)}
+                self._rows[chunk_id] = good
 
     def scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
         """Max-sim of the given passages (those without sentence vectors are left out)."""
-        wanted = [cid for cid in dict.fromkeys(chunk_ids) if cid in self.position]
+        wanted = [cid for cid in dict.fromkeys(chunk_ids) if cid in self._rows]
         if not wanted:
             return {}
-        ends = np.append(self.starts[1:], len(self.rows))
-        spans = [(self.starts[self.position[cid]], ends[self.position[cid]]) for cid in wanted]
-        rows = np.concatenate([self.rows[a:b] for a, b in spans])
-        starts = np.cumsum([0] + [b - a for a, b in spans[:-1]])
+        per_chunk = [self._rows[cid] for cid in wanted]
+        rows = np.fromiter(itertools.chain.from_iterable(per_chunk), dtype=np.int64)
+        starts = np.cumsum([0] + [len(r) for r in per_chunk[:-1]])
         best = np.maximum.reduceat(self.matrix[rows] @ vector, starts)
-        return {cid: float(score) for cid, score in zip(wanted, best, strict=True)}
+        return dict(zip(wanted, best.tolist(), strict=True))
