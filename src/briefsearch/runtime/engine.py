@@ -25,7 +25,7 @@ from briefsearch.config import Settings
 from briefsearch.embedding.encoder import Encoder
 from briefsearch.errors import LibraryBusyError, ServerFaultError
 from briefsearch.retrieval.searcher import Searcher
-from briefsearch.store.versions import check_compatible, chunker_identity, live_version, load_index, read_manifest
+from briefsearch.store.versions import check_compatible, chunker_identity, live_version, load_index
 from briefsearch.text.korean import KoreanText
 
 if TYPE_CHECKING:  # names for annotations; the build side is imported where a change runs (``_install``)
@@ -40,9 +40,6 @@ def open_searcher(settings: Settings, build: bool = True, progress: bool = True)
     # the one place the query side reaches into the build: is the index current, and build it if allowed
     # (serve, --build); imported here so that searching and answering never load the build pipeline
     from briefsearch.build.pipeline import index_status, rebuild_index
-
-    if not build and read_manifest(settings.index_dir) is None:
-        load_index(settings.index_dir)  # no index and none to build: say so before the model loads (seconds)
 
     # Kiwi (~2 s) loads while the encoder loads: cold start is the longer of the two, not the sum
     with ThreadPoolExecutor(max_workers=1) as pool:
