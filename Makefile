@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make run   - set up .venv, prepare the offline model, build the index if missing/stale, serve on :8000
-#   make test  - the same set-up, then ruff and the whole pytest suite (what .ci/run calls)
+#   make test  - the same set-up, then ruff and the whole pytest suite, unit tier first (what .ci/run calls)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup system-deps run test eval index bench e2e-openwebui clean
+.PHONY: setup system-deps run test test-unit eval index bench e2e-openwebui clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,14 @@ system-deps:
 	    chromium chromium-driver fonts-noto-cjk; \
 	fi
 
+# the unit tier first (no model, no index: seconds) so a broken build fails fast; then the real model and index
 test: setup system-deps
 	$(BIN)/ruff check .
-	OMP_NUM_THREADS=1 $(BIN)/pytest
+	OMP_NUM_THREADS=1 $(BIN)/pytest tests/unit -x -q
+	OMP_NUM_THREADS=1 $(BIN)/pytest tests/integration tests/e2e
+
+test-unit: setup
+	OMP_NUM_THREADS=1 $(BIN)/pytest tests/unit -x -q
 
 index: setup
 	OMP_NUM_THREADS=1 $(BIN)/briefsearch index build

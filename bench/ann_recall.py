@@ -42,7 +42,7 @@ QUESTION_FILES = (REPO / "eval" / "questions.jsonl", REPO / "eval" / "generaliza
 
 def real_vectors(index_dirs: list[Path], windows: int, encoder) -> tuple[np.ndarray, dict]:
     """Stored sentence and passage vectors of the indexes plus embedded sentence windows, deduplicated."""
-    from briefsearch.index.store import load_index
+    from briefsearch.store.versions import load_index
 
     parts, texts, counts = [], [], {"sentences": 0, "passages": 0}
     for index_dir in index_dirs:
@@ -105,7 +105,7 @@ def measure(vectors: np.ndarray, queries: np.ndarray, candidates: list[tuple[str
     import faiss
 
     from bench.growth import recall_at_10, tie_aware_recall
-    from briefsearch.index.vectors import build_vector_index
+    from briefsearch.store.vectors import build_vector_index
 
     ids = np.arange(len(vectors), dtype=np.int64)
     exact = np.sort(queries @ vectors.T, axis=1)[:, ::-1]
@@ -172,8 +172,8 @@ def main() -> None:
         print(markdown(json.loads(OUT_JSON.read_text(encoding="utf-8"))))
         return
 
-    from briefsearch.index.embed import Encoder
-    from briefsearch.index.settings import Settings
+    from briefsearch.config import Settings
+    from briefsearch.embedding.encoder import Encoder
 
     settings = Settings(data_dir=args.models.parent, query_cache_size=0)
     encoder = Encoder(settings, progress=False)
@@ -184,7 +184,7 @@ def main() -> None:
     results: dict = {"load_average_start": os.getloadavg()}
     if args.synthetic:  # the harsh case, for latency at size: growth's synthetic passages, dev questions
         from bench.growth import SentencePool, synthesize
-        from briefsearch.index.store import load_index
+        from briefsearch.store.versions import load_index
 
         _, synthetic, _, _ = synthesize(SentencePool(load_index(args.index[0])), args.synthetic, seed=args.synthetic)
         queries = np.asarray(encoder.encode_queries(asked["dev"]), dtype=np.float32)

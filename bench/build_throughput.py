@@ -8,7 +8,6 @@ answer sentences are embedded again under each configuration, in one process,
 one after the other:
 
 - the build as it is: passages, then the answer sentences in a second pass;
-- sentence vectors pooled from the passage pass's token states (one pass);
 - batch sizes; one session with 2 intra-op threads (spinning or not) against
   two one-thread passes side by side; ONNX Runtime graph optimisation levels;
 - the int8 graph (dynamic quantization), both ways.
@@ -41,9 +40,7 @@ OUT_JSON = REPO / "bench" / "build_throughput.json"
 
 def sample(index, n: int) -> tuple[list, list[str]]:
     """Every k-th passage in length order, and the distinct sentences they hold."""
-    from briefsearch.index.chunk import body_start
-
-    chunks = sorted((c for c in index.chunks.values() if body_start(c) is not None), key=lambda c: len(c.embed_text))
+    chunks = sorted(index.chunks.values(), key=lambda c: len(c.embed_text))
     step = max(1, len(chunks) // n)
     picked = chunks[::step][:n]
     sentences = list(dict.fromkeys(c.text[a:b] for c in picked for a, b, *_ in c.sentences))
@@ -64,28 +61,20 @@ def padding(encoder, texts: list[str], size: int) -> dict:
             "input_order": share(np.arange(len(texts))), "mean_tokens": round(float(tokens.mean()), 1)}
 
 
-def session(encoder, threads: int, optimization: str = "all", spinning: bool = True, tokens: bool = True) -> None:
+def session(encoder, threads: int, optimization: str = "all", spinning: bool = True) -> None:
     """Swap the encoder's ONNX Runtime session for one with these options (same graph and weights)."""
-    from briefsearch.index.onnx_backend import OnnxSession, graph_name
+    from briefsearch.embedding.onnx_backend import OnnxSession, graph_name
 
     name, checksum = encoder.identity["name"].split(" ")[0], encoder.identity["checksum"].split(":")[0]
     graph = encoder._onnx_folder(name, checksum) / graph_name(encoder.backend == "onnx-int8")
-    encoder._onnx = OnnxSession(graph, threads, tokens=tokens, optimization=optimization, spinning=spinning)
+    encoder._onnx = OnnxSession(graph, threads, optimization=optimization, spinning=spinning)
 
 
-def measure(label: str, encoder, chunks: list, sentences: list[str], pooled: bool, cores: int,
-            kiwi_cpu_per_passage: float) -> dict:
-    """Embed the sample once (one pass with pooled sentences, or passages then sentences); rates from CPU s."""
-    from briefsearch.index.chunk import body_start
-
+def measure(label: str, encoder, chunks: list, sentences: list[str], cores: int, kiwi_cpu_per_passage: float) -> dict:
+    """Embed the sample once (passages, then sentences); rates from CPU s."""
     texts = [c.embed_text for c in chunks]
-    if pooled:
-        spans = [[(body_start(c) + a, body_start(c) + b) for a, b, *_ in c.sentences] for c in chunks]
-        _, wall, cpu = cpu_timed(encoder.encode_passages_pooled, texts, spans, progress=False)
-        passage_cpu, sentence_cpu, sentence_wall = cpu, 0.0, 0.0
-    else:
-        _, wall, passage_cpu = cpu_timed(encoder.encode_passages, texts, progress=False)
-        _, sentence_wall, sentence_cpu = cpu_timed(encoder.encode_passages, sentences, progress=False)
+    _, wall, passage_cpu = cpu_timed(encoder.encode_passages, texts, progress=False)
+    _, sentence_wall, sentence_cpu = cpu_timed(encoder.encode_passages, sentences, progress=False)
     embed_cpu = passage_cpu + sentence_cpu
     row = {"label": label, "batch": encoder.settings.embed_batch_size, "workers": encoder.settings.build_workers,
            "wall_s": round(wall + sentence_wall, 1), "cpu_s": round(embed_cpu, 1),
@@ -123,13 +112,13 @@ def main() -> None:
                         "many interleaved rounds; written to build_throughput.json's 'interleaved'")
     args = parser.parse_args()
 
-    from briefsearch.index.embed import Encoder
-    from briefsearch.index.korean import KoreanText
-    from briefsearch.index.lexical import LexicalAnalyzer
-    from briefsearch.index.settings import Settings
-    from briefsearch.index.store import load_index
+    from briefsearch.config import Settings
+    from briefsearch.embedding.encoder import Encoder
+    from briefsearch.store.lexical import LexicalAnalyzer
+    from briefsearch.store.versions import load_index
+    from briefsearch.text.korean import KoreanText
 
-    base = Settings(data_dir=args.data_dir, sentence_vectors="pooled")  # loads the graph with token states
+    base = Settings(data_dir=args.data_dir)
     index = load_index(base.index_dir)
     encoder = Encoder(base, progress=False)
     chunks, sentences = sample(index, args.passages)
@@ -146,42 +135,32 @@ def main() -> None:
     if args.rounds:
         result = json.loads(OUT_JSON.read_text(encoding="utf-8")) if OUT_JSON.is_file() else {}
         result["interleaved"] = [measure(f"round {r + 1}: second pass, batch {size}",
-                                         with_settings(embed_batch_size=size), chunks, sentences, False, cores, kiwi)
+                                         with_settings(embed_batch_size=size), chunks, sentences, cores, kiwi)
                                  for r in range(args.rounds) for size in (8, 2)]
         OUT_JSON.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return
     rows = [measure_by_characters(encoder, chunks, sentences, cores, kiwi),
-            measure("second pass, batch 8 (sorted by tokens)", with_settings(), chunks, sentences, False, cores,
-                    kiwi),
-            measure("pooled (one pass), batch 8", with_settings(), chunks, sentences, True, cores, kiwi)]
+            measure("second pass, batch 8 (sorted by tokens)", with_settings(), chunks, sentences, cores, kiwi)]
     for size in (1, 2, 4, 16, 32):
         rows.append(measure(f"second pass, batch {size}", with_settings(embed_batch_size=size), chunks, sentences,
-                            False, cores, kiwi))
-    for size in (2, 4):
-        rows.append(measure(f"pooled (one pass), batch {size}", with_settings(embed_batch_size=size), chunks,
-                            sentences, True, cores, kiwi))
+                            cores, kiwi))
     for level in ("basic", "extended"):
         session(encoder, 1, optimization=level)
         rows.append(measure(f"second pass, batch 8, graph optimization {level}", with_settings(), chunks,
-                            sentences, False, cores, kiwi))
+                            sentences, cores, kiwi))
     for spinning in (True, False):
         session(encoder, 2, spinning=spinning)
         rows.append(measure(f"second pass, batch 8, one session of 2 threads, spinning {'on' if spinning else 'off'}",
-                            with_settings(build_workers=1), chunks, sentences, False, cores, kiwi))
-    session(encoder, 1, tokens=False)
-    rows.append(measure("second pass, batch 8, graph without the token-state output", with_settings(), chunks,
-                        sentences, False, cores, kiwi))
+                            with_settings(build_workers=1), chunks, sentences, cores, kiwi))
     session(encoder, 1)
-    rows.append(measure("second pass, batch 8, control (row 2 again)", with_settings(), chunks, sentences, False,
-                        cores, kiwi))
+    rows.append(measure("second pass, batch 8, control (row 2 again)", with_settings(), chunks, sentences, cores,
+                        kiwi))
     if not args.skip_int8:
         int8 = Encoder(base.model_copy(update={"encoder_backend": "onnx-int8"}), progress=False)
         int8.encode_passages([c.embed_text for c in chunks[:8]], progress=False)
         for size in (8, 4):
             int8.settings = base.model_copy(update={"encoder_backend": "onnx-int8", "embed_batch_size": size})
-            rows.append(measure(f"onnx-int8, second pass, batch {size}", int8, chunks, sentences, False, cores, kiwi))
-            rows.append(measure(f"onnx-int8, pooled (one pass), batch {size}", int8, chunks, sentences, True, cores,
-                                kiwi))
+            rows.append(measure(f"onnx-int8, second pass, batch {size}", int8, chunks, sentences, cores, kiwi))
     result = {"date": datetime.now(UTC).isoformat(timespec="minutes"), "cores": cores, "passages": len(chunks),
               "sentences": len(sentences), "kiwi_passages_per_s": round(1 / kiwi, 1),
               "padding_batch_8": padding(encoder, [c.embed_text for c in chunks], 8),

@@ -1,4 +1,4 @@
-"""Cost of the term bridge (index/crosslingual.py): its build without the embedding cache, the cross-lingual
+"""Cost of the term bridge (retrieval/crosslingual.py): its build without the embedding cache, the cross-lingual
 step of every English eval question, the first time its words are met and repeated, an English /ask (warm),
 and the bridge a new index version needs after an add or remove (from nothing, and on the last version's).
 
@@ -12,12 +12,13 @@ import argparse
 import statistics
 import time
 
-from briefsearch.eval.evaluate import QUESTIONS, load_questions
-from briefsearch.index.answer import Answerer
-from briefsearch.index.crosslingual import TermBridge
-from briefsearch.index.embed_cache import EmbeddingCache
-from briefsearch.index.search import Searcher, open_searcher
-from briefsearch.index.settings import get_settings
+from briefsearch.answer.answerer import Answerer
+from briefsearch.config import get_settings
+from briefsearch.embedding.cache import EmbeddingCache
+from briefsearch.evaluation.evaluate import QUESTIONS, load_questions
+from briefsearch.retrieval.crosslingual import TermBridge
+from briefsearch.retrieval.searcher import Searcher
+from briefsearch.runtime.engine import open_searcher
 
 
 def _median_p90(values: list[float]) -> str:
@@ -55,7 +56,7 @@ def bridge_rebuild(searcher: Searcher) -> str:
         fewer = [c for c in chunks if c.doc_id != doc]
         for previous, times in ((None, scratch), (last, built_on)):
             started = time.perf_counter()
-            TermBridge.build(fewer, searcher.korean, searcher.encoder, cache, settings.crosslingual_bridge_terms,
+            TermBridge.build(fewer, searcher.korean, searcher.encoder, cache, settings.crosslingual.bridge_terms,
                              previous)
             times.append((time.perf_counter() - started) * 1000)
     return (f"term bridge after removing one of {len(scratch)} documents: from nothing {_median_p90(scratch)}; "
@@ -75,11 +76,11 @@ def main() -> None:
     print(bridge_rebuild(searcher))
     started = time.perf_counter()
     bridge = TermBridge.build(searcher.index.chunks.values(), searcher.korean, searcher.encoder, None,
-                              settings.crosslingual_bridge_terms)
+                              settings.crosslingual.bridge_terms)
     print(f"bridge build without the cache: {len(bridge.terms)} nouns in {time.perf_counter() - started:.1f} s")
     questions = [q.question for q in load_questions() if q.type == "english"]
-    for label, weight in (("bridge off", 0.0), ("bridge on", settings.crosslingual_bridge_weight)):
-        searcher.settings = settings.model_copy(update={"crosslingual_bridge_weight": weight})
+    for label, weight in (("bridge off", 0.0), ("bridge on", settings.crosslingual.bridge_weight)):
+        searcher.settings = settings.tuned(crosslingual={"bridge_weight": weight})
         first = [searcher.search(q) for q in questions]
         again = [searcher.search(q) for _ in range(3) for q in questions]
         print(f"{label}: {len(questions)} English questions; first time: search "

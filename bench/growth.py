@@ -86,8 +86,7 @@ class SentencePool:
 
 def synthesize(pool: SentencePool, n: int, seed: int):
     """``n`` passages of 3-10 real sentences each, in documents of ``PER_DOC`` passages with spread dates."""
-    from briefsearch.index.chunk import Chunk
-    from briefsearch.index.store import DocumentRecord
+    from briefsearch.types import Chunk, DocumentRecord
 
     rng = np.random.default_rng(seed)
     counts = np.clip(rng.choice(pool.per_passage, size=n), 3, 10)
@@ -149,7 +148,7 @@ def faiss_side(vectors: np.ndarray, queries: np.ndarray, ef_construction: int) -
     """Flat vs HNSW: add time, per-query search time, recall@10 of HNSW against Flat at each efSearch."""
     import faiss
 
-    from briefsearch.index.vectors import build_vector_index
+    from briefsearch.store.vectors import build_vector_index
 
     ids = np.arange(len(vectors), dtype=np.int64)
     flat, flat_s = timed(build_vector_index, vectors, ids, vectors.shape[1], "Flat")
@@ -183,7 +182,7 @@ def tie_aware_recall(found: np.ndarray, vectors: np.ndarray, queries: np.ndarray
 
 def flat_only(pool: SentencePool, n: int, queries: np.ndarray) -> dict:
     """Exact FAISS alone at a size too large for the whole synthetic index here: add and per-query search."""
-    from briefsearch.index.vectors import build_vector_index
+    from briefsearch.store.vectors import build_vector_index
 
     rng = np.random.default_rng(n)
     vectors = np.empty((n, pool.vectors.shape[1]), dtype=np.float32)
@@ -205,7 +204,7 @@ def flat_only(pool: SentencePool, n: int, queries: np.ndarray) -> dict:
 
 def searcher_side(loaded, encoder, settings, questions: list[str]) -> dict:
     """p50/p95 ms of Searcher.search per mode (query cache off: every dense/hybrid search embeds)."""
-    from briefsearch.index.search import Searcher
+    from briefsearch.retrieval.searcher import Searcher
 
     searcher = Searcher(loaded, encoder, settings)
     out = {}
@@ -227,7 +226,7 @@ def cold_load(data_dir: Path, models: Path) -> dict:
     """Model + index + Searcher in a fresh process (what serve does before /ready), and its peak RSS."""
     code = (
         "import time,resource,sys; t0=time.perf_counter();"
-        "from briefsearch.index.settings import Settings; from briefsearch.index.search import open_searcher;"
+        "from briefsearch.config import Settings; from briefsearch.runtime.engine import open_searcher;"
         f"s=Settings(data_dir={str(data_dir)!r}, query_cache_size=0);"
         "sr=open_searcher(s, build=False, progress=False); t1=time.perf_counter();"
         "sr.search('인공지능 산업 정책', 10, 'hybrid');"
@@ -243,9 +242,9 @@ def cold_load(data_dir: Path, models: Path) -> dict:
 
 def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[str], query_vectors: np.ndarray,
                  models: Path, manifest) -> dict:
-    from briefsearch.index.lexical import LexicalIndex
-    from briefsearch.index.store import LoadedIndex
-    from briefsearch.index.vectors import build_vector_index
+    from briefsearch.store.lexical import LexicalIndex
+    from briefsearch.store.vectors import build_vector_index
+    from briefsearch.store.versions import LoadedIndex
 
     print(f"[{n}] synthesizing", flush=True)
     chunks, vectors, documents, sentence_vectors = synthesize(pool, n, seed=n)
@@ -255,16 +254,16 @@ def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[
     print(json.dumps(row["faiss"]), flush=True)
     print(f"[{n}] bm25", flush=True)
     lexical, bm25_s = timed(LexicalIndex.build, [c.terms for c in chunks], [c.chunk_id for c in chunks],
-                            settings.bm25_k1, settings.bm25_b)
-    from briefsearch.index.korean import KoreanText
-    from briefsearch.index.lexical import LexicalAnalyzer
+                            settings.bm25.k1, settings.bm25.b)
+    from briefsearch.store.lexical import LexicalAnalyzer
+    from briefsearch.text.korean import KoreanText
 
     analyzer = LexicalAnalyzer(KoreanText())
     query_terms = [analyzer.terms(q) for q in questions]
     times = []
     for terms in query_terms:
         t0 = time.perf_counter()
-        lexical.search(terms, settings.fusion_depth)
+        lexical.search(terms, settings.ranking.depth)
         times.append((time.perf_counter() - t0) * 1000)
     row["bm25"] = {"index_s": round(bm25_s, 3), "query_p50_ms": pct(times, 50)}
 
@@ -289,13 +288,13 @@ def measure_size(n: int, pool: SentencePool, encoder, settings, questions: list[
 
 def cold_side(n: int, pool: SentencePool, settings, manifest, built: tuple | None = None) -> dict:
     """Write the synthetic index of ``n`` passages: its bytes on disk, load time, cold start and service RSS."""
-    from briefsearch.index.lexical import LexicalIndex
-    from briefsearch.index.store import load_index, publish_version, write_version
+    from briefsearch.store.lexical import LexicalIndex
+    from briefsearch.store.versions import load_index, publish_version, write_version
 
     if built is None:
         chunks, vectors, documents, sentence_vectors = synthesize(pool, n, seed=n)
-        lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks], settings.bm25_k1,
-                                     settings.bm25_b)
+        lexical = LexicalIndex.build([c.terms for c in chunks], [c.chunk_id for c in chunks], settings.bm25.k1,
+                                     settings.bm25.b)
     else:
         chunks, vectors, documents, sentence_vectors, lexical = built
     models = settings.models_dir.resolve()
@@ -324,8 +323,8 @@ def cold_side(n: int, pool: SentencePool, settings, manifest, built: tuple | Non
 
 def build_side(pool: SentencePool, encoder, n_passages: int) -> dict:
     """Real embeddings: passages/s (length-sorted vs input order), sentences/s, Kiwi analysis per passage."""
-    from briefsearch.index.korean import KoreanText
-    from briefsearch.index.lexical import LexicalAnalyzer
+    from briefsearch.store.lexical import LexicalAnalyzer
+    from briefsearch.text.korean import KoreanText
 
     chunks, *_ = synthesize(pool, n_passages, seed=7)
     texts = [c.text for c in chunks]
@@ -456,9 +455,9 @@ def main() -> None:
         print(markdown(json.loads(OUT_JSON.read_text(encoding="utf-8"))))
         return
 
-    from briefsearch.index.embed import Encoder
-    from briefsearch.index.settings import Settings
-    from briefsearch.index.store import load_index
+    from briefsearch.config import Settings
+    from briefsearch.embedding.encoder import Encoder
+    from briefsearch.store.versions import load_index
 
     settings = Settings(data_dir=args.data_dir, query_cache_size=0)
     encoder = Encoder(settings, progress=False)

@@ -15,9 +15,9 @@ import json
 import time
 from pathlib import Path
 
-from briefsearch.index.extract_worker import extract_isolated
-from briefsearch.index.formats import extract
-from briefsearch.index.settings import Settings
+from briefsearch.config import Settings
+from briefsearch.ingest.extract_worker import extract_isolated
+from briefsearch.ingest.formats import extract
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "hwp_extract.json"

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.ray_serve --data-dir var [--seconds 20] [--clients 16] [--cpus 2]
 
 Over an index already built in ``--data-dir``: deploys 1, then 2 replicas
-(``service/ray_serve.py``) on a local Ray instance of ``--cpus`` CPUs, times the
+(``api/ray_serve.py``) on a local Ray instance of ``--cpus`` CPUs, times the
 deployment until every replica has loaded its index, then runs ``--clients``
 keep-alive clients posting the eval questions to ``/search`` through the Serve
 proxy for ``--seconds`` (query cache off, so every request embeds). The plain
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from bench.run import REPO, free_port, start_server
 from bench.run import load as throughput
-from briefsearch.eval.evaluate import load_questions
-from briefsearch.index.settings import Settings
+from briefsearch.config import Settings
+from briefsearch.evaluation.evaluate import load_questions
 
 OUT_JSON = REPO / "bench" / "ray_results.json"
 
@@ -40,8 +40,8 @@ def main() -> None:
     args = parser.parse_args()
     from ray import serve
 
-    from briefsearch.index.ray_cluster import connect
-    from briefsearch.service.ray_serve import deploy
+    from briefsearch.api.ray_serve import deploy
+    from briefsearch.runtime.ray_cluster import connect
 
     questions = [q.question for q in load_questions()]
     # Ray starts its workers 15 niceness steps below the driver to keep its control plane responsive; on this

@@ -73,8 +73,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the idle run")
     args = parser.parse_args()
 
-    from briefsearch.eval.evaluate import load_questions
-    from briefsearch.index.settings import get_settings
+    from briefsearch.config import get_settings
+    from briefsearch.evaluation.evaluate import load_questions
 
     settings = get_settings()
     questions = [q.question for q in load_questions()]

@@ -1,1 +1,4 @@
-"""Retrieval-quality evaluation: question sets, the evaluator, thresholds and reports."""
+"""Data of the regression suite: question sets, floors, the generalization documents.
+
+The code that reads them is ``briefsearch.evaluation``.
+"""

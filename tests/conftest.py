@@ -16,13 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from briefsearch.index.settings import REPO_ROOT, Settings
+from briefsearch.config import REPO_ROOT, Settings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 CORPUS_DIR = REPO_ROOT / "corpus"
+TIERS = ("unit", "integration", "e2e")  # tests/<tier>/; unit never reaches the fixtures below (tests/unit/conftest.py)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier (its folder), so ``-m unit`` or ``-m "not e2e"`` select by tier."""
+    tests = Path(__file__).parent
+    for item in items:
+        tier = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else None
+        if tier in TIERS:
+            item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +47,14 @@ def settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def encoder(settings: Settings):
-    from briefsearch.index.embed import Encoder
+    from briefsearch.embedding.encoder import Encoder
 
     return Encoder(settings, progress=False)
 
 
 @pytest.fixture(scope="session")
 def korean():
-    from briefsearch.index.korean import KoreanText
+    from briefsearch.text.korean import KoreanText
 
     return KoreanText()
 
@@ -52,9 +62,9 @@ def korean():
 @pytest.fixture(scope="session")
 def searcher(settings: Settings, encoder, korean):
     """The real searcher over the real corpus (builds the index once)."""
-    from briefsearch.index.build import build_index, chunker_identity
-    from briefsearch.index.search import Searcher
-    from briefsearch.index.store import check_compatible, load_index
+    from briefsearch.build.pipeline import build_index
+    from briefsearch.retrieval.searcher import Searcher
+    from briefsearch.store.versions import check_compatible, chunker_identity, load_index
 
     build_index(settings, encoder, korean=korean, progress=False)
     loaded = load_index(settings.index_dir)
@@ -66,7 +76,7 @@ def searcher(settings: Settings, encoder, korean):
 def client(settings: Settings, searcher) -> Iterator:
     from fastapi.testclient import TestClient
 
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
 
     with TestClient(create_app(settings, searcher=searcher)) as test_client:
         yield test_client
@@ -75,7 +85,7 @@ def client(settings: Settings, searcher) -> Iterator:
 @pytest.fixture(scope="session")
 def live_server(settings: Settings, searcher) -> Iterator[str]:
     """The real app served by uvicorn on a free loopback port, in a background thread."""
-    from briefsearch.service.app import create_app
+    from briefsearch.api.app import create_app
 
     url, stop = serve_in_thread(create_app(settings, searcher=searcher))
     yield url

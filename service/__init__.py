@@ -1,1 +1,0 @@
-"""HTTP and command-line front ends over the ``index`` core."""

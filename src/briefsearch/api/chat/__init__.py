@@ -1,0 +1,1 @@
+"""Chat frontends (OpenAI wire format): replies as cited Markdown, links back to the sources, task prompts."""

@@ -1,0 +1,1 @@
+"""The build side: corpus -> passages -> vectors -> a published index version; adding and removing documents."""

@@ -1,0 +1,1 @@
+"""Structured blocks -> passages bounded in model tokens, with exact source offsets."""

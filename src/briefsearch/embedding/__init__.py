@@ -1,0 +1,1 @@
+"""The multilingual encoder: loading, ONNX backend, micro-batching, the embedding cache, offline model preparation."""

@@ -1,0 +1,1 @@
+"""The query path: dense, lexical and sentence signals fused into one ranking."""

@@ -1,0 +1,1 @@
+"""Korean text helpers shared by every stage: sentence splitting, mapped text, line cleaning, bullet glyphs."""
