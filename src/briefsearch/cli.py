@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -165,7 +164,9 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """CLI flags override environment variables, which override defaults."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    from briefsearch.api.logging_setup import configure_cli_logging
+
+    configure_cli_logging(verbose)
     overrides = {k: v for k, v in {"data_dir": data_dir, "corpus_dir": corpus_dir, "model": model}.items() if v}
     try:
         ctx.obj = Settings(**overrides)
