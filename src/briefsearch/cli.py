@@ -403,7 +403,9 @@ def ask(
         typer.echo("가장 가까운 문단:")
         for p in response.passages[:3]:
             typer.echo(f"  - {p.title} — {p.section} ({p.citation.source}:{p.citation.line_start})")
-    typer.echo(f"(confidence {response.confidence:.3f}, {response.took_ms:.0f} ms)", err=True)
+    tuned = ctx.obj.answer  # the service's thresholds under --url, unless it was started with other ones
+    typer.echo(f"(answer score {response.confidence:.3f}: answers from {tuned.threshold:.3f} for a Korean question, "
+               f"{tuned.crosslingual_threshold:.3f} for an English one; {response.took_ms:.0f} ms)", err=True)
 
 
 @app.command()
