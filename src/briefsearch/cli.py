@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -165,7 +164,9 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """CLI flags override environment variables, which override defaults."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    from briefsearch.api.logging_setup import configure_cli_logging
+
+    configure_cli_logging(verbose)
     overrides = {k: v for k, v in {"data_dir": data_dir, "corpus_dir": corpus_dir, "model": model}.items() if v}
     try:
         ctx.obj = Settings(**overrides)
@@ -402,7 +403,9 @@ def ask(
         typer.echo("가장 가까운 문단:")
         for p in response.passages[:3]:
             typer.echo(f"  - {p.title} — {p.section} ({p.citation.source}:{p.citation.line_start})")
-    typer.echo(f"(confidence {response.confidence:.3f}, {response.took_ms:.0f} ms)", err=True)
+    tuned = ctx.obj.answer  # the service's thresholds under --url, unless it was started with other ones
+    typer.echo(f"(answer score {response.confidence:.3f}: answers from {tuned.threshold:.3f} for a Korean question, "
+               f"{tuned.crosslingual_threshold:.3f} for an English one; {response.took_ms:.0f} ms)", err=True)
 
 
 @app.command()

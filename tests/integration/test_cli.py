@@ -77,11 +77,12 @@ def _closed_port_url() -> str:
 def test_search_and_ask_against_a_running_service(live_server: str, client, data_dir: Path) -> None:
     """--url queries the service (no model loaded here) and prints exactly what it answered."""
     args = ["ask", "위성 연산 목표", "--mode", "lexical", "--doc", "004_0772bc47312adfbb", "--json"]
-    proc, remote, bad, gone = _run_all(
+    proc, remote, bad, gone, plain = _run_all(
         (["search", "중국 국가혁신지수 종합 순위는?", "-k", "3", "--json", "--url", live_server], data_dir),
         ([*args, "--url", live_server], data_dir),
         (["ask", "광둥성 목표", "--date-from", "20xx", "--url", live_server], data_dir),
-        (["search", "광둥성 목표", "--url", _closed_port_url()], data_dir))
+        (["search", "광둥성 목표", "--url", _closed_port_url()], data_dir),
+        (["ask", "광둥성의 범용 AI 산업 목표는?", "--url", live_server], data_dir))
     assert proc.returncode == 0, proc.stderr
     api = client.post("/search", json={"query": "중국 국가혁신지수 종합 순위는?", "k": 3}).json()
     assert [r["chunk_id"] for r in json.loads(proc.stdout)["results"]] == [r["chunk_id"] for r in api["results"]]
@@ -93,6 +94,13 @@ def test_search_and_ask_against_a_running_service(live_server: str, client, data
                                     "doc_ids": ["004_0772bc47312adfbb"]}).json()
     assert body["answer"] == api["answer"] and [p["chunk_id"] for p in body["passages"]] == [
         p["chunk_id"] for p in api["passages"]]
+
+    # issue 27: "(confidence 1.086, 48 ms)" read as a probability above 1; it is a score, with its cut-offs
+    assert plain.returncode == 0, plain.stderr
+    score = client.post("/ask", json={"question": "광둥성의 범용 AI 산업 목표는?"}).json()["confidence"]
+    assert f"(answer score {score:.3f}: answers from 0.993 for a Korean question, 0.841 for an English one;" in (
+        plain.stderr), plain.stderr
+    assert "confidence" not in plain.stderr + plain.stdout
 
     assert bad.returncode == 4 and "422" in bad.stderr and "bad date" in bad.stderr
     assert gone.returncode == 6 and "cannot query the service" in gone.stderr

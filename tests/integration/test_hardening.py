@@ -13,6 +13,8 @@ import shutil
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -196,6 +198,122 @@ def test_refused_uploads_are_refused_before_the_body_is_read(scratch_settings: S
         assert not any((settings.data_dir / "library").glob("files/*"))
     finally:
         stop()
+
+
+@pytest.fixture(scope="module")
+def keyed_server(settings: Settings, searcher: Searcher, serve_app) -> Iterator[str]:
+    """The real app over the session index, with a key configured, served by uvicorn."""
+    url, stop = serve_app(create_app(settings.model_copy(update={"api_keys": "test-key"}), searcher=searcher))
+    yield url
+    stop()
+
+
+def _urllib_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST as Python's urllib does: the whole body is written before the response is read."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+MULTIPART = "multipart/form-data; boundary=xyz"
+BIG_UPLOAD = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n' + b"x" * 3 * 2**20
+
+
+def _json_body(size: int) -> bytes:
+    return json.dumps({"query": "광둥성", "padding": "x" * size}).encode()
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "status", "says"), [
+    ("/search", _json_body(3 * 2**20), KEY, 413, "limit of"),
+    ("/v1/chat/completions", json.dumps({"messages": [{"role": "user", "content": "광" * (2**20 // 3)}]}).encode(), KEY,
+     413, "limit of"),
+    ("/search", _json_body(200_000), {"Authorization": "Bearer wrong"}, 401, "API key"),
+    ("/documents", BIG_UPLOAD, {"Authorization": "Bearer wrong", "Content-Type": MULTIPART}, 401, "API key"),
+])
+def test_a_client_that_sends_the_whole_body_first_reads_the_refusal(keyed_server: str, path: str, body: bytes,
+                                                                    headers: dict, status: int, says: str) -> None:
+    """Issue 27: urllib (and any client that writes the whole body before reading) got ConnectionResetError for
+    an oversized body: the server answered 413 and closed while body bytes were still arriving."""
+    for _ in range(3):  # the reset came every time; a race would show within three tries
+        got, text = _urllib_post(f"{keyed_server}{path}", body, {"Content-Type": "application/json", **headers})
+        assert got == status and says in text, (got, text[:300])
+
+
+def test_writes_disabled_is_readable_by_a_client_that_sends_the_whole_body_first(settings: Settings,
+                                                                                 searcher: Searcher,
+                                                                                 serve_app) -> None:
+    url, stop = serve_app(create_app(settings, searcher=searcher))  # no keys: corpus changes are refused (403)
+    try:
+        got, text = _urllib_post(f"{url}/documents", BIG_UPLOAD, {**KEY, "Content-Type": MULTIPART})
+        assert got == 403 and "disabled" in text, (got, text[:300])
+    finally:
+        stop()
+
+
+def _flood(url: str, pause: float) -> tuple[bytes, int, float]:
+    """Declare a 1 GiB body to /search and keep sending it (``pause`` seconds between 16 KB writes) while reading.
+
+    Returns what the server said, the bytes the client got out, and the seconds until the server cut it off.
+    """
+    parts = urlsplit(url)
+    head = ["POST /search HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {2**30}",
+            "Content-Type: application/json", "Authorization: Bearer test-key"]
+    sent = 0
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        started = time.monotonic()
+        cut_off: list[float] = []
+
+        def write() -> None:
+            nonlocal sent
+            chunk = b" " * 16384
+            try:
+                while time.monotonic() - started < 60:
+                    sock.sendall(chunk)
+                    sent += len(chunk)
+                    time.sleep(pause)
+            except OSError:  # reset or broken pipe: the server stopped reading
+                cut_off.append(time.monotonic() - started)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        reply = b""
+        try:
+            while chunk := sock.recv(65536):
+                reply += chunk
+        except OSError:
+            pass
+        writer.join(timeout=60)
+    assert cut_off, "the client was never cut off"
+    return reply, sent, cut_off[0]
+
+
+def test_draining_a_refused_body_is_bounded_in_bytes_and_time(keyed_server: str) -> None:
+    """The lingering close reads at most LINGER_BYTES for at most LINGER_SECONDS, then closes; the server
+    answers other requests meanwhile."""
+    from briefsearch.api.limits import LINGER_BYTES, LINGER_SECONDS
+
+    reply, sent, seconds = _flood(keyed_server, pause=0)  # as fast as loopback goes: the byte bound cuts it off
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert sent < LINGER_BYTES + 32 * 2**20, sent  # the bound plus what the two sockets' buffers hold
+    assert seconds < LINGER_SECONDS, seconds
+
+    outcome: list[tuple[bytes, int, float]] = []
+    slow = threading.Thread(target=lambda: outcome.append(_flood(keyed_server, pause=0.05)))  # 320 KB/s forever
+    slow.start()
+    time.sleep(1)
+    answered = time.monotonic()
+    assert httpx.get(f"{keyed_server}/health", timeout=10).status_code == 200
+    assert time.monotonic() - answered < 2  # responsive while it drains
+    slow.join(timeout=60)
+    reply, sent, seconds = outcome[0]
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert LINGER_SECONDS - 1 < seconds < LINGER_SECONDS + 5, seconds  # the time bound cut it off
+    search = httpx.post(f"{keyed_server}/search", json={"query": "광둥성 AI 목표", "k": 1}, headers=KEY, timeout=60)
+    assert search.status_code == 200
 
 
 def test_chunked_upload_over_the_limit_is_refused(scratch_settings: Settings, encoder, korean) -> None:

@@ -23,3 +23,17 @@ def test_calibrate_weighs_each_item_by_its_own_set() -> None:
     threshold, missed, false = calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96], [1, 1, 1], [0.1, 0.1, 3])
     assert 0.96 < threshold < 0.97 and missed == 2 and false == 0
     assert calibrate([0.9, 0.95, 0.97], [0.8, 0.85, 0.96])[0] < 0.9  # unweighted: one false answer is cheaper
+
+
+def test_the_answer_confidence_is_documented_as_a_score_with_its_thresholds() -> None:
+    """Issue 27: `ask` printed "(confidence 1.086, …)", which reads as a probability above 1. The field keeps its
+    name; the schema (what /ask's OpenAPI and the MCP tool's output declare) says it is a score and where it
+    answers."""
+    from briefsearch.api.schemas import AskResponse
+    from briefsearch.config import Answering
+
+    field = AskResponse.model_json_schema()["properties"]["confidence"]
+    tuned = Answering()
+    assert field["title"] == "Answer score"
+    assert "not a probability" in field["description"]
+    assert str(tuned.threshold) in field["description"] and str(tuned.crosslingual_threshold) in field["description"]

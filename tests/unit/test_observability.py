@@ -58,3 +58,25 @@ def test_log_settings_are_validated() -> None:
     with pytest.raises(ValidationError):
         Settings(log_format="xml")
     assert Settings().log_queries is False
+
+
+BUILD_BM25 = ("from briefsearch.store.lexical import LexicalIndex; "
+              "LexicalIndex.build([['a', 'b'], ['c']], [0, 1], 1.2, 0.75)")
+
+
+@pytest.mark.parametrize("setup", [
+    "from briefsearch.api.logging_setup import configure_cli_logging; configure_cli_logging(False)",  # the CLI
+    "from briefsearch.api.logging_setup import configure_cli_logging; configure_cli_logging(True)",  # its -v
+    "from briefsearch.api.logging_setup import configure_logging; from briefsearch.config import Settings; "
+    "configure_logging(Settings())",  # serve, at the default INFO
+], ids=["cli", "cli-verbose", "serve"])
+def test_library_debug_lines_stay_out_of_the_default_log(setup: str) -> None:
+    """Issue 27: every `add` and `index build` printed "DEBUG Building index from tokens": bm25s sets its own
+    logger to DEBUG when imported, and our handler let it through. In a fresh process, as the CLI runs."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"{setup}; {BUILD_BM25}"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "DEBUG" not in done.stderr + done.stdout and "Building index" not in done.stderr, done.stderr

@@ -3,6 +3,10 @@
 Log shippers want one JSON object per line; people at a terminal want plain
 lines. Both show the structured ``extra`` fields (request id, route, status...)
 that the access log attaches to its records.
+
+The level is set on the handler as well as on the root logger: a library that sets its own
+logger's level (bm25s sets DEBUG when imported, and logs "Building index from tokens" on
+every build) would otherwise put its debug lines through our handler.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(build_formatter(settings.log_format))
+    handler.setLevel(settings.log_level)  # library loggers with their own level (bm25s: DEBUG) stop here
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -76,3 +81,15 @@ def configure_logging(settings: Settings) -> None:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(logging.NOTSET)
+
+
+def configure_cli_logging(verbose: bool) -> None:
+    """The CLI's stderr lines, ``LEVEL message``: warnings and errors, and INFO with ``--verbose``.
+
+    A no-op when the root logger already has handlers (``logging.basicConfig``), e.g. under pytest.
+    """
+    level = logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # as in configure_logging: no library's debug lines
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from briefsearch.config import K_CEILING, QUERY_CHARS_CEILING
+from briefsearch.config import K_CEILING, QUERY_CHARS_CEILING, Answering
 from briefsearch.retrieval.searcher import normalize_query
 from briefsearch.types import Answer, Chunk, DocumentRecord, SearchFilters, SearchHit, SearchResult
 
@@ -302,12 +302,20 @@ class AnswerCitationOut(BaseModel):
     url: str | None = Field(None, description="Link to the document view at this span (chat replies).")
 
 
+_DEFAULTS = Answering()
+ANSWER_SCORE = ("The answer score, not a probability (it can exceed 1): the best sentence's cosine plus weighted "
+                "term coverage. The question is answered when it reaches the threshold, by default "
+                f"{_DEFAULTS.threshold} for a Korean question and {_DEFAULTS.crosslingual_threshold} for one "
+                "written mostly in Latin letters (settings answer.threshold and answer.crosslingual_threshold); "
+                "0 when a name the question asks about is in no document. See docs/api.md.")
+
+
 class AskResponse(BaseModel):
     question: str
     answer: str = Field(description="Sentences from the corpus, each followed by its [n] marker; or a Korean "
                         "message that the corpus has no answer.")
     answerable: bool
-    confidence: float
+    confidence: float = Field(title="Answer score", description=ANSWER_SCORE)
     citations: list[AnswerCitationOut]
     passages: list[SearchResultItem]
     took_ms: float
@@ -364,7 +372,8 @@ class ChatCompletion(BaseModel):
     usage: dict = Field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
     citations: list[AnswerCitationOut] = Field(default_factory=list, description="Structured citations "
                                                "(ignored by OpenAI clients).")
-    briefsearch: dict = Field(default_factory=dict, description="answerable, confidence, resolved query.")
+    briefsearch: dict = Field(default_factory=dict, description="answerable, confidence (the answer "
+                               "score of /ask, not a probability), resolved query.")
 
 
 class ModelCard(BaseModel):
