@@ -59,7 +59,7 @@ class BodyLimit:
         limit = self.routes.get((scope["method"], scope["path"].rstrip("/") or "/"), self.limit)
         linger = Lingering(scope, receive, send, max(LINGER_BYTES, limit))
         receive, send = linger.receive, linger.send
-        declared = _content_length(scope)
+        declared = linger.declared
         if declared is not None and declared > limit:
             await _refuse(scope, send, limit)
             return
@@ -101,9 +101,14 @@ class Lingering:
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         self._receive, self._send, self.max_bytes = receive, send, max_bytes
-        headers = {key.lower(): value for key, value in scope.get("headers", [])}
-        length = headers.get(b"content-length", b"0")
-        self.pending = b"transfer-encoding" in headers or not length.isdigit() or int(length) > 0
+        headers: dict[bytes, bytes] = {}
+        for key, value in scope.get("headers", []):
+            headers.setdefault(key.lower(), value)  # the first of a repeated header, as the server reads it
+        length = headers.get(b"content-length")
+        # the declared body size; None when absent or not a number (the body limit then counts what arrives)
+        self.declared = int(length) if length is not None and length.isdigit() else None
+        body_declared = length is not None and (self.declared is None or self.declared > 0)
+        self.pending = b"transfer-encoding" in headers or body_declared
         self.awaits_continue = headers.get(b"expect", b"").lower() == b"100-continue"
 
     async def receive(self) -> Message:
@@ -136,13 +141,6 @@ class Lingering:
             except TimeoutError:
                 return
             read += len(message.get("body", b""))
-
-
-def _content_length(scope: Scope) -> int | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
 
 
 async def _refuse(scope: Scope, send: Send, limit: int) -> None:
