@@ -216,7 +216,7 @@ def test_the_confidence_is_one_formula_for_ask_and_the_calibration(searcher) -> 
     answerer = Answerer(searcher)
     plain = answerer.ask("텐센트가 광둥성 범용 인공지능 혁신거점에 투자한 금액은?").features
     assert plain["unknown_names"] == []
-    assert abs(combine(plain, answerer.weights) - plain["confidence"]) < 1e-9
+    assert abs(combine(plain, answerer.settings.answer) - plain["confidence"]) < 1e-9
     stated = answerer.ask("광둥성은 인공지능 과기금융 기금을 얼마 규모로 조성하나?")
     assert "1,000억 위안" in stated.answer
 

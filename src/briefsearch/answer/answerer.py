@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 
 from briefsearch.answer.salience import CorpusMentions, salient_names
-from briefsearch.config import Settings
+from briefsearch.config import Answering, Settings
 from briefsearch.retrieval.crosslingual import is_crosslingual
 from briefsearch.retrieval.searcher import Searcher
 from briefsearch.structure.layouts import LEGAL
@@ -97,23 +97,13 @@ class _Candidate:
         return max(self.index, self.through)
 
 
-@dataclass(frozen=True, slots=True)
-class ConfidenceWeights:
-    """How the answerable signals combine into one confidence (chosen on dev: research/answers/calibrate_answers.py)."""
-
-    lexical: float
-    passage: float
-    bridge: float = 0.0  # cross-lingual questions only: the bridged coverage
-    crosslingual_margin: float = 0.0  # cross-lingual questions only: the first passage's margin
-
-
-def combine(f: dict, w: ConfidenceWeights) -> float:
+def combine(f: dict, w: Answering) -> float:
     """The confidence of one question's signals (``Answerer.features``); the one formula the service and the
     calibration share. A cross-lingual question is judged on the cosine, its bridged coverage and the first
     passage's margin, with weights of its own (its own words are not expected in the Korean passages)."""
     if f["crosslingual"]:
-        return f["best_cosine"] + w.bridge * f["bridge_coverage"] + w.crosslingual_margin * f["margin"]
-    return f["best_cosine"] + w.lexical * f["best_coverage"] + w.passage * f["passage_coverage"]
+        return f["best_cosine"] + w.bridge_coverage_weight * f["bridge_coverage"] + w.margin_weight * f["margin"]
+    return f["best_cosine"] + w.lexical_weight * f["best_coverage"] + w.passage_weight * f["passage_coverage"]
 
 
 def resolve_followup(history: list[str], question: str, searcher: Searcher) -> str:
@@ -311,13 +301,7 @@ class Answerer:
                    "margin": margin,
                    "bridge_coverage": self.bridge_coverage(result, best.chunk) if crosslingual else 0.0,
                    "crosslingual": crosslingual}
-        return {"confidence": combine(signals, self.weights), **signals, "unknown_names": unknown}
-
-    @property
-    def weights(self) -> ConfidenceWeights:
-        tuned = self.settings.answer
-        return ConfidenceWeights(lexical=tuned.lexical_weight, passage=tuned.passage_weight,
-                                 bridge=tuned.bridge_coverage_weight, crosslingual_margin=tuned.margin_weight)
+        return {"confidence": combine(signals, self.settings.answer), **signals, "unknown_names": unknown}
 
     def _choose(self, candidates: list[_Candidate], many: bool = False) -> list[_Candidate]:
         """The best sentence, plus up to two close runners-up (from its own passage unless a list is asked for)."""
