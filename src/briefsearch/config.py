@@ -80,6 +80,7 @@ class Ranking(_Group):
     depth: int = Field(100, ge=10, le=1000)
     query_aliases: bool = True
     dedup_overlap: float = Field(0.6, gt=0, le=1.0)
+    second_weight: float = Field(0.5, ge=0.0, le=1.0)
 
 
 class Crosslingual(_Group):
@@ -124,8 +125,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / "var", description="Built artifacts (model, index, "
                            "added documents); ./var of the working directory.")
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Seed documents plus manifest.json (only read).")
-    model: str = Field(DEFAULT_MODEL, description="'default' (the offline e5-small), a sentence-transformers id, "
-                       "or a local path.")
+    model: str = Field(DEFAULT_MODEL, description="'default' (the offline e5-small), 'embeddinggemma-300m', an "
+                       "ST id, or a local path.")
+    second_model: str = Field("", description="Second encoder fused into the dense ranking: '' (none), "
+                              "'embeddinggemma-300m', an ST id or a path.")
     # encoding
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "onnx", description="onnx (the same vectors as torch, faster), torch, or onnx-int8 (different vectors).")
