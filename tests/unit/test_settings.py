@@ -26,7 +26,8 @@ MAX_DESCRIPTION_CHARS = 110
 
 # the defaults as they were when the settings were grouped (commit 535d751): the eval outcomes are measured on them
 OPERATOR_DEFAULTS = {
-    "model": "default", "second_model": "", "encoder_backend": "onnx", "torch_threads": 1, "embed_batch_size": 2, "build_workers": 2,
+    "model": "default", "second_model": "", "encoder_backend": "onnx", "torch_threads": 1, "embed_batch_size": 2,
+    "build_workers": 2,
     "micro_batching": True, "encode_workers": 2, "query_cache_size": 1024, "search_mode": "hybrid",
     "faiss_exact_below": 100_000, "faiss_factory": "HNSW32", "faiss_ef_search": 512, "faiss_ef_construction": 80,
     "faiss_nprobe": 16, "sentence_vector_dtype": "float16", "host": "127.0.0.1", "port": 8000, "public_url": "",
