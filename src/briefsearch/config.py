@@ -80,7 +80,7 @@ class Ranking(_Group):
     depth: int = Field(100, ge=10, le=1000)
     query_aliases: bool = True
     dedup_overlap: float = Field(0.6, gt=0, le=1.0)
-    second_weight: float = Field(0.5, ge=0.0, le=1.0)
+    second_weight: float = Field(0.7, ge=0.0, le=1.0)
 
 
 class Crosslingual(_Group):
