@@ -567,7 +567,7 @@ def eval_cmd(
     answer_failures: list[str] = []
     if answers:
         from briefsearch.answer.answerer import Answerer
-        from briefsearch.evaluation.answers import check_floors
+        from briefsearch.evaluation.answers import check_floors, crosslingual_check
         from briefsearch.evaluation.answers import run as run_answers
 
         stats, calibrated, answers_path = run_answers(Answerer(searcher), report_dir or settings.reports_dir)
@@ -575,8 +575,13 @@ def eval_cmd(
             typer.echo(f"answers {split}: evidence rate {st.evidence_rate:.3f}, missed {st.missed_rate:.3f}, "
                        f"near-domain false answers {st.false_answer_rate:.3f}, English answered "
                        f"{st.english_answered}")
+            for language, lang in st.by_language.items():
+                typer.echo(f"  {language}: {lang.with_evidence} of {lang.n_questions} answered with the evidence, "
+                           f"{lang.without_evidence} without it, {lang.refused} refused; near-domain negatives "
+                           f"answered {lang.negatives_answered} of {lang.n_negatives}")
         typer.echo(f"off-corpus false answers {stats.off_corpus_false_rate:.3f} at threshold {stats.threshold} "
-                   f"(calibrated on dev: {calibrated[0]}) -> {answers_path}")
+                   f"(calibrated on dev: {calibrated[0]}), English threshold {stats.crosslingual_threshold} "
+                   f"(calibrated on dev: {crosslingual_check(stats).threshold}) -> {answers_path}")
         if check:
             with _input_file():
                 answer_failures = check_floors(stats, thresholds or THRESHOLDS)

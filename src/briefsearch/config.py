@@ -99,7 +99,7 @@ class Answering(_Group):
     """How /ask picks answer sentences and decides whether the corpus answers at all."""
 
     threshold: float = 0.9933
-    crosslingual_threshold: float = 0.8412
+    crosslingual_threshold: float = 0.8923
     lexical_weight: float = Field(0.1, ge=0, le=1)
     passage_weight: float = Field(0.15, ge=0, le=1)
     bridge_coverage_weight: float = Field(0.02, ge=0, le=1)

@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 
 from briefsearch.config import REPO_ROOT
-from briefsearch.evaluation.answers import NEGATIVES, load_negatives
+from briefsearch.evaluation.answers import ENGLISH_DEV_NEGATIVES, NEGATIVES, load_negatives
 from briefsearch.evaluation.evaluate import (
+    ENGLISH_DEV,
     FRESH,
     QUESTIONS,
     load_questions,
@@ -79,14 +80,15 @@ def test_near_domain_negatives_name_nothing_the_corpus_holds() -> None:
     """Each negative's key facts (its ``absent`` terms) occur in no briefing, so no passage can answer it."""
     metas = load_manifest(REPO_ROOT / "corpus")
     corpus = "\n".join(read_source(REPO_ROOT / "corpus" / m.file).raw for m in metas).casefold()
-    rows = _rows(NEGATIVES)
-    assert len(rows) >= 40 and len({r["id"] for r in rows}) == len(rows)
+    rows, english = _rows(NEGATIVES), _rows(ENGLISH_DEV_NEGATIVES)
+    assert len(rows) >= 40 and len({r["id"] for r in rows + english}) == len(rows) + len(english)
     assert {r["near_doc"] for r in rows} == {m.doc_id for m in metas}  # on the corpus's own topics
-    for row in rows:
+    assert {r["near_doc"] for r in english} == {m.doc_id for m in metas}
+    for row in rows + english:
         assert row["absent"], row["id"]
         for term in row["absent"]:
             assert term.casefold() not in corpus, (row["id"], term)
-    assert [n.question for n in load_negatives()] == [r["question"] for r in rows]
+    assert [n.question for n in load_negatives()] == [r["question"] for r in rows + english]
 
 
 def test_fresh_questions_are_test_only_and_new() -> None:
@@ -94,7 +96,24 @@ def test_fresh_questions_are_test_only_and_new() -> None:
     assert len(fresh) >= 20 and {q.split for q in fresh} == {"test"}
     assert not {q.id for q in fresh} & {q.id for q in old}
     assert {q.doc_id for q in fresh} == {q.doc_id for q in old}
-    assert load_questions() == old + fresh
+    assert load_questions() == old + fresh + load_questions(ENGLISH_DEV)
+
+
+def test_english_dev_sets_are_dev_only_english_and_new() -> None:
+    """The English questions and negatives written to calibrate the English cut-off are dev (never reported as
+    test), in English (the cross-lingual path), on every briefing, and ask nothing another question's evidence is."""
+    from briefsearch.retrieval.crosslingual import is_crosslingual
+
+    questions, negatives = load_questions(ENGLISH_DEV), load_negatives(ENGLISH_DEV_NEGATIVES)
+    others = load_questions(QUESTIONS) + load_questions(FRESH)
+    assert len(questions) >= 40 and len(negatives) >= 10
+    assert {q.split for q in questions} == {n.split for n in negatives} == {"dev"}
+    assert all(q.type == "english" and is_crosslingual(q.question, 0.5) for q in questions)
+    assert all(n.type == "english" and is_crosslingual(n.question, 0.5) for n in negatives)
+    assert not {q.id for q in questions} & {q.id for q in others}
+    assert {q.doc_id for q in questions} == {q.doc_id for q in others}
+    taken = {normalize_evidence(e) for q in others for e in q.evidence}
+    assert not {normalize_evidence(e) for q in questions for e in q.evidence} & taken
 
 
 def test_every_evidence_phrase_occurs_in_its_document() -> None:

@@ -9,7 +9,8 @@ shown per result is reported beside the scores, so that longer passages cannot
 buy recall unnoticed.
 
 The eval set is ``questions.jsonl`` (split by evaluation/split.py) plus
-``fresh.jsonl``, test questions written after the ranking and answer tuning.
+``fresh.jsonl``, test questions written after the ranking and answer tuning, and
+``english_dev.jsonl``, English dev questions written to calibrate the English answer cut-off.
 Questions carry a ``split`` (``dev``: tune on it; ``test``: report and gate on
 it; see evaluation/split.py). Every function here takes any list of questions and a
 searcher, so other question sets reuse them.
@@ -36,6 +37,8 @@ EVAL_DIR = REPO_ROOT / "eval"  # the question sets and floors: the checkout's ev
 QUESTIONS = EVAL_DIR / "questions.jsonl"
 # written after all tuning, from the briefings' text (not from system output): test split only
 FRESH = EVAL_DIR / "fresh.jsonl"
+# written from the briefings' text to calibrate the English (cross-lingual) answer cut-off: dev split only
+ENGLISH_DEV = EVAL_DIR / "english_dev.jsonl"
 THRESHOLDS = EVAL_DIR / "thresholds.json"
 REPORTS = EVAL_DIR / "reports"
 CUTOFFS = (1, 3, 5, 10)
@@ -59,9 +62,11 @@ class Question:
 
 
 def load_questions(path: Path | None = None) -> list[Question]:
-    """One JSONL question file, or (no path) the eval set: questions.jsonl plus the fresh test questions."""
+    """One JSONL question file, or (no path) the eval set: questions.jsonl, the fresh test questions and the
+    English dev questions."""
     if path is None:
-        return load_questions(QUESTIONS) + (load_questions(FRESH) if FRESH.exists() else [])
+        optional = [part for part in (FRESH, ENGLISH_DEV) if part.exists()]
+        return [q for part in (QUESTIONS, *optional) for q in load_questions(part)]
     questions = []
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):
