@@ -10,7 +10,7 @@ the per-question runs (for the pooled paired test of issue 26's decision rule) t
     BRIEFSEARCH_SECOND_MODEL=embeddinggemma-300m python research/second-encoder/sweep.py \\
         --data-dir D --set briefings --out research/second-encoder/briefings.json
     ... --set laws --data-dir G   # G: a generalization scratch dir (python -m briefsearch.evaluation.generalization)
-    ... --set korquad --data-dir K   # K: the KorQuAD scratch dir
+    ... --set korquad --articles 40 --data-dir D   # builds D/korquad: 40 of KorQuAD's 140 articles
 """
 
 from __future__ import annotations
@@ -34,11 +34,18 @@ def questions_for(name: str) -> list:
         from briefsearch.evaluation.generalization import QUESTIONS
 
         return load_questions(QUESTIONS)
-    if name == "korquad":
-        from briefsearch.evaluation.korquad import load_korquad_questions  # the KorQuAD set (issue 26)
-
-        return load_korquad_questions()
     raise SystemExit(f"unknown set {name}")
+
+
+def korquad(settings: Settings, articles: int) -> tuple[Settings, list]:
+    """A deterministic subset of KorQuAD's articles (half dev, half test), built into ``<data_dir>/korquad``
+    with these settings (both encoders), and its questions."""
+    from briefsearch.evaluation.korquad import build, korquad_settings, load_articles, subset
+
+    chosen = subset(load_articles(), articles)
+    scratch = korquad_settings(settings, settings.data_dir / "korquad")
+    print(build(scratch, chosen), flush=True)
+    return scratch, [q for a in chosen for q in a.questions]
 
 
 def main() -> None:
@@ -48,11 +55,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--weights", type=float, nargs="*", default=WEIGHTS)
     parser.add_argument("--modes", nargs="*", default=["hybrid", "dense"])
+    parser.add_argument("--articles", type=int, default=40, help="KorQuAD: the subset's size (of 140)")
     args = parser.parse_args()
     settings = Settings(data_dir=args.data_dir, query_cache_size=100_000)
     assert settings.second_model, "set BRIEFSEARCH_SECOND_MODEL"
+    if args.set == "korquad":
+        settings, questions = korquad(settings, args.articles)
+    else:
+        questions = questions_for(args.set)
     searcher = open_searcher(settings, build=False, progress=False)
-    questions = questions_for(args.set)
     results: dict = {"set": args.set, "n": len(questions), "index": searcher.index.manifest.model, "rows": []}
     for mode in args.modes:
         for weight in args.weights:

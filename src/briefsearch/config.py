@@ -80,7 +80,7 @@ class Ranking(_Group):
     depth: int = Field(100, ge=10, le=1000)
     query_aliases: bool = True
     dedup_overlap: float = Field(0.6, gt=0, le=1.0)
-    second_weight: float = Field(0.7, ge=0.0, le=1.0)
+    second_weight: float = Field(0.8, ge=0.0, le=1.0)
 
 
 class Crosslingual(_Group):
@@ -100,6 +100,11 @@ class Answering(_Group):
 
     threshold: float = 0.9933
     crosslingual_threshold: float = 0.8923
+    fused_crosslingual_threshold: float = 0.8923  # with a second encoder: its fused ranking moves the scores
+
+    def crosslingual_cut(self, fused: bool) -> float:
+        """The cross-lingual cut-off of this encoder configuration (each calibrated on dev)."""
+        return self.fused_crosslingual_threshold if fused else self.crosslingual_threshold
     lexical_weight: float = Field(0.1, ge=0, le=1)
     passage_weight: float = Field(0.15, ge=0, le=1)
     bridge_coverage_weight: float = Field(0.02, ge=0, le=1)

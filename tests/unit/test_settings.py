@@ -43,7 +43,7 @@ TUNED_DEFAULTS = {
     "chunking": {"max_tokens": 256, "overlap_sentences": 1},
     "bm25": {"k1": 1.2, "b": 0.75},
     "ranking": {"fusion": "weighted", "rrf_k": 60, "dense_weight": 0.6, "sentence_weight": 0.2, "depth": 100,
-                "query_aliases": True, "dedup_overlap": 0.6, "second_weight": 0.7},
+                "query_aliases": True, "dedup_overlap": 0.6, "second_weight": 0.8},
     "crosslingual": {"latin_share": 0.5, "dense_only": True, "sentence_weight": 0.6, "bridge_weight": 0.2,
                      "bridge_terms": 5000, "bridge_floor": 0.88, "bridge_per_word": 3},
     "answer": {"threshold": 0.9933, "crosslingual_threshold": 0.8923, "lexical_weight": 0.1, "passage_weight": 0.15,
