@@ -419,8 +419,9 @@ def ask(
         for p in response.passages[:3]:
             typer.echo(f"  - {p.title} — {p.section} ({p.citation.source}:{p.citation.line_start})")
     tuned = ctx.obj.answer  # the service's thresholds under --url, unless it was started with other ones
+    english = tuned.crosslingual_cut(bool(ctx.obj.second_model))
     typer.echo(f"(answer score {response.confidence:.3f}: answers from {tuned.threshold:.3f} for a Korean question, "
-               f"{tuned.crosslingual_cut(bool(ctx.obj.second_model)):.3f} for an English one; {response.took_ms:.0f} ms)", err=True)
+               f"{english:.3f} for an English one; {response.took_ms:.0f} ms)", err=True)
 
 
 @app.command()

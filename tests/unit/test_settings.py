@@ -46,7 +46,8 @@ TUNED_DEFAULTS = {
                 "query_aliases": True, "dedup_overlap": 0.6, "second_weight": 0.8},
     "crosslingual": {"latin_share": 0.5, "dense_only": True, "sentence_weight": 0.6, "bridge_weight": 0.2,
                      "bridge_terms": 5000, "bridge_floor": 0.88, "bridge_per_word": 3},
-    "answer": {"threshold": 0.9933, "crosslingual_threshold": 0.8923, "fused_crosslingual_threshold": 0.8772, "lexical_weight": 0.1, "passage_weight": 0.15,
+    "answer": {"threshold": 0.9933, "crosslingual_threshold": 0.8923,
+               "fused_crosslingual_threshold": 0.8772, "lexical_weight": 0.1, "passage_weight": 0.15,
                "bridge_coverage_weight": 0.02, "margin_weight": 0.3, "novelty_weight": 0.05, "window": 0.05,
                "passages": 1, "continuation": 1, "join_wrapped": 2},
 }
