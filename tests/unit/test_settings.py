@@ -26,7 +26,8 @@ MAX_DESCRIPTION_CHARS = 110
 
 # the defaults as they were when the settings were grouped (commit 535d751): the eval outcomes are measured on them
 OPERATOR_DEFAULTS = {
-    "model": "default", "encoder_backend": "onnx", "torch_threads": 1, "embed_batch_size": 2, "build_workers": 2,
+    "model": "default", "second_model": "", "encoder_backend": "onnx", "torch_threads": 1, "embed_batch_size": 2,
+    "build_workers": 2,
     "micro_batching": True, "encode_workers": 2, "query_cache_size": 1024, "search_mode": "hybrid",
     "faiss_exact_below": 100_000, "faiss_factory": "HNSW32", "faiss_ef_search": 512, "faiss_ef_construction": 80,
     "faiss_nprobe": 16, "sentence_vector_dtype": "float16", "host": "127.0.0.1", "port": 8000, "public_url": "",
@@ -42,10 +43,11 @@ TUNED_DEFAULTS = {
     "chunking": {"max_tokens": 256, "overlap_sentences": 1},
     "bm25": {"k1": 1.2, "b": 0.75},
     "ranking": {"fusion": "weighted", "rrf_k": 60, "dense_weight": 0.6, "sentence_weight": 0.2, "depth": 100,
-                "query_aliases": True, "dedup_overlap": 0.6},
+                "query_aliases": True, "dedup_overlap": 0.6, "second_weight": 0.8},
     "crosslingual": {"latin_share": 0.5, "dense_only": True, "sentence_weight": 0.6, "bridge_weight": 0.2,
                      "bridge_terms": 5000, "bridge_floor": 0.88, "bridge_per_word": 3},
-    "answer": {"threshold": 0.9933, "crosslingual_threshold": 0.8923, "lexical_weight": 0.1, "passage_weight": 0.15,
+    "answer": {"threshold": 0.9933, "crosslingual_threshold": 0.8923,
+               "fused_crosslingual_threshold": 0.8772, "lexical_weight": 0.1, "passage_weight": 0.15,
                "bridge_coverage_weight": 0.02, "margin_weight": 0.3, "novelty_weight": 0.05, "window": 0.05,
                "passages": 1, "continuation": 1, "join_wrapped": 2},
 }

@@ -211,7 +211,8 @@ class Answerer:
                 break
             candidates = self._candidates(result, [hit])
         features = self.features(candidates, result)
-        threshold = tuned.crosslingual_threshold if features["crosslingual"] else tuned.threshold
+        fused = self.searcher.second_vectors is not None
+        threshold = tuned.crosslingual_cut(fused) if features["crosslingual"] else tuned.threshold
         answerable = bool(candidates) and not features["unknown_names"] and features["confidence"] >= threshold
         confidence = 0.0 if features["unknown_names"] else features["confidence"]
         citations: list[AnswerCitation] = []

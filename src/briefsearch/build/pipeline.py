@@ -80,6 +80,10 @@ def index_status(settings: Settings, model_identity: dict) -> IndexStatus:
                            f"{FORMAT_VERSION}")
     if manifest.model.get("checksum") != model_identity.get("checksum"):
         return IndexStatus("incompatible", f"built with model {manifest.model.get('name')!r}")
+    built_second, second = manifest.model.get("second") or {}, model_identity.get("second") or {}
+    if built_second.get("checksum") != second.get("checksum"):
+        return IndexStatus("incompatible", f"built with second model {built_second.get('name')!r}, configured: "
+                           f"{second.get('name')!r}")
     if manifest.chunker != chunker_identity(settings):
         return IndexStatus("incompatible", f"built with chunker {manifest.chunker}")
     current = corpus_state(settings)
@@ -190,18 +194,23 @@ def _assign_ids(chunks: list[Chunk], previous: LoadedIndex | None) -> int:
     return next_id
 
 
-def _known_vectors(previous: LoadedIndex | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Passage and sentence vectors of the live index by their text, so unchanged text is never re-embedded."""
+def _known_vectors(previous: LoadedIndex | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                                                           dict[str, np.ndarray]]:
+    """Passage, sentence and second-encoder passage vectors of the live index by their text, so unchanged text
+    is never re-embedded."""
     if previous is None:
-        return {}, {}
+        return {}, {}, {}
     passages: dict[str, np.ndarray] = {}
     sentences: dict[str, np.ndarray] = {}
+    second: dict[str, np.ndarray] = {}
     for cid, chunk in previous.chunks.items():
         passages[chunk.embed_text] = previous.faiss_index.reconstruct(int(cid))
+        if previous.second_faiss is not None:
+            second[chunk.embed_text] = previous.second_faiss.reconstruct(int(cid))
         for (a, b, *_), row in zip(chunk.sentences, chunk.sentence_rows, strict=False):
             if row < len(previous.sentence_vectors):
                 sentences[chunk.text[a:b]] = previous.sentence_vectors[row]
-    return passages, sentences
+    return passages, sentences, second
 
 
 def _sentence_texts(chunks: list[Chunk]) -> list[str]:
@@ -213,7 +222,8 @@ def _sentence_texts(chunks: list[Chunk]) -> list[str]:
 
 
 def rebuild_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
-                  only_if_needed: bool = False, embed: EncodeFn | None = None) -> BuildReport | None:
+                  only_if_needed: bool = False, embed: EncodeFn | None = None,
+                  embed_second: EncodeFn | None = None) -> BuildReport | None:
     """Build and publish under the library's writer lock, as every change does (``index build``, ``serve``).
 
     Builds and changes serialize, so a build never publishes a library older than
@@ -226,13 +236,14 @@ def rebuild_index(settings: Settings, encoder: Encoder, korean: KoreanText | Non
         if only_if_needed and index_status(settings, encoder.identity).state == "fresh":
             return None
         remove_build_leftovers(settings.index_dir)  # no other build runs while the lock is held
-        return build_index(settings, encoder, korean=korean, progress=progress, embed=embed)
+        return build_index(settings, encoder, korean=korean, progress=progress, embed=embed,
+                           embed_second=embed_second)
 
 
 def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None = None, progress: bool = True,
                 library_state: LibraryState | None = None,
                 before_publish: Callable[[], None] | None = None, live: LoadedIndex | None = None,
-                embed: EncodeFn | None = None) -> BuildReport:
+                embed: EncodeFn | None = None, embed_second: EncodeFn | None = None) -> BuildReport:
     """Build and atomically publish a new index version.
 
     Documents whose file and metadata are unchanged keep their passages from the
@@ -242,7 +253,8 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     complete and before it goes live (the caller commits the library there).
     ``live`` is the index a running service already holds (saves reading it again).
     ``embed`` embeds the texts neither cached nor known (default: ``encoder.encode_passages``
-    in this process); everything else in the build is the same whichever embeds.
+    in this process); everything else in the build is the same whichever embeds. ``embed_second`` is the
+    same for the second encoder's passages (default: ``encoder.second.encode_passages``).
     The caller holds the library lock (``rebuild_index``, ``CorpusManager``).
     """
     started = time.perf_counter()
@@ -274,7 +286,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     lexical = LexicalIndex.build([c.terms + c.context_terms for c in chunks], [c.chunk_id for c in chunks],
                                  settings.bm25.k1, settings.bm25.b)
     cache = EmbeddingCache(settings.data_dir / "cache", encoder.identity)
-    known_passages, known_sentences = _known_vectors(previous)
+    known_passages, known_sentences, known_second = _known_vectors(previous)
     log.info("passages: %d from %d documents (%d parsed, %d reused)", len(chunks), len(documents),
              len(parsed_ids), len(reused_ids))
     sentence_texts = _sentence_texts(chunks)
@@ -284,6 +296,16 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
     vectors, n_passages = encode_with_cache([c.embed_text for c in chunks], embed, cache, encoder.dim,
                                             known_passages)
     sentence_vectors, n_sentences = encode_with_cache(sentence_texts, embed, cache, encoder.dim, known_sentences)
+    second_vectors = None
+    if encoder.second is not None:  # the second encoder embeds passages only (sentences and /ask stay the first's)
+        second = encoder.second
+        if embed_second is None:
+            def embed_second(texts: list[str]) -> np.ndarray:
+                return second.encode_passages(texts, progress=progress)
+        second_vectors, n_second = encode_with_cache(
+            [c.embed_text for c in chunks], embed_second, EmbeddingCache(settings.data_dir / "cache", second.identity),
+            second.dim, known_second)
+        log.info("second encoder: embedded %d passages", n_second)
     if settings.crosslingual.bridge_weight > 0:  # the term bridge's Korean nouns, embedded once into the cache
         bridge = TermBridge.build(chunks, korean, encoder, cache, settings.crosslingual.bridge_terms)
         log.info("term bridge: %d Korean nouns in %.1f s", len(bridge.terms), bridge.build_seconds)
@@ -300,7 +322,7 @@ def build_index(settings: Settings, encoder: Encoder, korean: KoreanText | None 
         sentence_dtype=settings.sentence_vector_dtype,
     )
     version = write_version(settings.index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
-                            ef_construction=settings.faiss_ef_construction)
+                            ef_construction=settings.faiss_ef_construction, second_vectors=second_vectors)
     if before_publish is not None:
         before_publish()
     publish_version(settings.index_dir, version)

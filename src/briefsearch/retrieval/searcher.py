@@ -23,7 +23,7 @@ from briefsearch.embedding.encoder import Encoder
 from briefsearch.errors import QueryError
 from briefsearch.retrieval.aliases import expand_query, mine_aliases
 from briefsearch.retrieval.crosslingual import TermBridge, content_words, is_crosslingual, merged, stop_words
-from briefsearch.retrieval.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from briefsearch.retrieval.fusion import reciprocal_rank_fusion, weighted_score_fusion, zscore_fusion
 from briefsearch.retrieval.sentence_signal import SentenceMaxSim
 from briefsearch.store.lexical import LexicalAnalyzer
 from briefsearch.store.vectors import VectorSearch
@@ -96,6 +96,9 @@ class Searcher:
         # the index type comes from the file (as the manifest recorded it), its search knobs from settings
         self.vectors = VectorSearch(loaded.faiss_index, settings.faiss_ef_search, settings.faiss_nprobe,
                                     settings.faiss_exact_below)
+        # the second encoder's passage vectors (``second_model``); the index was checked to have them
+        self.second_vectors = None if loaded.second_faiss is None or encoder.second is None else VectorSearch(
+            loaded.second_faiss, settings.faiss_ef_search, settings.faiss_nprobe, settings.faiss_exact_below)
         self.aliases = mine_aliases(c.text for c in loaded.chunks.values())
         self._previous_bridge = previous_bridge  # the last index version's, which the term bridge builds on
 
@@ -194,13 +197,16 @@ class Searcher:
         if mode == "lexical":
             query_terms, lexical, timings["lexical_ms"] = analyze_and_match()
         else:
-            # the lexical side runs during the query's forward pass, on the other core
+            # the lexical side runs during the query's forward pass, on the other core; a second encoder's
+            # (longer) forward pass runs beside both
             t0 = time.perf_counter()
+            second = self.encoder.second.submit_query(wanted_text) if self.second_vectors is not None else None
             vector, side = self.encoder.encode_query_beside(wanted_text, analyze_and_match)
+            second_vector = second.result() if second is not None else None
             t1 = time.perf_counter()
             assert side is not None
             query_terms, lexical, timings["lexical_ms"] = side
-            dense = self._dense(vector[None, :], depth, allowed, cross)
+            dense = self._dense(vector[None, :], depth, allowed, cross, second_vector)
             timings.update(embed_ms=(t1 - t0) * 1000, dense_ms=(time.perf_counter() - t1) * 1000)
             if cross:
                 t1 = time.perf_counter()
@@ -239,19 +245,24 @@ class Searcher:
         return weighted_score_fusion(rankings, weights)
 
     def _dense(self, vector: np.ndarray, depth: int, allowed: set[int] | None,
-               cross: bool = False) -> list[tuple[int, float]]:
+               cross: bool = False, second_vector: np.ndarray | None = None) -> list[tuple[int, float]]:
         """FAISS's top passages, their cosine blended with their best sentence's by ``ranking.sentence_weight`` (a
-        cross-lingual question's share: ``crosslingual.sentence_weight`` when set)."""
+        cross-lingual question's share: ``crosslingual.sentence_weight`` when set); with a second encoder, that
+        ranking z-score fused with the second's passage cosines by ``ranking.second_weight``."""
         ranked = self.vectors.search(vector, depth, allowed)
         weight = self.settings.ranking.sentence_weight
         if cross and self.settings.crosslingual.sentence_weight is not None:
             weight = self.settings.crosslingual.sentence_weight
-        if not ranked or not weight:
+        if ranked and weight:
+            best = self.sentences.scores(vector[0], [i for i, _ in ranked])
+            own = max(0.0, 1 - weight)  # the passage's own cosine keeps what the sentence share leaves
+            ranked = sorted([(i, own * s + weight * best.get(i, s)) for i, s in ranked],
+                            key=lambda kv: (-kv[1], kv[0]))
+        if second_vector is None or self.second_vectors is None:
             return ranked
-        best = self.sentences.scores(vector[0], [i for i, _ in ranked])
-        own = max(0.0, 1 - weight)  # the passage's own cosine keeps what the sentence share leaves
-        blended = [(i, own * s + weight * best.get(i, s)) for i, s in ranked]
-        return sorted(blended, key=lambda kv: (-kv[1], kv[0]))
+        second = self.second_vectors.search(second_vector[None, :], depth, allowed)
+        share = self.settings.ranking.second_weight
+        return zscore_fusion([ranked, second], (1 - share, share))
 
     def _collapse(self, fused: list[tuple[int, float]], k: int, dense: list[tuple[int, float]],
                   lexical: list[tuple[int, float]], query_terms: list[Term]) -> list[SearchHit]:

@@ -11,6 +11,8 @@ Layout under ``<data_dir>/index/``::
         chunks.jsonl     one chunk per line, keyed by the FAISS id
         documents.json   document metadata and normalised text
         lexical/         bm25s index over Korean morphemes (rows = chunk ids)
+        second.faiss     the second encoder's passage vectors (``second_model``), same ids and index type;
+                         only when the manifest's model names a ``second``
         sentences.npy    one vector per distinct sentence, for extractive answers (float16 by default:
                          half the bytes, the same answers; the manifest's ``sentence_dtype``)
 
@@ -74,6 +76,7 @@ class LoadedIndex:
     documents: dict[str, DocumentRecord]
     lexical: LexicalIndex
     sentence_vectors: np.ndarray
+    second_faiss: faiss.Index | None = None  # the second encoder's passage vectors, when built with one
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -106,23 +109,29 @@ def read_manifest(index_dir: Path) -> IndexManifest | None:
 
 def write_index(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                 documents: list[DocumentRecord], lexical: LexicalIndex,
-                sentence_vectors: np.ndarray | None = None, ef_construction: int = 80) -> Path:
+                sentence_vectors: np.ndarray | None = None, ef_construction: int = 80,
+                second_vectors: np.ndarray | None = None) -> Path:
     """Write a complete new version, then switch ``CURRENT`` to it in one rename."""
     version = write_version(index_dir, manifest, vectors, chunks, documents, lexical, sentence_vectors,
-                            ef_construction)
+                            ef_construction, second_vectors)
     publish_version(index_dir, version)
     return version
 
 
 def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray, chunks: list[Chunk],
                   documents: list[DocumentRecord], lexical: LexicalIndex,
-                  sentence_vectors: np.ndarray | None = None, ef_construction: int = 80) -> Path:
+                  sentence_vectors: np.ndarray | None = None, ef_construction: int = 80,
+                  second_vectors: np.ndarray | None = None) -> Path:
     """Write a complete version directory (not yet live): temp dir, fsync every file, one rename.
 
     The FAISS index is of ``manifest.index_type``; sentence vectors are stored as ``manifest.sentence_dtype``.
     """
     if len(chunks) != len(vectors):
         raise ValueError("one vector per chunk is required")
+    second = manifest.model.get("second")
+    if (second is None) != (second_vectors is None) or (second_vectors is not None and
+                                                        len(second_vectors) != len(chunks)):
+        raise ValueError("the second encoder's vectors go with a manifest naming it, one per chunk")
     if sorted(int(i) for i in lexical.chunk_ids) != sorted(c.chunk_id for c in chunks):
         raise ValueError("the lexical index must cover exactly the chunks written")
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -133,6 +142,9 @@ def write_version(index_dir: Path, manifest: IndexManifest, vectors: np.ndarray,
         ids = np.array([c.chunk_id for c in chunks], dtype=np.int64)
         index = build_vector_index(vectors, ids, int(manifest.model["dim"]), manifest.index_type, ef_construction)
         _fsync_write(tmp / "vectors.faiss", faiss.serialize_index(index).tobytes())
+        if second_vectors is not None:
+            index = build_vector_index(second_vectors, ids, int(second["dim"]), manifest.index_type, ef_construction)
+            _fsync_write(tmp / "second.faiss", faiss.serialize_index(index).tobytes())
         lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks)
         _fsync_write(tmp / "chunks.jsonl", lines.encode("utf-8"))
         docs = [_doc_dict(d) for d in documents]
@@ -218,6 +230,14 @@ def chunker_identity(settings: Settings) -> dict:
     }
 
 
+def same_model(built: dict, configured: dict) -> bool:
+    """Were the index's vectors made by the configured encoder(s)? Checksums and dimensions, the second too."""
+    def key(identity: dict | None) -> tuple | None:
+        return None if identity is None else (identity.get("checksum"), identity.get("dim"))
+
+    return key(built) == key(configured) and key(built.get("second")) == key(configured.get("second"))
+
+
 def check_compatible(manifest: IndexManifest, model_identity: dict, chunker: dict) -> None:
     """Refuse an index built by another model or chunker: its vectors would not be comparable."""
     if manifest.format_version != FORMAT_VERSION:
@@ -225,7 +245,7 @@ def check_compatible(manifest: IndexManifest, model_identity: dict, chunker: dic
             f"index format {manifest.format_version} is not {FORMAT_VERSION}; rebuild with `briefsearch index build`"
         )
     built = manifest.model
-    if built.get("checksum") != model_identity.get("checksum") or built.get("dim") != model_identity.get("dim"):
+    if not same_model(built, model_identity):
         raise IndexIncompatibleError(
             f"index was built with model {built.get('name')!r} (checksum {str(built.get('checksum'))[:12]}), "
             f"but the configured model is {model_identity.get('name')!r} "
@@ -261,5 +281,10 @@ def load_index(index_dir: Path) -> LoadedIndex:
         raise IndexIncompatibleError(f"index at {version}: vectors.faiss is not the manifest's {manifest.index_type}")
     if faiss_index.ntotal != len(chunks) or manifest.n_chunks != len(chunks) or len(lexical.chunk_ids) != len(chunks):
         raise IndexIncompatibleError(f"index at {version} is inconsistent (vectors, passages, BM25); rebuild it")
+    second = None
+    if manifest.model.get("second") is not None:
+        second = faiss.deserialize_index(np.frombuffer((version / "second.faiss").read_bytes(), dtype=np.uint8))
+        if second.ntotal != len(chunks) or second.d != int(manifest.model["second"]["dim"]):
+            raise IndexIncompatibleError(f"index at {version}: second.faiss does not match its passages; rebuild it")
     return LoadedIndex(path=version, manifest=manifest, faiss_index=faiss_index, chunks=chunks, documents=documents,
-                       lexical=lexical, sentence_vectors=sentence_vectors)
+                       lexical=lexical, sentence_vectors=sentence_vectors, second_faiss=second)
