@@ -166,7 +166,6 @@ class Settings(BaseSettings):
                                   "/documents.")
     max_batch_bytes: int = Field(100 * 2**20, ge=1, description="Largest body of POST /documents/batch (its files "
                                  "together).")
-    max_batch_files: int = Field(200, ge=1, le=1000, description="Most files one POST /documents/batch may carry.")
     max_chat_messages: int = Field(100, ge=1, le=200, description="Most messages one chat completion may carry.")
     max_message_chars: int = Field(20_000, ge=1, description="Longest chat message.")
     # corpus changes

@@ -102,11 +102,11 @@ async def add_document(
 _BATCH_ERRORS = {
     **{code: _CHANGE_ERRORS[code] for code in (401, 403, 500)},
     400: {"model": BatchChange, "description": "Every file was refused, for different reasons (each file's is in "
-          "`files`)"},
+          "`files`); malformed multipart, or over 1,000 files"},
     409: {"model": ErrorResponse, "description": "Another change or build still running (retry after Retry-After "
           "seconds); or every file was refused as a duplicate"},
-    413: {"model": ErrorResponse, "description": "The body over BRIEFSEARCH_MAX_BATCH_BYTES, more files than "
-          "BRIEFSEARCH_MAX_BATCH_FILES, or every file over the size limit"},
+    413: {"model": ErrorResponse, "description": "The body over BRIEFSEARCH_MAX_BATCH_BYTES, or every file over "
+          "the size limit"},
     415: {"model": BatchChange, "description": "Every file of an unsupported type"},
     422: {"model": ErrorResponse, "description": "No files, invalid form fields or document metadata"},
     **UNAVAILABLE,
@@ -148,9 +148,6 @@ async def add_documents(
     from briefsearch.build.manage import DocumentInput, Upload
 
     _require_loaded(engine)
-    most = engine.settings.max_batch_files
-    if len(files) > most:
-        raise HTTPException(status_code=413, detail=f"{len(files)} files is over the limit of {most} per request")
     given = DocumentInput(title=title, date=date, publisher=publisher, kind=kind)
     given.check()  # the request's fields, before any file is read
     uploads = [Upload(file.filename or "", data=await file.read(), given=given) for file in files]
