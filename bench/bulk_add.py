@@ -31,7 +31,8 @@ the CPU seconds of the process (the machine is shared: CPU seconds move less wit
   a publish at the start and at the end. The whole old run is estimated from those (``estimate``), since it
   takes most of an hour here; ``--full-old`` also runs it (warm).
 
-Writes bench/bulk_add.json; the reading is bench/bulk_add.md. Speed is reported here, never asserted in tests.
+Writes bench/bulk_add.json (``--out``); the reading is bench/bulk_add.md. Speed is reported here, never
+asserted in tests.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def korquad_files(korquad: Path, out: Path, n: int) -> list[Path]:
         title = None
         for article, text in group:
             if article != title:
-                lines += [f"# {article}", ""]
+                lines += [f"# {article.replace('_', ' ')}", ""]
                 title = article
             lines += [text, ""]
         path = out / f"kq-{i:03d}.txt"
@@ -87,9 +88,9 @@ def seed_files(corpus: Path, out: Path, n: int) -> list[Path]:
     files = []
     start = 0
     for i in range(n):
-        end = (i + 1) * len(lines) // n
-        while end < len(lines) and i < n - 1 and lines[end - 1].strip() and end - (i + 1) * len(lines) // n < 20:
-            end += 1
+        end = len(lines) if i == n - 1 else max((i + 1) * len(lines) // n, start + 1)
+        while end < len(lines) and lines[end - 1].strip() and end - (i + 1) * len(lines) // n < 20:
+            end += 1  # to the end of the paragraph, if near
         path = out / f"seed-{i:03d}.txt"
         path.write_text("\n".join(lines[start:end]) + "\n", encoding="utf-8")
         files.append(path)
@@ -235,6 +236,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--old-subset", type=int, default=25)
     parser.add_argument("--full-old", action="store_true", help="also the per-file warm run over every file")
+    parser.add_argument("--out", type=Path, default=OUT_JSON)
     parser.add_argument("--per-file-worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.per_file_worker:
@@ -293,8 +295,8 @@ def main() -> None:
         result["estimate"] = estimate(result)
         print("estimate", result["estimate"], flush=True)
         result["load_after"] = os.getloadavg()[0]
-    OUT_JSON.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"-> {OUT_JSON}")
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"-> {args.out}")
 
 
 if __name__ == "__main__":

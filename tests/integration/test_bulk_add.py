@@ -132,8 +132,10 @@ def test_ctrl_c_during_a_bulk_add_leaves_the_previous_version(scratch_settings: 
         part = "\n".join(lines[n * quarter : (n + 1) * quarter]).replace("중국", "중화인민공화국")
         (folder / f"part-{n}.txt").write_text(part + "\n", encoding="utf-8")
     (folder / "notes.docx.bak").write_bytes(b"not a document")  # skipped: not a type add takes
+    # SIGINT as a terminal sends it (a shell starts background jobs with it ignored, and children inherit that)
     proc = subprocess.Popen([sys.executable, "-m", "briefsearch.cli", "-v", "add", str(folder)], cwd=REPO_ROOT,
-                            env=_env(scratch_settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=_env(scratch_settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     output: list[str] = []
     embedding = threading.Event()
 
