@@ -3,7 +3,7 @@
 Exit codes: 0 success; 1 evaluation below thresholds; 2 usage error;
 3 index missing or incompatible (or not loaded yet by the service ``--url`` names);
 4 bad input (query, document, unknown id, unreadable file); 5 model error;
-6 the service ``--url`` names is unreachable or failing.
+6 the service ``--url`` names is unreachable or failing; 7 ``add``: some files were refused, the others added.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ model_app = typer.Typer(help="Prepare the embedding model.", no_args_is_help=Tru
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
-EXIT_EVAL_FAILED, EXIT_INDEX, EXIT_INPUT, EXIT_MODEL, EXIT_SERVICE = 1, 3, 4, 5, 6
+EXIT_EVAL_FAILED, EXIT_INDEX, EXIT_INPUT, EXIT_MODEL, EXIT_SERVICE, EXIT_PARTIAL = 1, 3, 4, 5, 6, 7
 
 
 class Mode(StrEnum):
@@ -260,43 +260,99 @@ def _manager(settings: Settings):
 
 
 def _report(result) -> None:
-    if result.status == "unchanged":
-        typer.echo(f"unchanged {result.doc_id}: {result.message}")
-        return
     typer.echo(f"{result.status} {result.doc_id} ({result.title}): {result.passages} passages, embedded "
                f"{result.passages_embedded} passages + {result.sentences_embedded} sentences in "
                f"{result.seconds:.1f} s; index {result.index_version} has {result.documents} documents")
 
 
+def _files_to_add(named: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The files named, then each directory's files of supported types (subdirectories too, in name order,
+    hidden ones left out); second, the directories' files left out for their type."""
+    from briefsearch.build.manage import supported_suffixes
+
+    files: list[Path] = []
+    skipped: list[Path] = []
+    for path in named:
+        if not path.is_dir():
+            files.append(path)  # a missing or unreadable one is refused with its reason
+            continue
+        for found in sorted(path.rglob("*")):
+            if any(part.startswith(".") for part in found.relative_to(path).parts) or not found.is_file():
+                continue
+            (files if found.suffix.lower() in supported_suffixes() else skipped).append(found)
+    return files, skipped
+
+
 @app.command()
 def add(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Files to add: .txt .md (UTF-8/CP949) .pdf .docx .hwpx .hwp")],
+    files: Annotated[list[Path], typer.Argument(
+        help="Files or directories to add: .txt .md (UTF-8/CP949) .pdf .docx .hwpx .hwp")],
     doc_id: Annotated[str | None, typer.Option(help="Document id (one file only; default: from the name).")] = None,
     title: Annotated[str | None, typer.Option(help="Title (default: the first line or heading).")] = None,
     date: Annotated[str | None, typer.Option(help="Publication date, YYYY[-MM[-DD]].")] = None,
     publisher: Annotated[str | None, typer.Option(help="Publisher.")] = None,
     kind: Annotated[str | None, typer.Option(help="Kind, e.g. weekly or report.")] = None,
 ) -> None:
-    """Add documents (or replace the ones with the same id) and publish the updated index.
+    """Add documents (or replace the ones with the same id) and publish the updated index once.
 
-    Only new passages are embedded; a running server swaps to the new index by itself.
+    A directory adds its files of those types, subdirectories included. Each file is checked on its own:
+    a bad one is refused with its reason and the others go in, together, as one new index version. Exit 0
+    when every file went in or was already indexed, 7 when some were refused, 4 when all were. Only new
+    passages are embedded; a running server swaps to the new index by itself.
     """
-    from briefsearch.build.manage import DocumentInput
-    from briefsearch.errors import CorpusError
+    from tqdm import tqdm
 
-    if doc_id and len(files) > 1:
+    from briefsearch.build.manage import DocumentInput, Upload, supported_suffixes
+
+    paths, skipped = _files_to_add(files)
+    if skipped:
+        typer.echo(f"skipped {len(skipped)} files of other types than {' '.join(sorted(supported_suffixes()))} "
+                   f"in the directories named (e.g. {skipped[0]})", err=True)
+    if not paths:
+        typer.echo("error: no files to add", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    if doc_id and len(paths) > 1:
         typer.echo("error: --doc-id names one document; give one file", err=True)
         raise typer.Exit(2)
+    given = DocumentInput(doc_id=doc_id, title=title, date=date, publisher=publisher, kind=kind)
+    interactive = sys.stderr.isatty()
     with _exit_codes():
+        given.check()
         manager = _manager(ctx.obj)
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise CorpusError(f"{path}: cannot read ({exc.strerror})") from exc
-            given = DocumentInput(doc_id=doc_id, title=title, date=date, publisher=publisher, kind=kind)
-            _report(manager.add(data, path.name, given))
+        uploads = (Upload(path.name, path=path, given=given) for path in paths)
+        try:
+            with tqdm(total=len(paths), desc="checking", unit="file", disable=not interactive) as bar:
+                refused = 0
+
+                def checked(_: str, refusal) -> None:
+                    nonlocal refused
+                    refused += refusal is not None
+                    bar.set_postfix(refused=refused, refresh=False)
+                    bar.update(1)
+                    if bar.n == len(paths) and interactive:
+                        tqdm.write(f"publishing {len(paths) - refused} documents as one index version", file=sys.stderr)
+
+                result = manager.add_many(uploads, on_file=checked, progress=interactive)
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing of the files in hand was published; the index is the last version "
+                       "published", err=True)
+            raise typer.Exit(130) from None
+    for file in result.files:
+        if file.status == "refused":
+            typer.echo(f"refused {file.filename}: {file.message.removeprefix(file.filename + ': ')}", err=True)
+        elif file.status == "unchanged":
+            typer.echo(f"unchanged {file.doc_id}: {file.message}")
+        else:
+            typer.echo(f"{file.status} {file.doc_id} ({file.title}): {file.passages} passages")
+    counts = ", ".join(f"{result.count(s)} {s}" for s in ("added", "replaced", "unchanged", "refused")
+                       if result.count(s))
+    published = (f"embedded {result.passages_embedded} passages + {result.sentences_embedded} sentences in "
+                 f"{result.seconds:.1f} s; index {result.index_version} has {result.documents} documents"
+                 if result.versions_published else "no new index version")
+    typer.echo(f"{len(result.files)} files: {counts}; {published}")
+    if result.refused:
+        raise typer.Exit(EXIT_INPUT if len(result.refused) == len(result.files) else EXIT_PARTIAL)
 
 
 @app.command()

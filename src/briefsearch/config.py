@@ -172,6 +172,8 @@ class Settings(BaseSettings):
                                 "document uploads.")
     max_upload_bytes: int = Field(20 * 2**20, ge=1, description="Largest document accepted by add / POST "
                                   "/documents.")
+    max_batch_bytes: int = Field(100 * 2**20, ge=1, description="Largest body of POST /documents/batch (its files "
+                                 "together).")
     max_chat_messages: int = Field(100, ge=1, le=200, description="Most messages one chat completion may carry.")
     max_message_chars: int = Field(20_000, ge=1, description="Longest chat message.")
     # corpus changes

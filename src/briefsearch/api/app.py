@@ -35,6 +35,8 @@ from briefsearch.runtime.engine import Engine
 
 log = logging.getLogger(__name__)
 MULTIPART_OVERHEAD = 64 * 1024  # multipart framing and form fields around an upload's file
+PART_OVERHEAD = 1024  # and the headers of each further file of a batch (its name: up to 255 characters) ...
+BATCH_FILES = 1000  # ... of at most 1,000 files (the multipart parser refuses more with a 400)
 
 
 def create_app(settings: Settings | None = None, searcher: Searcher | None = None, build: bool = False,
@@ -85,7 +87,9 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.add_route("/mcp", RequireKey(mcp), include_in_schema=False)
     # innermost middleware: every body is counted as it arrives (chunked too), 413 before any parsing
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
-                       routes={("POST", "/documents"): settings.max_upload_bytes + MULTIPART_OVERHEAD})
+                       routes={("POST", "/documents"): settings.max_upload_bytes + MULTIPART_OVERHEAD,
+                               ("POST", "/documents/batch"): settings.max_batch_bytes + MULTIPART_OVERHEAD
+                               + BATCH_FILES * PART_OVERHEAD})
     if settings.cors_origin_list:
         # added last so it runs first: browser preflights are answered before any route's key check
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,

@@ -49,6 +49,11 @@ _STATUS: list[tuple[type[BriefsearchError], int]] = [
 ]
 
 
+def status_for(exc: BriefsearchError) -> int:
+    """The HTTP status of a domain error."""
+    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+
+
 def _describe(errors: list[dict]) -> str:
     parts = []
     for err in errors:
@@ -78,7 +83,7 @@ def error_content(path: str, status: int, message: str) -> dict:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BriefsearchError)
     async def _domain(request: Request, exc: BriefsearchError) -> JSONResponse:
-        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+        status = status_for(exc)
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(max(1, round(retry)))} if retry is not None else None
         content = error_content(request.url.path, status, str(exc))

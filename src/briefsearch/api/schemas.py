@@ -238,6 +238,40 @@ class DocumentChange(BaseModel):
     message: str
 
 
+class FileChange(BaseModel):
+    """One file of a batch upload and what became of it."""
+
+    file: str = Field(description="The file's name as uploaded")
+    status: Literal["added", "replaced", "unchanged", "refused"]
+    doc_id: str | None = Field(description="None when refused before its id was known")
+    title: str | None
+    passages: int | None = Field(description="The document's passages in the index now")
+    error: str | None = Field(None, description="Why it was refused")
+    error_status: int | None = Field(None, description="The status an upload of this file alone would get "
+                                     "(400, 409, 413, 415 or 422)")
+
+
+class BatchChange(BaseModel):
+    """A batch upload: every file's outcome, and the one index version the files that went in were published in.
+
+    201 when at least one file was added or replaced, 200 when the rest were all already indexed unchanged;
+    refused files are listed with their reasons either way. When every file was refused the status is theirs
+    (400 if they differ), with ``detail`` saying so.
+    """
+
+    files: list[FileChange]
+    added: int
+    replaced: int
+    unchanged: int
+    refused: int
+    passages_embedded: int = Field(description="Passages embedded by this change (the rest were reused)")
+    sentences_embedded: int
+    documents: int = Field(description="Documents in the index after the change")
+    index_version: str
+    seconds: float
+    detail: str | None = Field(None, description="Set when every file was refused")
+
+
 class ErrorResponse(BaseModel):
     detail: str | list
 

@@ -29,7 +29,7 @@ from briefsearch.store.versions import check_compatible, chunker_identity, live_
 from briefsearch.text.korean import KoreanText
 
 if TYPE_CHECKING:  # names for annotations; the build side is imported where a change runs (``_install``)
-    from briefsearch.build.manage import ChangeResult, CorpusManager, DocumentInput
+    from briefsearch.build.manage import BulkResult, ChangeResult, CorpusManager, DocumentInput, Upload
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -152,18 +152,26 @@ class Engine:
     def add(self, data: bytes, filename: str, given: DocumentInput | None = None) -> ChangeResult:
         return self._serve_change(self._manager().add(data, filename, given, live=self._live()))
 
+    def add_many(self, uploads: list[Upload]) -> BulkResult:
+        result = self._manager().add_many(uploads, live=self._live())
+        self._swap(f"adding {len(uploads)} files", result.index_version)
+        return result
+
     def remove(self, doc_id: str) -> ChangeResult:
         return self._serve_change(self._manager().remove(doc_id, live=self._live()))
 
     def _serve_change(self, result: ChangeResult) -> ChangeResult:
+        self._swap(result.message, result.index_version)
+        return result
+
+    def _swap(self, what: str, version: str) -> None:
         """Swap to the version a committed change published; failing that is the server's fault, not the client's."""
         try:
             self.refresh()
         except Exception as exc:
             self.refresh_error = f"{type(exc).__name__}: {exc}"
-            raise ServerFaultError(f"{result.message} was saved as index {result.index_version}, but this server "
-                                   f"could not load it ({exc}); it still serves the previous index") from exc
-        return result
+            raise ServerFaultError(f"{what} was saved as index {version}, but this server could not load it "
+                                   f"({exc}); it still serves the previous index") from exc
 
     def _manager(self) -> CorpusManager:
         if self.manager is None:

@@ -6,15 +6,25 @@ import dataclasses
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
+from fastapi.responses import JSONResponse
 
 from briefsearch.api.access import GuardedRoute, writes
 from briefsearch.api.deps import EngineDep, SearcherDep
-from briefsearch.api.schemas import UNAVAILABLE, DocumentChange, DocumentDetail, DocumentSummary, ErrorResponse
+from briefsearch.api.errors import public_text, status_for
+from briefsearch.api.schemas import (
+    UNAVAILABLE,
+    BatchChange,
+    DocumentChange,
+    DocumentDetail,
+    DocumentSummary,
+    ErrorResponse,
+    FileChange,
+)
 from briefsearch.errors import DocumentTooLargeError, UnknownDocumentError
 from briefsearch.runtime.engine import Engine
 
 if TYPE_CHECKING:
-    from briefsearch.build.manage import ChangeResult
+    from briefsearch.build.manage import BulkResult, ChangeResult
 
 router = APIRouter(prefix="/documents", tags=["documents"], route_class=GuardedRoute)
 
@@ -87,6 +97,62 @@ async def add_document(
     if result.status != "added":
         response.status_code = 200
     return _change(result)
+
+
+_BATCH_ERRORS = {
+    **{code: _CHANGE_ERRORS[code] for code in (401, 403, 500)},
+    400: {"model": BatchChange, "description": "Every file was refused, for different reasons (each file's is in "
+          "`files`); malformed multipart, or over 1,000 files"},
+    409: {"model": ErrorResponse, "description": "Another change or build still running (retry after Retry-After "
+          "seconds); or every file was refused as a duplicate"},
+    413: {"model": ErrorResponse, "description": "The body over BRIEFSEARCH_MAX_BATCH_BYTES, or every file over "
+          "the size limit"},
+    415: {"model": BatchChange, "description": "Every file of an unsupported type"},
+    422: {"model": ErrorResponse, "description": "No files, invalid form fields or document metadata"},
+    **UNAVAILABLE,
+}
+
+
+def _batch(result: BulkResult) -> tuple[int, BatchChange]:
+    """The status and body of a batch upload (the policy is BatchChange's docstring)."""
+    files = [FileChange(file=f.filename, status=f.status, doc_id=f.doc_id or None, title=f.title or None,  # type: ignore[arg-type]
+                        passages=f.passages, error=public_text(f.message) if f.error else None,
+                        error_status=status_for(f.error) if f.error else None) for f in result.files]
+    counts = {s: result.count(s) for s in ("added", "replaced", "unchanged", "refused")}
+    body = BatchChange(files=files, **counts, passages_embedded=result.passages_embedded,
+                       sentences_embedded=result.sentences_embedded, documents=result.documents,
+                       index_version=result.index_version, seconds=result.seconds)
+    if counts["refused"] < len(files):
+        return (201 if counts["added"] + counts["replaced"] else 200), body
+    statuses = {f.error_status for f in files}
+    body.detail = f"every file was refused ({len(files)}): " + "; ".join(f"{f.file}: {f.error}" for f in files)
+    return (statuses.pop() if len(statuses) == 1 else 400), body
+
+
+@router.post("/batch", response_model=BatchChange, status_code=201, responses={200: {"model": BatchChange},
+             **_BATCH_ERRORS},
+             summary="Add several documents at once, published as one new index version")
+@writes
+async def add_documents(
+    engine: EngineDep,
+    files: Annotated[list[UploadFile], File(
+        description="The briefings, one `files` part each: .txt/.md (UTF-8 or CP949), .pdf, .docx, .hwpx or .hwp")],
+    title: Annotated[str | None, Form(description="Title of every file; default: each one's first line or "
+                                      "heading")] = None,
+    date: Annotated[str | None, Form(description="Publication date of every file, YYYY[-MM[-DD]]")] = None,
+    publisher: Annotated[str | None, Form()] = None,
+    kind: Annotated[str | None, Form(description="e.g. weekly, report")] = None,
+) -> JSONResponse:
+    """Each file is checked on its own: a bad one is refused with its reason, the others go in together.
+    Ids come from the file names (a file named like a document replaces it)."""
+    from briefsearch.build.manage import DocumentInput, Upload
+
+    _require_loaded(engine)
+    given = DocumentInput(title=title, date=date, publisher=publisher, kind=kind)
+    given.check()  # the request's fields, before any file is read
+    uploads = [Upload(file.filename or "", data=await file.read(), given=given) for file in files]
+    status, body = _batch(await engine.run_change(engine.add_many, uploads))
+    return JSONResponse(status_code=status, content=body.model_dump())
 
 
 @router.delete("/{doc_id}", response_model=DocumentChange, responses={404: {"model": ErrorResponse},
