@@ -38,6 +38,7 @@ DEFAULT_MODEL = "default"  # the offline multilingual-e5-small prepared from pac
 # hard ceilings of the configurable request limits: the HTTP schema declares these, the configured
 # (default 2000 characters / 50 passages) limits are enforced by the searcher with a 422 that names them
 QUERY_CHARS_CEILING = 10_000
+BATCH_UPLOADS = 5  # a batch upload's body may hold this many of the largest document accepted alone
 K_CEILING = 200
 
 
@@ -172,8 +173,6 @@ class Settings(BaseSettings):
                                 "document uploads.")
     max_upload_bytes: int = Field(20 * 2**20, ge=1, description="Largest document accepted by add / POST "
                                   "/documents.")
-    max_batch_bytes: int = Field(100 * 2**20, ge=1, description="Largest body of POST /documents/batch (its files "
-                                 "together).")
     max_chat_messages: int = Field(100, ge=1, le=200, description="Most messages one chat completion may carry.")
     max_message_chars: int = Field(20_000, ge=1, description="Longest chat message.")
     # corpus changes
@@ -266,6 +265,11 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def max_batch_bytes(self) -> int:
+        """Largest body of POST /documents/batch, its files together: five of the largest document."""
+        return BATCH_UPLOADS * self.max_upload_bytes
 
     @property
     def models_dir(self) -> Path:

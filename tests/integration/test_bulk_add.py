@@ -217,9 +217,9 @@ def test_http_batch_upload_publishes_once_with_per_file_results(api: TestClient,
 
 
 def test_http_batch_limits_apply_before_the_body_is_read(scratch_settings: Settings, encoder, korean) -> None:
-    small = scratch_settings.model_copy(update={"max_batch_bytes": 4096})
+    small = scratch_settings.model_copy(update={"max_upload_bytes": 800})  # a batch: 5 x 800 bytes
     with _client(small, encoder, korean) as client:
         before = _state(small)
-        too_big = _batch(client, [("a.txt", "가나다라 ".encode() * 100_000)])  # 1.3 MB: over 4 KB + framing
+        too_big = _batch(client, [("a.txt", "가나다라 ".encode() * 100_000)])  # 1.3 MB: over 4 KB + 1 MiB
         assert too_big.status_code == 413 and "limit" in too_big.json()["detail"]
         assert _state(small) == before

@@ -32,7 +32,7 @@ OPERATOR_DEFAULTS = {
     "faiss_exact_below": 100_000, "faiss_factory": "HNSW32", "faiss_ef_search": 512, "faiss_ef_construction": 80,
     "faiss_nprobe": 16, "sentence_vector_dtype": "float16", "host": "127.0.0.1", "port": 8000, "public_url": "",
     "cors_origins": "", "api_keys": "", "max_query_chars": 2000, "max_k": 50, "max_body_bytes": 262_144,
-    "max_upload_bytes": 20_971_520, "max_batch_bytes": 104_857_600, "max_chat_messages": 100,
+    "max_upload_bytes": 20_971_520, "max_chat_messages": 100,
     "max_message_chars": 20_000,
     "lock_wait_seconds": 5.0, "cli_lock_wait_seconds": 600.0, "extract_timeout": 120.0, "extract_memory_mb": 2048,
     "reload_interval": 2.0, "log_format": "text", "log_level": "INFO", "log_queries": False, "ray_address": "",

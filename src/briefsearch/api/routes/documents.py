@@ -105,7 +105,7 @@ _BATCH_ERRORS = {
           "`files`); malformed multipart, or over 1,000 files"},
     409: {"model": ErrorResponse, "description": "Another change or build still running (retry after Retry-After "
           "seconds); or every file was refused as a duplicate"},
-    413: {"model": ErrorResponse, "description": "The body over BRIEFSEARCH_MAX_BATCH_BYTES, or every file over "
+    413: {"model": ErrorResponse, "description": "The body over 5 x BRIEFSEARCH_MAX_UPLOAD_BYTES, or every file over "
           "the size limit"},
     415: {"model": BatchChange, "description": "Every file of an unsupported type"},
     422: {"model": ErrorResponse, "description": "No files, invalid form fields or document metadata"},
