@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -191,9 +192,11 @@ def build(settings: Settings, articles: list[Article]) -> dict:
     status = index_status(settings, encoder.identity)
     if status.state == "fresh":
         return {"built": False, "state": "fresh"}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = rebuild_index(settings, encoder, KoreanText(), progress=False)
+    # CPU seconds beside the wall clock: on a shared machine the wall clock also counts other processes' load
     return {"built": True, "state": status.state, "seconds": round(time.perf_counter() - started, 1),
+            "cpu_seconds": round(time.process_time() - cpu, 1), "load_average": round(os.getloadavg()[0], 2),
             "embedded_passages": report.passages_embedded if report else None,
             "embedded_sentences": report.sentences_embedded if report else None}
 
@@ -212,6 +215,7 @@ class KorquadResult:
     failures: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
+    load_average: float = 0.0  # the machine's 1-minute load average when measuring ended (shared cores slow timings)
     gate: str = ""  # the section of eval/thresholds.json gated on ("korquad", "korquad/subset"); "": not gated
 
     def scores(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -233,6 +237,7 @@ class KorquadResult:
                 "median_timings_ms": {m: r.median_timings_ms for m, r in self.retrieval.items()},
                 "mean_chars_shown": {m: r.mean_chars_shown for m, r in self.retrieval.items()},
                 "gate": self.gate, "failures": self.failures, "seconds": self.seconds,
+                "load_average": self.load_average,
                 "unreachable": [o.id for o in hybrid.outcomes if o.n_relevant == 0] if hybrid else [],
                 "outcomes": {m: {o.id: o.first_hit_rank for o in r.outcomes} for m, r in self.retrieval.items()}}
 
@@ -247,7 +252,8 @@ class KorquadResult:
                  f"- index: {self.index['n_documents']} articles, {self.index['n_chunks']} passages; model "
                  f"{self.index['model'].get('name')}; chunker {self.index['chunker']}",
                  f"- build: {_build_line(self.build, self.index)}",
-                 f"- times: {', '.join(f'{k} {v:.0f} s' for k, v in self.seconds.items())}",
+                 f"- times: {', '.join(f'{k} {v:.0f} s' for k, v in self.seconds.items())} (1-minute load average "
+                 f"at the end {self.load_average} on {os.cpu_count()} cores)",
                  "- a hit is a passage of the question's article whose shown text contains the gold answer span "
                  "(normalized: lower-case, letters and digits only)", "",
                  "## Retrieval", "", head, sep]
@@ -290,6 +296,10 @@ class KorquadResult:
             missed = [o for o in hybrid.outcomes if o.split == "dev" and (o.first_hit_rank or 99) > 5]
             lines += ["", f"## Dev questions not answered in the top 5 (hybrid; {len(missed)}, first 40)", ""]
             lines += [f"- {o.id} ({o.doc_id}): {o.question} — first hit: {o.first_hit_rank}" for o in missed[:40]]
+        inexact = [f"{s}: {m}" for s, st in self.answers.items() for m in st.inexact_citations]
+        if inexact:
+            lines += ["", "## Citations whose offsets do not slice the file to the cited text", "",
+                      *[f"- {m}" for m in inexact]]
         if "dev" in self.answers:
             wrong = self.answers["dev"].wrong_answers
             lines += ["", f"## Dev answers without a gold span ({len(wrong)}, first 30)", "",
@@ -299,8 +309,10 @@ class KorquadResult:
 
 def _build_line(build: dict, index: dict) -> str:
     if build.get("built"):
-        return (f"built in this run ({build['state']} before) in {build['seconds']:.0f} s, embedding "
-                f"{build['embedded_passages']} passages and {build['embedded_sentences']} sentences not cached")
+        return (f"built in this run ({build['state']} before) in {build['seconds']:.0f} s ({build['cpu_seconds']:.0f} "
+                f"CPU s; 1-minute load average {build['load_average']} at the end, {os.cpu_count()} cores), "
+                f"embedding {build['embedded_passages']} passages and {build['embedded_sentences']} sentences "
+                "not cached")
     return f"index fresh, reused (its last build took {index.get('build_seconds', 0):.0f} s)"
 
 
@@ -360,7 +372,8 @@ def evaluate(settings: Settings, data_dir: Path | None = None, articles: int | N
         index={"model": manifest.model, "chunker": manifest.chunker, "n_documents": manifest.n_documents,
                "n_chunks": manifest.n_chunks, "build_seconds": manifest.build_seconds, "built_at": manifest.built_at},
         build=built, n_articles={s: sum(a.split == s for a in chosen) for s in SPLITS},
-        retrieval=retrieval, answers=stats, seconds=seconds, titles={a.doc_id: a.title for a in chosen})
+        retrieval=retrieval, answers=stats, seconds=seconds, titles={a.doc_id: a.title for a in chosen},
+        load_average=round(os.getloadavg()[0], 2))
     section = gate_section(articles)
     if thresholds is not None and section is not None:
         result.gate = "/".join(section)
