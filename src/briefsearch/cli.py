@@ -591,8 +591,18 @@ def eval_cmd(
     mode: Annotated[Mode, typer.Option(help="Retrieval mode to evaluate.")] = Mode.hybrid,
     ablation: Annotated[bool, typer.Option(help="Evaluate every mode; write ablation.md beside the reports.")] = False,
     answers: Annotated[bool, typer.Option(help="Also measure /ask: evidence rate, missed and false answers.")] = False,
+    korquad: Annotated[bool, typer.Option(
+        help="Evaluate the KorQuAD 1.0 dev set instead: its own index under DATA_DIR/korquad (built when missing or "
+             "stale), retrieval in every mode and /ask, gated on its test articles; writes korquad.json / "
+             "korquad.md.")] = False,
 ) -> None:
     """Measure retrieval quality on the eval set (gated on its test split); writes JSON and Markdown reports."""
+    if korquad:
+        if questions is not None or mode is not Mode.hybrid:
+            raise typer.BadParameter("--korquad evaluates the KorQuAD questions in every mode; drop --questions "
+                                     "and --mode", param_hint="--korquad")
+        _korquad_eval(ctx, report_dir, thresholds, check)
+        return
     from briefsearch.evaluation.evaluate import (
         LABELS,
         METRICS,
@@ -659,6 +669,30 @@ def eval_cmd(
     typer.echo(f"reports: {json_path}, {md_path}")
     if failures:
         for failure in failures:
+            typer.echo(f"below threshold: {failure}", err=True)
+        raise typer.Exit(EXIT_EVAL_FAILED)
+
+
+def _korquad_eval(ctx: typer.Context, report_dir: Path | None, thresholds: Path | None, check: bool) -> None:
+    """``eval --korquad``: the KorQuAD set (evaluation/korquad.py) with this command's settings, gated on its test
+    articles by the "korquad" section of the thresholds."""
+    from briefsearch.evaluation.evaluate import THRESHOLDS
+    from briefsearch.evaluation.korquad import SECTION, evaluate, load_articles, summary, write_reports
+
+    settings: Settings = ctx.obj
+    with _input_file():  # before the model loads: a missing or altered file, or bad floors, fail at once
+        load_articles()
+        path = thresholds or THRESHOLDS
+        if check and SECTION not in json.loads(path.read_text(encoding="utf-8")):
+            raise ValueError(f"{path}: no {SECTION!r} section of floors")
+    with _exit_codes():
+        result = evaluate(settings, thresholds=(thresholds or THRESHOLDS) if check else None)
+    json_path, md_path = write_reports(result, report_dir or settings.reports_dir)
+    for text in summary(result):
+        typer.echo(text)
+    typer.echo(f"reports: {json_path}, {md_path}")
+    if result.failures:
+        for failure in result.failures:
             typer.echo(f"below threshold: {failure}", err=True)
         raise typer.Exit(EXIT_EVAL_FAILED)
 

@@ -1,12 +1,13 @@
 """Compare two runs' saved reports question by question: English and Korean apart, paired significance.
 
-    python -m briefsearch.evaluation.compare BASE.json VARIANT.json [--split dev] [--generalization]
+    python -m briefsearch.evaluation.compare BASE.json VARIANT.json [--split dev] [--generalization | --korquad MODE]
 
 Saved reports keep each question's first relevant rank (``latest.json``'s outcomes; a generalization
-report's misses, every other question being at rank 1), which fixes Recall@k and MRR@10 exactly; a
-run with the relevant passage at that rank lets ranx test them pairwise (Student's t, p < 0.05) as
-``evaluate.significance`` does for live runs. Used by research/encoder-adaptation/encoder-adaptation.md, where the
-encoder changes, so two indexes, not one searcher, are compared.
+report's misses, every other question being at rank 1; ``korquad.json``'s outcomes per mode), which
+fixes Recall@k and MRR@10 exactly; a run with the relevant passage at that rank lets ranx test them
+pairwise (Student's t, p < 0.05) as ``evaluate.significance`` does for live runs. Used by
+research/encoder-adaptation/encoder-adaptation.md, where the encoder changes, so two indexes, not one
+searcher, are compared.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def generalization_ranks(path: Path) -> Ranks:
             q = json.loads(line)
             out[q["id"]] = (q["split"], "korean", missed.get(q["id"], 1))
     return out
+
+
+def korquad_ranks(path: Path, mode: str = "hybrid") -> Ranks:
+    """From ``briefsearch eval --korquad``'s korquad.json: one mode's ranks, each question in its article's split."""
+    from briefsearch.evaluation.korquad import load_articles
+
+    ranks = json.loads(path.read_text(encoding="utf-8"))["outcomes"][mode]
+    return {q.id: (q.split, "korean", ranks[q.id]) for a in load_articles() for q in a.questions if q.id in ranks}
 
 
 def _run(ranks: Ranks, ids: list[str]) -> dict[str, dict[str, float]]:
@@ -74,11 +83,17 @@ def main() -> None:
     parser.add_argument("base", type=Path)
     parser.add_argument("variant", type=Path)
     parser.add_argument("--split", default="dev", choices=("dev", "test"))
-    parser.add_argument("--generalization", action="store_true", help="the reports are generalization reports")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--generalization", action="store_true", help="the reports are generalization reports")
+    kind.add_argument("--korquad", choices=("hybrid", "dense", "lexical"),
+                      help="the reports are korquad.json reports: compare this mode's runs")
     args = parser.parse_args()
-    read = generalization_ranks if args.generalization else briefing_ranks
-    base, variant = read(args.base), read(args.variant)
-    languages = [None] if args.generalization else [None, "korean", "english"]
+    if args.korquad:
+        base, variant = korquad_ranks(args.base, args.korquad), korquad_ranks(args.variant, args.korquad)
+    else:
+        read = generalization_ranks if args.generalization else briefing_ranks
+        base, variant = read(args.base), read(args.variant)
+    languages = [None] if args.generalization or args.korquad else [None, "korean", "english"]
     for language in languages:
         print(f"## {args.split} {language or 'all'}\n{compare(base, variant, args.split, language)}\n")
 

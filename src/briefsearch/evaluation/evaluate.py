@@ -173,17 +173,24 @@ def shown_text(chunk: Chunk) -> str:
     return "\n".join([chunk.title, chunk.section, chunk.text, *chunk.footnotes])
 
 
-def relevant_chunks(searcher: Searcher, question: Question) -> set[int]:
-    """Every indexed passage of the question's document whose shown text contains an evidence phrase."""
-    needles = [normalize_evidence(e) for e in question.evidence if normalize_evidence(e)]
-    found = set()
+def normalized_passages(searcher: Searcher) -> dict[str, list[tuple[int, str]]]:
+    """Document id -> (chunk id, normalized shown text) of its passages: made once per run, not per question
+    (KorQuAD's thousands of questions would otherwise normalize the whole index thousands of times)."""
+    out: dict[str, list[tuple[int, str]]] = {}
     for chunk in searcher.index.chunks.values():
-        if chunk.doc_id != question.doc_id:
-            continue
-        hay = normalize_evidence(shown_text(chunk))
-        if any(n in hay for n in needles):
-            found.add(chunk.chunk_id)
-    return found
+        out.setdefault(chunk.doc_id, []).append((chunk.chunk_id, normalize_evidence(shown_text(chunk))))
+    return out
+
+
+def relevant_chunks(searcher: Searcher, question: Question,
+                    passages: dict[str, list[tuple[int, str]]] | None = None) -> set[int]:
+    """Every indexed passage of the question's document whose shown text contains an evidence phrase.
+
+    ``passages`` is ``normalized_passages(searcher)``, when the caller asks about many questions.
+    """
+    needles = [normalize_evidence(e) for e in question.evidence if normalize_evidence(e)]
+    by_doc = passages if passages is not None else normalized_passages(searcher)
+    return {chunk_id for chunk_id, hay in by_doc.get(question.doc_id, []) if any(n in hay for n in needles)}
 
 
 def _groups(questions: list[Question], key: str) -> dict[str, list[str]]:
@@ -202,8 +209,9 @@ def run_eval(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
     stages: dict[str, list[float]] = {}
     shown: list[int] = []
     searcher.search(questions[0].question, k=depth, mode=mode)  # warm-up, not timed
+    passages = normalized_passages(searcher)
     for q in questions:
-        relevant = relevant_chunks(searcher, q)
+        relevant = relevant_chunks(searcher, q, passages)
         started = time.perf_counter()
         result = searcher.search(q.question, k=depth, mode=mode)
         latency = (time.perf_counter() - started) * 1000
@@ -242,17 +250,21 @@ def gated_scores(report: EvalReport) -> dict[str, float]:
     return report.per_split.get("test", report.overall)
 
 
-def check_thresholds(report: EvalReport, path: Path = THRESHOLDS, section: str | None = None) -> list[str]:
+def check_thresholds(report: EvalReport, path: Path = THRESHOLDS, section: str | tuple[str, ...] | None = None
+                     ) -> list[str]:
     """Metrics of the test split (evaluation/split.py) below the committed thresholds, as readable lines.
 
     The file's top-level numbers are the briefing set's floors; another question
     set keeps its floors in a named object beside them (``section``, e.g.
-    "generalization"), so every gate is read from one file; objects inside a
-    section (its "answers" floors, read by evaluation/answers.py) are skipped here.
+    "generalization", or a path into it: ("korquad", "ci_subset")), so every gate
+    is read from one file; objects inside a section (its "answers" floors, read by
+    evaluation/answers.py) are skipped here.
     """
     data = json.loads(path.read_text(encoding="utf-8"))
+    for key in (section,) if isinstance(section, str) else section or ():
+        data = data[key]
     # numbers are retrieval floors; an object inside is a section of its own (the answers' floors)
-    thresholds = {k: v for k, v in (data if section is None else data[section]).items() if not isinstance(v, dict)}
+    thresholds = {k: v for k, v in data.items() if not isinstance(v, dict)}
     scores = gated_scores(report)
     failures = []
     for metric, minimum in thresholds.items():
