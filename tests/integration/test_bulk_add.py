@@ -149,7 +149,9 @@ def test_ctrl_c_during_a_bulk_add_leaves_the_previous_version(scratch_settings: 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        assert embedding.wait(timeout=300), "".join(output)
+        deadline = time.monotonic() + 300
+        while not embedding.wait(timeout=1):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(output)
         time.sleep(1.0)
         assert proc.poll() is None, "the add finished before it could be interrupted:\n" + "".join(output)
         proc.send_signal(signal.SIGINT)
