@@ -196,7 +196,8 @@ def test_ray_build_embeds_the_second_encoder_too(ray_cluster: str, settings: Set
                            ray_cluster], capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     print(f"\n[ray] index build --ray with EmbeddingGemma of {doc}: {time.perf_counter() - started:.1f} s")
-    assert done.stderr.count("Ray Data embedded") == 2  # one pool per encoder
+    # e5-small's pool embeds the passages, then the answer sentences; EmbeddingGemma's pool its passages
+    assert done.stderr.count("Ray Data embedded") == 3
     index = load_index(fused.data_dir / "index")
     assert index.manifest.model["second"]["name"].startswith("embeddinggemma-300m")
     assert index.second_faiss is not None and index.second_faiss.ntotal == len(index.chunks)
