@@ -8,6 +8,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest-xdist workers for the model tiers: one per core of the 2-core CI machine; a file's tests stay on one
+# worker (its module fixtures are built once), the session index is built once per run (tests/conftest.py)
+TEST_WORKERS ?= 2
 
 .PHONY: setup system-deps run test test-unit eval index bench e2e-openwebui clean
 
@@ -40,7 +43,7 @@ system-deps:
 test: setup system-deps
 	$(BIN)/ruff check .
 	OMP_NUM_THREADS=1 $(BIN)/pytest tests/unit -x -q
-	OMP_NUM_THREADS=1 $(BIN)/pytest tests/integration tests/e2e
+	OMP_NUM_THREADS=1 $(BIN)/pytest tests/e2e tests/integration -n $(TEST_WORKERS) --dist loadfile
 
 test-unit: setup
 	OMP_NUM_THREADS=1 $(BIN)/pytest tests/unit -x -q

