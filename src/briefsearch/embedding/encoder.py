@@ -198,6 +198,8 @@ class Encoder:
 
     def __init__(self, settings: Settings, progress: bool = True) -> None:
         configure_threads(settings.torch_threads)
+        if settings.second_model == GEMMA_ID:  # unprepared: say so before spending a minute on the first model
+            _gemma_folder(settings)
         self.settings = settings
         prompts = model_prompts(settings)
         self.query_prefix = prompts.query
