@@ -337,6 +337,10 @@ class Encoder:
                     self._cache.put(text, vector)
         return np.stack([cached[t] for t in texts])
 
+    def submit_short(self, texts: list[str]) -> Future[np.ndarray]:
+        """``encode_short`` on a helper thread: a question's words embedded while its own pass runs."""
+        return self._beside.submit(self.encode_short, texts)
+
     def submit_query(self, query: str) -> Future[np.ndarray]:
         """One query vector computed on a helper thread (the second encoder runs beside the first)."""
         return self._beside.submit(lambda: self.encode_query_beside(query, None)[0])

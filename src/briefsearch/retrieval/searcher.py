@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import unicodedata
+from concurrent.futures import Future
 from datetime import date
 
 import numpy as np
@@ -112,14 +113,22 @@ class Searcher:
         log.info("term bridge: %d Korean nouns in %.2f s", len(bridge.terms), bridge.build_seconds)
         return bridge
 
-    def bridged_words(self, text: str) -> list[dict[str, float]]:
+    def bridged_words(self, text: str, pending: Future[np.ndarray] | None = None) -> list[dict[str, float]]:
         """Per English content word of ``text``, the Korean corpus nouns the term bridge maps it to (with their
-        weights); the word vectors are kept in the query cache, so /ask asking again costs no forward pass."""
+        weights); the word vectors are kept in the query cache, so /ask asking again costs no forward pass.
+        ``pending``: the words' vectors already being computed (``submit_words``)."""
         words = content_words(text)
         if not words:
             return []
-        return self.term_bridge.map_words(self.encoder.encode_short(words), self.settings.crosslingual.bridge_floor,
+        vectors = pending.result() if pending is not None else self.encoder.encode_short(words)
+        return self.term_bridge.map_words(vectors, self.settings.crosslingual.bridge_floor,
                                           self.settings.crosslingual.bridge_per_word)
+
+    def submit_words(self, text: str) -> Future[np.ndarray] | None:
+        """Start the forward pass over an English question's words on a helper thread, so it runs beside the
+        question's own pass on the other core (the same vectors, sooner); None when it has no content words."""
+        words = content_words(text)
+        return self.encoder.submit_short(words) if words else None
 
     def crosslingual_rankings(self, bridged: list[dict[str, float]], depth: int,
                               allowed: set[int] | None) -> list[tuple[list[tuple[int, float]], float]]:
@@ -194,6 +203,8 @@ class Searcher:
         cross = mode == "hybrid" and is_crosslingual(text, self.settings.crosslingual.latin_share)
         cross_lexical: list[tuple[list[tuple[int, float]], float]] = []
         bridged: list[dict[str, float]] | None = None
+        # an English question's words (the term bridge) get their own forward pass, started first
+        words = self.submit_words(text) if cross and self.settings.crosslingual.bridge_weight > 0 else None
         if mode == "lexical":
             query_terms, lexical, timings["lexical_ms"] = analyze_and_match()
         else:
@@ -211,7 +222,7 @@ class Searcher:
             if cross:
                 t1 = time.perf_counter()
                 if self.settings.crosslingual.bridge_weight > 0:
-                    bridged = self.bridged_words(text)
+                    bridged = self.bridged_words(text, words)
                 cross_lexical = self.crosslingual_rankings(bridged or [], depth, allowed)
                 timings["crosslingual_ms"] = (time.perf_counter() - t1) * 1000
 
