@@ -98,6 +98,25 @@ def test_query_cache_keeps_the_most_recent_questions(settings) -> None:
     assert np.shares_memory(vector, first) and side == threading.current_thread().name  # a hit runs beside() inline
 
 
+def test_an_english_questions_words_never_push_questions_out_of_the_cache(settings) -> None:
+    """The term bridge's words have an LRU of their own: the bench's repeated questions all missed once ~12
+    words per English question had filled the questions' LRU."""
+    enc = Encoder(settings.model_copy(update={"query_cache_size": 2}), progress=False)
+    embedded: list[str] = []  # what reaches the model (the real pass runs; this only records its texts)
+    forward = enc._encode_queries_now
+    enc._encode_queries_now = lambda texts: (embedded.extend(texts), forward(texts))[1]
+    first = enc.encode_queries(["광둥성 목표"])[0]
+    words = enc.encode_short(["robot", "patent", "robot patent"])
+    assert np.shares_memory(enc.encode_queries(["광둥성 목표"])[0], first)  # still cached: 3 words, size 2
+    embedded.clear()
+    again = enc.encode_short(["robot patent", "patent"])  # the two most recent words are cached
+    assert embedded == [] and np.array_equal(again, words[[2, 1]])
+    enc.encode_short(["robot"])  # evicted by the two after it
+    assert embedded == [enc.query_prefix + "robot"]
+    alone = Encoder(settings.model_copy(update={"query_cache_size": 0}), progress=False)
+    assert np.allclose(alone.encode_short(["robot", "patent", "robot patent"]), words, atol=1e-6)
+
+
 # ----------------------------------------------------------------- later starts: no torch
 KOREAN_EDGE_CASES = ["", " ", "두  칸   공백", "줄\n바꿈\t탭", "  앞뒤 공백  ", "<s>특수</s> <mask> 토큰",
                      "ＡＢＣ① ㈜ 〜", "반도체 " * 400]  # the last one is truncated to max_seq_length

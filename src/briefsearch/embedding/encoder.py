@@ -221,6 +221,9 @@ class Encoder:
             self.identity["second"] = self.second.identity
         self._tokenizer_lock = threading.Lock()
         self._cache = QueryVectorCache(settings.query_cache_size) if settings.query_cache_size else None
+        # a question's words (the term bridge) in their own LRU of the same size: an English question brings
+        # ~12 of them, which in the questions' LRU pushed out as many earlier questions
+        self._word_cache = QueryVectorCache(settings.query_cache_size) if settings.query_cache_size else None
         # runs Python work beside a forward pass (see encode_query_beside); GIL-bound, so a few threads suffice
         self._beside = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside-forward")
         # every query vector goes through it; with micro-batching, a burst runs one pass per core and the
@@ -324,17 +327,18 @@ class Encoder:
 
     def encode_short(self, texts: list[str]) -> np.ndarray:
         """A few short texts (a question's words) embedded as queries in one forward pass (padding costs little
-        at this length; ``encode_queries`` batches by ``embed_batch_size``), each kept in the query cache."""
+        at this length; ``encode_queries`` batches by ``embed_batch_size``), each kept in the word cache."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        cached = {t: v for t in texts if self._cache is not None and (v := self._cache.get(t)) is not None}
+        words = self._word_cache
+        cached = {t: v for t in texts if words is not None and (v := words.get(t)) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in cached]
-        if missing:  # a word met before costs nothing: questions share most of their words
+        if missing:  # a word met before costs nothing: questions share some of their words
             vectors = self._encode_queries_now([self.query_prefix + t for t in missing])
             for text, vector in zip(missing, vectors, strict=True):
                 cached[text] = vector
-                if self._cache is not None:
-                    self._cache.put(text, vector)
+                if words is not None:
+                    words.put(text, vector)
         return np.stack([cached[t] for t in texts])
 
     def submit_short(self, texts: list[str]) -> Future[np.ndarray]:
