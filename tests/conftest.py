@@ -30,12 +30,16 @@ TIERS = ("unit", "integration", "e2e")  # tests/<tier>/; unit never reaches the 
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its tier (its folder), so ``-m unit`` or ``-m "not e2e"`` select by tier."""
+    """Mark each test with its tier (its folder), so ``-m unit`` or ``-m "not e2e"`` select by tier; and run
+    the files that build their own index or cluster (a ``slow`` or ``ray`` test) first, in their order, so on
+    two workers (``make test``) the longest files start early and the short ones fill in around them."""
     tests = Path(__file__).parent
     for item in items:
         tier = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else None
         if tier in TIERS:
             item.add_marker(tier)
+    heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("ray")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable: the order within each part is kept
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from briefsearch.api.app import create_app
 from briefsearch.build.pipeline import index_status
@@ -20,6 +21,8 @@ from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.retrieval.searcher import Searcher
 from briefsearch.runtime.engine import open_searcher
 from briefsearch.store.versions import live_version, load_index
+
+pytestmark = pytest.mark.slow  # full builds and killed builds in CLI processes
 
 NEW_DOC = """# 중국 수소에너지 동향
 

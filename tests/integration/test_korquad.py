@@ -16,6 +16,8 @@ import pytest
 from briefsearch.evaluation.evaluate import THRESHOLDS
 from briefsearch.evaluation.korquad import SUBSET_ARTICLES, build, evaluate, korquad_settings, load_articles, subset
 
+pytestmark = pytest.mark.slow  # builds its own KorQuAD index
+
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory, settings, encoder):

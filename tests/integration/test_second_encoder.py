@@ -19,6 +19,8 @@ from briefsearch.config import REPO_ROOT, Settings
 from briefsearch.embedding.gemma_prep import EMBEDDINGGEMMA, MARKER_FILE, MODEL_ID
 from briefsearch.ingest.sources import read_original
 
+pytestmark = pytest.mark.slow  # prepares EmbeddingGemma and builds a fused index
+
 DOC = "004_0772bc47312adfbb"  # the smallest briefing: EmbeddingGemma embeds its passages in about a minute
 
 
