@@ -115,12 +115,14 @@ class Searcher:
 
     def bridged_words(self, text: str, pending: Future[np.ndarray] | None = None) -> list[dict[str, float]]:
         """Per English content word of ``text``, the Korean corpus nouns the term bridge maps it to (with their
-        weights); the word vectors are kept in the query cache, so /ask asking again costs no forward pass.
-        ``pending``: the words' vectors already being computed (``submit_words``)."""
-        words = content_words(text)
-        if not words:
+        weights); the word vectors are kept in the encoder's word cache, so /ask asking again costs no forward
+        pass. ``pending``: the words' vectors already being computed (``submit_words``)."""
+        if pending is not None:
+            vectors = pending.result()
+        elif words := content_words(text):
+            vectors = self.encoder.encode_short(words)
+        else:
             return []
-        vectors = pending.result() if pending is not None else self.encoder.encode_short(words)
         return self.term_bridge.map_words(vectors, self.settings.crosslingual.bridge_floor,
                                           self.settings.crosslingual.bridge_per_word)
 
