@@ -1,4 +1,4 @@
-"""Run the question set through the searcher and score it with ranx.
+"""Run the question set through the searcher and score it (evaluation/metrics.py: ranx's definitions).
 
 A passage answers a question when it comes from the question's document and
 what a result shows of it (title, section path, text, footnotes) contains one
@@ -16,7 +16,7 @@ it; see evaluation/split.py). Every function here takes any list of questions an
 searcher, so other question sets reuse them.
 
 Reported "Recall@k" is the share of questions answered within the top k
-(ranx ``hit_rate@k``); MRR@10 and nDCG@10 are ranx's.
+(ranx ``hit_rate@k``); MRR@10 and nDCG@10 are ranx's (computed in evaluation/metrics.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from briefsearch.config import REPO_ROOT
+from briefsearch.evaluation.metrics import CUTOFFS, METRICS, mean_scores
 from briefsearch.retrieval.searcher import Searcher
 from briefsearch.types import Chunk
 
@@ -41,8 +42,6 @@ FRESH = EVAL_DIR / "fresh.jsonl"
 ENGLISH_DEV = EVAL_DIR / "english_dev.jsonl"
 THRESHOLDS = EVAL_DIR / "thresholds.json"
 REPORTS = EVAL_DIR / "reports"
-CUTOFFS = (1, 3, 5, 10)
-METRICS = [f"hit_rate@{k}" for k in CUTOFFS] + ["mrr@10", "ndcg@10"]
 LABELS = {**{f"hit_rate@{k}": f"Recall@{k}" for k in CUTOFFS}, "mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
 
 
@@ -157,17 +156,6 @@ def _slots(obj: object) -> dict:
     return {k: getattr(obj, k) for k in obj.__slots__}  # type: ignore[attr-defined]
 
 
-def _scores(qrels: dict, run: dict, ids: list[str]) -> dict[str, float]:
-    from ranx import Qrels, Run, evaluate
-
-    sub_q = Qrels({i: qrels[i] for i in ids})
-    sub_r = Run({i: run[i] for i in ids})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = evaluate(sub_q, sub_r, METRICS, make_comparable=True)  # a dict: METRICS has several
-    return {"n": float(len(ids)), **{m: round(float(result[m]), 4) for m in METRICS}}
-
-
 def shown_text(chunk: Chunk) -> str:
     """What a search result shows of a passage: title, section path, text and footnotes."""
     return "\n".join([chunk.title, chunk.section, chunk.text, *chunk.footnotes])
@@ -230,11 +218,11 @@ def run_eval(searcher: Searcher, questions: list[Question], mode: str = "hybrid"
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         mode=mode,
         n_questions=len(questions),
-        overall=_scores(qrels, run, ids),
-        per_split={s: _scores(qrels, run, v) for s, v in _groups(questions, "split").items()},
+        overall=mean_scores(qrels, run, ids),
+        per_split={s: mean_scores(qrels, run, v) for s, v in _groups(questions, "split").items()},
         mean_chars_shown=round(statistics.fmean(shown), 1) if shown else 0.0,
-        per_document={d: _scores(qrels, run, v) for d, v in _groups(questions, "doc_id").items()},
-        per_type={t: _scores(qrels, run, v) for t, v in _groups(questions, "type").items()},
+        per_document={d: mean_scores(qrels, run, v) for d, v in _groups(questions, "doc_id").items()},
+        per_type={t: mean_scores(qrels, run, v) for t, v in _groups(questions, "type").items()},
         median_latency_ms=round(statistics.median(o.latency_ms for o in outcomes), 2) if outcomes else 0.0,
         index={"model": manifest.model, "chunker": manifest.chunker, "built_at": manifest.built_at,
                "n_chunks": manifest.n_chunks},
