@@ -8,11 +8,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# pytest-xdist workers for the model tiers. 0 (the default) runs them in one process: on two workers they
-# take ~11 min instead of ~16, but a server test's 2-second /health bound failed once in four clean-clone runs
-# under the other worker's load. `make test TEST_WORKERS=2` runs them on two (a file's tests on one worker;
-# the session index built once per run, tests/conftest.py).
-TEST_WORKERS ?= 0
+# pytest-xdist workers for the model tiers: two (one per core). A file's tests stay on one worker (loadfile),
+# the longest files start first in the order tests/conftest.py gives (--no-loadscope-reorder keeps it), and the
+# session index is built once per run (tests/conftest.py once_per_run). TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup system-deps run test test-unit eval index bench e2e-openwebui clean
 
@@ -45,7 +44,7 @@ system-deps:
 test: setup system-deps
 	$(BIN)/ruff check .
 	OMP_NUM_THREADS=1 $(BIN)/pytest tests/unit -x -q
-	OMP_NUM_THREADS=1 $(BIN)/pytest tests/e2e tests/integration -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/pytest tests/e2e tests/integration -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-unit: setup
 	OMP_NUM_THREADS=1 $(BIN)/pytest tests/unit -x -q

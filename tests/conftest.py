@@ -29,17 +29,28 @@ CORPUS_DIR = REPO_ROOT / "corpus"
 TIERS = ("unit", "integration", "e2e")  # tests/<tier>/; unit never reaches the fixtures below (tests/unit/conftest.py)
 
 
+# The longest files (``--durations`` of a two-worker run), started first so the short ones fill in around them
+# at the end. Their order matters on two workers: the Ray file builds the session index its first tests need,
+# while the next files, which need none (KorQuAD's own index, the installed wheel's), keep the other worker busy.
+LONGEST_FIRST = ("e2e/test_ray.py", "integration/test_korquad.py", "e2e/test_packaging.py",
+                 "integration/test_second_encoder.py", "integration/test_corpus_cli.py", "integration/test_cli.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its tier (its folder), so ``-m unit`` or ``-m "not e2e"`` select by tier; and run
-    the files that build their own index or cluster (a ``slow`` or ``ray`` test) first, in their order, so on
-    two workers (``make test``) the longest files start early and the short ones fill in around them."""
+    the longest files first (``LONGEST_FIRST``). pytest-xdist keeps this order with ``--no-loadscope-reorder``
+    (``make test``); by default it would start the files with the most tests first."""
     tests = Path(__file__).parent
     for item in items:
         tier = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else None
         if tier in TIERS:
             item.add_marker(tier)
-    heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("ray")}
-    items.sort(key=lambda item: item.path not in heavy)  # stable: the order within each part is kept
+
+    def position(item: pytest.Item) -> int:
+        relative = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
+        return LONGEST_FIRST.index(relative) if relative in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=position)  # stable: the other files keep their order (e2e, then integration)
 
 
 @contextlib.contextmanager
