@@ -3,8 +3,8 @@
 The Serve tests run ``briefsearch serve --ray --replicas 2`` in its own process,
 joining this cluster, over a private copy of the session index, and talk to it
 through the Serve HTTP proxy. The build test runs first, while the cluster's CPUs are free:
-``briefsearch index build --ray`` in its own process joins this cluster, and its
-index is compared with the session index the plain build made.
+``briefsearch index build --ray`` with both encoders, in its own process, joins this cluster, and its
+index is compared with a plain build of the same document in this process.
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ def ray_cluster() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def ray_settings(settings: Settings, searcher, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A private copy of the session index the replicas serve and the add test changes."""
+    """A private copy of the session index the replicas serve and the add test changes, with the embedding cache
+    a deployment keeps beside it (the term bridge's noun vectors: each replica would embed them again)."""
     data = tmp_path_factory.mktemp("ray-data")
     shutil.copytree(settings.index_dir, data / "index", symlinks=True)
+    shutil.copytree(settings.data_dir / "cache", data / "cache")
     (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
     return Settings(data_dir=data, corpus_dir=CORPUS_DIR, api_keys="test-key", reload_interval=RELOAD_INTERVAL)
 
@@ -141,32 +143,45 @@ def test_unreachable_ray_head_is_a_clear_error() -> None:
     assert not ray.is_initialized()
 
 
-def test_ray_build_matches_plain_build(ray_cluster: str, settings: Settings, searcher,
-                                       tmp_path: Path) -> None:
-    """``index build --ray`` (another process joining the cluster) gives the plain build's passages and vectors."""
-    doc = "004_0772bc47312adfbb"  # the smallest briefing keeps the test short; chunking is per document
+def test_ray_build_matches_plain_build_for_both_encoders(ray_cluster: str, settings: Settings, encoder,
+                                                        korean, gemma_prepared: Path, tmp_path: Path) -> None:
+    """``index build --ray`` (another process joining the cluster) with ``second_model`` gives the plain build's
+    passages and vectors: e5-small's pool embeds the passages, then the answer sentences, and a second actor
+    pool EmbeddingGemma's passages; the index records both encoders."""
+    from briefsearch.build.pipeline import build_index
+    from briefsearch.embedding.encoder import Encoder, second_settings
+
+    # a short real bill (7 KB, 16 passages, 84 sentences): EmbeddingGemma on torch embeds a passage a second
+    # here, and what is tested is the actor pools, not the amount of text (chunking is per document)
+    bill = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809897.txt"
+    doc = bill.stem
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    manifest = json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))
-    manifest["documents"] = [d for d in manifest["documents"] if d["doc_id"] == doc]
-    (corpus / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    shutil.copy(CORPUS_DIR / f"{doc}.txt", corpus / f"{doc}.txt")
-    data = tmp_path / "data"  # no embedding cache: every vector comes from the Ray actors
-    data.mkdir()
-    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
-    env = {**os.environ, "BRIEFSEARCH_RAY_EMBED_BATCH_SIZE": "16"}  # several batches per actor
+    shutil.copy(bill, corpus / bill.name)
+    (corpus / "manifest.json").write_text(json.dumps({"documents": [{"doc_id": doc, "file": bill.name,
+                                                                     "title": doc}]}), encoding="utf-8")
+    ray_data, plain_data = tmp_path / "ray-data", tmp_path / "plain-data"
+    for data in (ray_data, plain_data):  # no embedding cache in either: every vector is computed by its build
+        data.mkdir()
+        (data / "models").symlink_to(settings.models_dir, target_is_directory=True)
+    fused = Settings(data_dir=ray_data, corpus_dir=corpus, second_model="embeddinggemma-300m")
+    # batches of 8: several batches per actor in each pool
+    env = {**os.environ, "BRIEFSEARCH_SECOND_MODEL": "embeddinggemma-300m", "BRIEFSEARCH_RAY_EMBED_BATCH_SIZE": "8"}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "-v", "--data-dir", str(data),
+    done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "-v", "--data-dir", str(ray_data),
                            "--corpus-dir", str(corpus), "index", "build", "--ray", "--ray-address", ray_cluster],
-                          capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, env=env)
+                          capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    print(f"\n[ray] index build --ray of {doc}: {time.perf_counter() - started:.1f} s")
-    assert "Ray Data embedded" in done.stderr  # the vectors came from the actor pool, not this process
+    print(f"\n[ray] index build --ray with EmbeddingGemma of {doc}: {time.perf_counter() - started:.1f} s")
+    # the vectors came from the actor pools, not this process: passages, sentences, EmbeddingGemma's passages
+    assert done.stderr.count("Ray Data embedded") == 3
 
-    ray_index = load_index(data / "index")
-    plain = searcher.index
+    ray_index = load_index(ray_data / "index")
+    plain_settings = Settings(data_dir=plain_data, corpus_dir=corpus)
+    build_index(plain_settings, encoder, korean=korean, progress=False)  # e5-small alone, in this process
+    plain = load_index(plain_data / "index")
     ray_chunks = sorted(ray_index.chunks.values(), key=lambda c: c.char_start)
-    plain_chunks = sorted((c for c in plain.chunks.values() if c.doc_id == doc), key=lambda c: c.char_start)
+    plain_chunks = sorted(plain.chunks.values(), key=lambda c: c.char_start)
     assert [(c.char_start, c.char_end, c.section, c.text) for c in ray_chunks] == \
         [(c.char_start, c.char_end, c.section, c.text) for c in plain_chunks]
     pairs = list(zip(ray_chunks, plain_chunks, strict=True))
@@ -179,42 +194,14 @@ def test_ray_build_matches_plain_build(ray_cluster: str, settings: Settings, sea
     assert len(passage_cos) > 10 and len(sentence_cos) > len(passage_cos)
     assert min(passage_cos) >= 0.9999 and min(sentence_cos) >= 0.9999
 
-
-def test_ray_build_embeds_the_second_encoder_too(ray_cluster: str, settings: Settings, gemma_prepared: Path,
-                                               tmp_path: Path) -> None:
-    """With ``second_model``, `index build --ray` runs a second actor pool for EmbeddingGemma's passages: the
-    index records both encoders, and its second vectors are EmbeddingGemma's in-process ones."""
-    from briefsearch.embedding.encoder import Encoder, second_settings
-
-    # a short real bill (7 KB, a quarter of the smallest briefing): EmbeddingGemma on torch embeds a passage
-    # a second here, and what is tested is the second pool, not the amount of text
-    bill = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809897.txt"
-    doc = bill.stem
-    corpus, data = tmp_path / "corpus", tmp_path / "data"
-    corpus.mkdir()
-    data.mkdir()
-    shutil.copy(bill, corpus / bill.name)
-    (corpus / "manifest.json").write_text(json.dumps({"documents": [{"doc_id": doc, "file": bill.name,
-                                                                     "title": doc}]}), encoding="utf-8")
-    (data / "models").symlink_to(settings.models_dir, target_is_directory=True)  # no cache: every vector by actors
-    fused = Settings(data_dir=data, corpus_dir=corpus, second_model="embeddinggemma-300m")
-    env = {**os.environ, "BRIEFSEARCH_SECOND_MODEL": "embeddinggemma-300m", "BRIEFSEARCH_RAY_EMBED_BATCH_SIZE": "16"}
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "briefsearch.cli", "-v", "--data-dir", str(fused.data_dir),
-                           "--corpus-dir", str(fused.corpus_dir), "index", "build", "--ray", "--ray-address",
-                           ray_cluster], capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    print(f"\n[ray] index build --ray with EmbeddingGemma of {doc}: {time.perf_counter() - started:.1f} s")
-    # e5-small's pool embeds the passages, then the answer sentences; EmbeddingGemma's pool its passages
-    assert done.stderr.count("Ray Data embedded") == 3
-    index = load_index(fused.data_dir / "index")
-    assert index.manifest.model["second"]["name"].startswith("embeddinggemma-300m")
-    assert index.second_faiss is not None and index.second_faiss.ntotal == len(index.chunks)
+    # the second pool's vectors are EmbeddingGemma's in-process ones
+    assert ray_index.manifest.model["second"]["name"].startswith("embeddinggemma-300m")
+    assert ray_index.second_faiss is not None and ray_index.second_faiss.ntotal == len(ray_index.chunks)
+    assert plain.second_faiss is None
     gemma = Encoder(second_settings(fused), progress=False)
-    sample = sorted(index.chunks.values(), key=lambda c: c.char_start)[:3]
-    assert len(sample) == 3
+    sample = ray_chunks[:3]
     local = gemma.encode_passages([c.embed_text for c in sample], progress=False)
-    cosines = [float(local[i] @ index.second_faiss.reconstruct(int(c.chunk_id))) for i, c in enumerate(sample)]
+    cosines = [float(local[i] @ ray_index.second_faiss.reconstruct(int(c.chunk_id))) for i, c in enumerate(sample)]
     assert min(cosines) >= 0.9999, cosines
 
 

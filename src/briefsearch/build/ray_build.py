@@ -5,7 +5,7 @@ chunking, stable ids, the embedding cache and the atomic publish stay the
 single-process build's. Each actor loads the same encoder from the data
 directory (shared on a multi-machine cluster) and runs ``encode_passages``,
 so the vectors are the single-process ones up to batch padding (cosine >= 0.9999,
-tests/test_ray.py).
+tests/e2e/test_ray.py).
 """
 
 from __future__ import annotations
