@@ -64,6 +64,21 @@ def test_an_english_question_gets_the_korean_rankings_when_on(searcher) -> None:
     assert off.bridged is None
 
 
+def test_a_cold_searcher_loads_the_bridge_on_the_first_english_question(searcher) -> None:
+    """A command's searcher is not warmed (cli.py): Korean questions never load the term bridge, and the first
+    English one loads it and gets the warm searcher's ranking."""
+    from briefsearch.retrieval.searcher import Searcher
+
+    cold = Searcher(searcher.index, searcher.encoder, searcher.settings, korean=searcher.korean)
+    korean = cold.search(KOREAN, 5)
+    assert "term_bridge" not in cold.__dict__
+    assert [h.chunk.chunk_id for h in korean.hits] == [h.chunk.chunk_id for h in searcher.search(KOREAN, 5).hits]
+    english = cold.search(ENGLISH, 10)
+    assert "term_bridge" in cold.__dict__ and cold.term_bridge.terms == searcher.term_bridge.terms
+    assert [(h.chunk.chunk_id, h.score) for h in english.hits] == [
+        (h.chunk.chunk_id, h.score) for h in searcher.search(ENGLISH, 10).hits]
+
+
 def test_a_bridge_built_on_the_last_one_is_the_bridge_built_from_nothing(searcher) -> None:
     """After an add or remove the bridge is built on the last version's (only nouns new to it are tokenized and
     looked up): the same nouns, in the same order, with the same vectors as a build from nothing, both ways."""

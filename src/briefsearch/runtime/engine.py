@@ -35,8 +35,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def open_searcher(settings: Settings, build: bool = True, progress: bool = True) -> Searcher:
-    """Load the model, (re)build the index if allowed and needed, load the index and check it matches."""
+def open_searcher(settings: Settings, build: bool = True, progress: bool = True, warm: bool = True) -> Searcher:
+    """Load the model, (re)build the index if allowed and needed, load the index and check it matches.
+
+    ``warm``: also load what only English questions use (term bridge, stop words; ~1 s) before the first
+    query, as a server must; a one-shot command asking one Korean question has no use for it.
+    """
     # the one place the query side reaches into the build: is the index current, and build it if allowed
     # (serve, --build); imported here so that searching and answering never load the build pipeline
     from briefsearch.build.pipeline import index_status, rebuild_index
@@ -52,7 +56,8 @@ def open_searcher(settings: Settings, build: bool = True, progress: bool = True)
         rebuild_index(settings, encoder, korean=korean, progress=progress, only_if_needed=True)
     loaded = load_index(settings.index_dir)
     check_compatible(loaded.manifest, encoder.identity, chunker_identity(settings))
-    return Searcher(loaded, encoder, settings, korean=korean).warm()
+    searcher = Searcher(loaded, encoder, settings, korean=korean)
+    return searcher.warm() if warm else searcher
 
 
 @dataclass(frozen=True, slots=True)
