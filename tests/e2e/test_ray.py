@@ -151,7 +151,7 @@ def test_ray_build_matches_plain_build_for_both_encoders(ray_cluster: str, setti
     from briefsearch.build.pipeline import build_index
     from briefsearch.embedding.encoder import Encoder, second_settings
 
-    # a short real bill (7 KB, 16 passages, 84 sentences): EmbeddingGemma on torch embeds a passage a second
+    # a short real bill (7 KB, 16 passages, 100 sentences): EmbeddingGemma on torch embeds a passage a second
     # here, and what is tested is the actor pools, not the amount of text (chunking is per document)
     bill = REPO_ROOT / "eval" / "generalization" / "docs" / "kobill_1809897.txt"
     doc = bill.stem
