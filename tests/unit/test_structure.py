@@ -267,6 +267,23 @@ def test_markdown_bold_and_escapes_are_removed(docs) -> None:
     assert any("종합발전연구소* 취젠(曲健)" in t for t in texts(parsed1))
 
 
+def test_titles_in_angle_brackets_are_words_not_markup(tmp_path, korean) -> None:
+    """Korean prose puts titles in angle brackets (a KorQuAD article: "걸그룹 <AOA> 설현"); only HTML's own
+    elements, in lower or upper case, are markup. A title's letters stay, and its passage cites them."""
+    text = ("걸그룹 <AOA> 설현의 캐스팅이 확정됐다. 잡지 <Nature>와 <Time>, <Li Keqiang> 총리의 발언.\n\n"
+            "<b>굵게</b> 쓴 말, <BR>줄, <span class=\"x\">감싼 말</span><o:p></o:p>.\n")
+    raw, parsed = parse_text(tmp_path, text, korean)
+    body = " ".join(texts(parsed))
+    for title in ("<AOA>", "<Nature>", "<Time>", "<Li Keqiang>"):
+        assert title in body
+    assert "굵게 쓴 말" in body and "감싼 말" in body
+    assert not any(tag in body for tag in ("<b>", "</b>", "<BR>", "<span", "</span>", "o:p"))
+    block = next(b for b in parsed.blocks if "<AOA>" in b.text.text)
+    t = block.text
+    i = t.text.index("<AOA>")
+    assert raw[t.starts[i] : t.ends[i + 4]] == "<AOA>"
+
+
 def test_latex_fragment_becomes_plain_unit_in_003(docs) -> None:
     source, parsed = docs[D003]
     assert "32 $\\mu\\text{g}/\\text{m}^3$ 이하" in source.raw

@@ -26,9 +26,10 @@ from briefsearch.text.korean import KoreanText
 from briefsearch.text.mapped import MappedText
 from briefsearch.types import Chunk, DocumentMeta, SourceText
 
+# v15: only HTML's own elements are markup (a title in angle brackets, "<AOA>", stays);
 # v14: press releases (header, title, contacts, 붙임 parts, format-run breaks); v13: the name in BM25 rows too;
 # v9 was an earlier title-in-BM25 experiment
-CHUNKER_VERSION = "structure-v14"
+CHUNKER_VERSION = "structure-v15"
 MODEL_WINDOW = 512
 
 TokenCounter = Callable[[list[str]], list[int]]

@@ -39,6 +39,7 @@ from briefsearch.evaluation.evaluate import EVAL_DIR, REPORTS, THRESHOLDS, Quest
 from briefsearch.ingest.sources import read_original
 from briefsearch.retrieval.crosslingual import is_crosslingual
 from briefsearch.structure.lines import PAGE_MARKER
+from briefsearch.text.clean import RULE_RUN
 from briefsearch.types import Answer
 
 OFF_CORPUS = EVAL_DIR / "off_corpus.jsonl"
@@ -165,12 +166,13 @@ def holds_evidence(answer: str, question: Question) -> bool:
 
 def citation_mismatches(answerer: Answerer, answer: Answer) -> list[str]:
     """Citations whose offsets do not slice the original file to the cited text (whitespace aside: a
-    hard-wrapped line is cited as one sentence; and the page markers ("- 7 -") the text moves out of its body)."""
+    hard-wrapped line is cited as one sentence; the page markers ("- 7 -") the text moves out of its body; and the
+    drawn rules cleaning drops, as a 신·구조문대비표 marks an unchanged line "-----", text.clean.RULE_RUN)."""
     out = []
     for cite in answer.citations:
         doc = answerer.searcher.index.documents[cite.doc_id]
         sliced = read_original(REPO_ROOT / doc.source, doc.encoding)[cite.char_start : cite.char_end]
-        sliced = "\n".join(line for line in sliced.splitlines() if not PAGE_MARKER.match(line))
+        sliced = RULE_RUN.sub(" ", "\n".join(line for line in sliced.splitlines() if not PAGE_MARKER.match(line)))
         if _WHITESPACE.sub("", sliced) != _WHITESPACE.sub("", cite.text):
             out.append(f"{cite.doc_id} [{cite.char_start}:{cite.char_end}] {sliced[:60]!r} != {cite.text[:60]!r}")
     return out

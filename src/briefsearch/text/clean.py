@@ -12,8 +12,25 @@ from briefsearch.text.mapped import MappedText
 
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<>$])")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_HTML_BREAK_TAG = re.compile(r"</?(?:li|br|p|ul|ol|tr|td|th|div)\b[^>]*>", re.IGNORECASE)
-_HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b[^>]*>")
+# the elements of the HTML Living Standard (and the obsolete ones old exports still carry): only these are tags.
+# Korean prose puts titles in angle brackets (걸그룹 <AOA>, 잡지 <Nature>), and those are words, not markup
+_HTML_ELEMENTS = (
+    "a abbr address area article aside audio b base basefont bdi bdo big blockquote body br button canvas caption "
+    "center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em embed fieldset "
+    "figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img "
+    "input ins kbd label legend li link main map mark menu meta meter nav nobr noscript object ol optgroup option "
+    "output p param picture pre progress q rp rt ruby s samp script search section select slot small source span "
+    "strike strong style sub summary sup table tbody td template textarea tfoot th thead time title tr track tt u "
+    "ul var video wbr"
+).split()
+# lower or upper case as markup is written (<br>, <BR>); a capitalized word (<Time>, <Science>) is a title.
+# A namespaced tag (<o:p>, <w:t> from office exports) is markup too: no title is written "word:word"
+_HTML_TAG = re.compile(r"</?(?:(?:" + "|".join(sorted(_HTML_ELEMENTS + [e.upper() for e in _HTML_ELEMENTS],
+                                                      key=len, reverse=True))
+                       + r")|[a-zA-Z][a-zA-Z0-9]*:[a-zA-Z][\w.-]*)(?:\s[^>]*)?/?>")
+_BREAK_ELEMENTS = ["li", "br", "p", "ul", "ol", "tr", "td", "th", "div"]
+_HTML_BREAK_TAG = re.compile(r"</?(?:" + "|".join(_BREAK_ELEMENTS + [e.upper() for e in _BREAK_ELEMENTS])
+                             + r")(?:\s[^>]*)?/?>")
 _HTML_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});")
 _LATEX = re.compile(r"\$([^$\n]{1,120})\$")
 _LATEX_TEXT = re.compile(r"\\(?:text|mathrm|mathbf|mathit)\{([^{}]*)\}")
@@ -23,7 +40,7 @@ LATEX_SYMBOLS = {"mu": "μ", "times": "×", "sim": "~", "cdot": "·", "circ": "�
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:https?://|www\.)[^)\s]*\)")
 _ANGLE_URL = re.compile(r"<(?:https?://|www\.)[^>\s]*>")
 _BARE_URL = re.compile(r"(?:https?://|www\.)\S+")
-_RULE_RUN = re.compile(r"[-─―]{4,}")  # a drawn rule, or "unchanged" in a 신·구조문대비표: no words
+RULE_RUN = re.compile(r"[-─―]{4,}")  # a drawn rule, or "unchanged" in a 신·구조문대비표: no words
 _URL_ONLY = re.compile(r"^\s*(?:[-*•]\s*)?(?:<?(?:https?://|www\.)\S+>?\s*)+$")
 
 
@@ -63,5 +80,5 @@ def clean_inline(line: MappedText) -> MappedText:
     if "http" in line.text or "www." in line.text:
         line = line.sub(_BARE_URL, lambda m: "")
     if "----" in line.text or "──" in line.text or "――" in line.text:
-        line = line.sub(_RULE_RUN, lambda m: " ")
+        line = line.sub(RULE_RUN, lambda m: " ")
     return line
