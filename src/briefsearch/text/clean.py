@@ -23,14 +23,17 @@ _HTML_ELEMENTS = (
     "strike strong style sub summary sup table tbody td template textarea tfoot th thead time title tr track tt u "
     "ul var video wbr"
 ).split()
-# lower or upper case as markup is written (<br>, <BR>); a capitalized word (<Time>, <Science>) is a title.
-# A namespaced tag (<o:p>, <w:t> from office exports) is markup too: no title is written "word:word"
-_HTML_TAG = re.compile(r"</?(?:(?:" + "|".join(sorted(_HTML_ELEMENTS + [e.upper() for e in _HTML_ELEMENTS],
-                                                      key=len, reverse=True))
-                       + r")|[a-zA-Z][a-zA-Z0-9]*:[a-zA-Z][\w.-]*)(?:\s[^>]*)?/?>")
-_BREAK_ELEMENTS = ["li", "br", "p", "ul", "ol", "tr", "td", "th", "div"]
-_HTML_BREAK_TAG = re.compile(r"</?(?:" + "|".join(_BREAK_ELEMENTS + [e.upper() for e in _BREAK_ELEMENTS])
-                             + r")(?:\s[^>]*)?/?>")
+
+
+def _tags(names: list[str], *also: str) -> re.Pattern[str]:
+    """An opening, closing or empty tag of one of ``names`` (or matching a pattern in ``also``), written in lower or
+    upper case as markup is (<br>, <BR>, <br/>, <td colspan=2>): a capitalized word (<Time>, <Science>) is a title."""
+    return re.compile(r"</?(?:" + "|".join([*names, *(n.upper() for n in names), *also]) + r")(?:\s[^>]*)?/?>")
+
+
+# a namespaced tag (<o:p>, <w:t> from office exports) is markup too: no title is written "word:word"
+_HTML_TAG = _tags(_HTML_ELEMENTS, r"[a-zA-Z][a-zA-Z0-9]*:[a-zA-Z][\w.-]*")
+_HTML_BREAK_TAG = _tags(["li", "br", "p", "ul", "ol", "tr", "td", "th", "div"])
 _HTML_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});")
 _LATEX = re.compile(r"\$([^$\n]{1,120})\$")
 _LATEX_TEXT = re.compile(r"\\(?:text|mathrm|mathbf|mathit)\{([^{}]*)\}")
